@@ -1,0 +1,38 @@
+#pragma once
+// What a test needs from its environment (set by ctest, see tests/CMakeLists.txt): the Python with the
+// reference packages, the source tree, a scratch folder in the build tree, and the built binaries.
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "core/cat.h"
+
+namespace loom::test {
+
+inline std::string env_or(const char* name, const char* fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : fallback;
+}
+
+inline std::string python() { return env_or("LOOM_PYTHON", "python3"); }
+inline std::filesystem::path source_dir() { return env_or("LOOM_SOURCE_DIR", "."); }
+inline std::filesystem::path bin_dir() { return env_or("LOOM_BIN", "build/bin"); }
+
+// A fresh, empty folder for one test case under $LOOM_TEST_DATA.
+inline std::filesystem::path scratch(const std::string& name) {
+  std::filesystem::path dir = std::filesystem::path(env_or("LOOM_TEST_DATA", "/tmp/loom-testdata")) / name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+// Runs tests/python/<script> with the reference Python; returns its exit status (0 = success).
+inline int run_python(const std::string& script, const std::string& args) {
+  std::string cmd = cat(python(), " ", (source_dir() / "tests" / "python" / script).string(), " ", args);
+  int rc = std::system(cmd.c_str());
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+}  // namespace loom::test

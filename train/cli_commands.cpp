@@ -1,0 +1,75 @@
+#include "train/cli_commands.h"
+
+#include <cstdio>
+#include <iomanip>
+#include <iostream>
+#include <map>
+
+#include "core/config_loader.h"
+#include "core/registries.h"
+#include "models/model.h"
+
+namespace loom::cli {
+namespace {
+
+std::string with_commas(int64_t n) {
+  std::string digits = std::to_string(n), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+}  // namespace
+
+int print_config(const std::string& path, const std::vector<std::string>& overrides) {
+  std::cout << "# resolved from " << path << "\n" << to_yaml(load_config(path, overrides));
+  return 0;
+}
+
+int list_registries() {
+  register_all();
+  for (const RegistryBase* registry : all_registries()) {
+    std::cout << registry->kind() << ":\n";
+    auto entries = registry->list();
+    if (entries.empty()) std::cout << "  (none registered yet)\n";
+    for (const auto& [name, help] : entries) std::cout << "  " << std::left << std::setw(22) << name << help << "\n";
+  }
+  return 0;
+}
+
+int model_info(const std::string& path, const std::vector<std::string>& overrides) {
+  register_all();
+  ConfigNode config = load_config(path, overrides);
+  const ConfigNode* section = config.find("model");
+  if (!section) throw ConfigError(cat(path, ": no 'model' section to describe"));
+  std::string name = registered_name(model_registry(), *section, "model");
+  std::shared_ptr<Model> model = model_registry().get(name)(*section);
+
+  std::map<std::string, int64_t> macs;
+  for (const auto& [module, count] : model->multiply_accumulates()) macs[module] += count;
+  int64_t total_params = 0, total_macs = 0;
+  std::cout << "model: " << name << "\n"
+            << std::left << std::setw(24) << "module" << std::right << std::setw(16) << "parameters" << std::setw(20)
+            << "mult-adds" << "\n";
+  for (const auto& child : model->named_children()) {
+    int64_t params = 0;
+    for (const auto& p : child.value()->parameters()) params += p.numel();
+    total_params += params;
+    int64_t m = macs.count(child.key()) ? macs[child.key()] : 0;
+    total_macs += m;
+    std::cout << std::left << std::setw(24) << child.key() << std::right << std::setw(16) << with_commas(params)
+              << std::setw(20) << with_commas(m) << "\n";
+  }
+  for (const auto& p : model->named_parameters(/*recurse=*/false)) {  // parameters owned by the model itself
+    total_params += p.value().numel();
+    std::cout << std::left << std::setw(24) << p.key() << std::right << std::setw(16) << with_commas(p.value().numel())
+              << std::setw(20) << "-" << "\n";
+  }
+  std::cout << std::left << std::setw(24) << "total" << std::right << std::setw(16) << with_commas(total_params)
+            << std::setw(20) << with_commas(total_macs) << "\n";
+  return 0;
+}
+
+}  // namespace loom::cli

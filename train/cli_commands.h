@@ -1,0 +1,15 @@
+#pragma once
+// The `loom` subcommands that work on a config without training (the CLI in main.cpp dispatches here).
+#include <string>
+#include <vector>
+
+namespace loom::cli {
+
+// Prints the resolved config (bases merged, overrides applied) as YAML that can be run again as is.
+int print_config(const std::string& path, const std::vector<std::string>& overrides);
+// Prints every registry with its entries.
+int list_registries();
+// Builds the config's `model` and prints parameters and multiply–accumulates per top-level module.
+int model_info(const std::string& path, const std::vector<std::string>& overrides);
+
+}  // namespace loom::cli
