@@ -27,7 +27,7 @@ double median_seconds(LossFn fn, const at::Tensor& logits, const at::Tensor& tar
   once();  // warm-up: allocator, lazy initialisation
   std::vector<double> times;
   double spent = 0.0;
-  while (static_cast<int>(times.size()) < max_reps && (times.size() < 5 || spent < budget)) {
+  while (static_cast<int>(times.size()) < max_reps && (times.size() < 3 || spent < budget)) {
     const auto start = std::chrono::steady_clock::now();
     once();
     times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());

@@ -154,14 +154,12 @@ at::Tensor backward_cuda(const at::Tensor& grad, const at::Tensor& logits, const
   detail::check_focal_contrastive_args(logits, targets, alpha, gamma, normalizer);
   TORCH_CHECK(grad.numel() == 1, "focal_contrastive_loss_backward: grad must hold one value (the loss is a ",
               "scalar), got shape ", grad.sizes());
-  TORCH_CHECK(grad.device() == logits.device(), "focal_contrastive_loss_backward: grad must be on ",
-              logits.device(), ", got ", grad.device());
   const c10::cuda::CUDAGuard guard(logits.device());
   const at::Tensor x = logits.contiguous();
   const at::Tensor t = targets.contiguous();
   const int64_t total = x.numel();
   if (total == 0) return at::zeros_like(x, at::MemoryFormat::Contiguous);
-  const at::Tensor g = grad.to(x.scalar_type()).contiguous();
+  const at::Tensor g = grad.to(x.device(), x.scalar_type()).contiguous();  // a CPU scalar grad is fine too
   at::Tensor out = at::empty_like(x, at::MemoryFormat::Contiguous);
   const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, x.scalar_type(), "focal_contrastive_backward_cuda", [&] {

@@ -1,8 +1,10 @@
 #pragma once
 // What a test needs from its environment (set by ctest, see tests/CMakeLists.txt): the Python with the
 // reference packages, the source tree, a scratch folder in the build tree, and the built binaries.
+#include <ftw.h>
 #include <sys/wait.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -20,10 +22,16 @@ inline std::string python() { return env_or("LOOM_PYTHON", "python3"); }
 inline std::filesystem::path source_dir() { return env_or("LOOM_SOURCE_DIR", "."); }
 inline std::filesystem::path bin_dir() { return env_or("LOOM_BIN", "build/bin"); }
 
+// Deletes a folder tree. Not std::filesystem::remove_all: libtorch.so exports its own copy of it, which
+// test executables bind to and which crashes on non-empty folders.
+inline void remove_tree(const std::filesystem::path& dir) {
+  nftw(dir.c_str(), [](const char* path, const struct stat*, int, FTW*) { return ::remove(path); }, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 // A fresh, empty folder for one test case under $LOOM_TEST_DATA.
 inline std::filesystem::path scratch(const std::string& name) {
   std::filesystem::path dir = std::filesystem::path(env_or("LOOM_TEST_DATA", "/tmp/loom-testdata")) / name;
-  std::filesystem::remove_all(dir);
+  remove_tree(dir);
   std::filesystem::create_directories(dir);
   return dir;
 }

@@ -31,7 +31,8 @@ class MetricsWriter {
   virtual void add_scalar(const std::string& tag, double value, int64_t step) = 0;
   // Writers that can keep one step's scalars together (one JSONL line, one event) override this.
   virtual void add_scalars(int64_t step, const Scalars& scalars);
-  // image: HW, CHW or HWC with 1, 3 (RGB) or 4 (RGBA) channels; uint8, or floating in [0, 1].
+  // image: HW, CHW or HWC (CHW when both ends could be channels) with 1, 3 (RGB) or 4 (RGBA)
+  // channels; uint8, or floating in [0, 1] (clamped).
   virtual void add_image(const std::string& tag, const at::Tensor& image, int64_t step) = 0;
   virtual void add_histogram(const std::string& tag, const at::Tensor& values, int64_t step,
                              int bins = kHistogramBins) = 0;

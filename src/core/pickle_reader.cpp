@@ -234,7 +234,8 @@ class Unpickler {
     if (pid->kind != Kind::tuple || a.size() != 5 || a[0]->kind != Kind::string || a[0]->text != "storage" ||
         a[1]->kind != Kind::global || a[2]->kind != Kind::string || a[4]->kind != Kind::integer || a[4]->integer < 0)
       fail("the pickle holds a persistent id that is not a tensor storage");
-    auto dtype = a[1]->text == "torch.UntypedStorage" ? at::kByte : typed_storage_dtype(a[1]->text);
+    const bool untyped = a[1]->text == "torch.UntypedStorage" || a[1]->text == "torch.storage.UntypedStorage";
+    auto dtype = untyped ? at::kByte : typed_storage_dtype(a[1]->text);
     if (!dtype) fail(cat("the pickle holds a storage of unsupported type ", a[1]->text));
     const std::string& key = a[2]->text;
     auto cached = storages_.find(key);

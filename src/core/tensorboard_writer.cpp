@@ -56,9 +56,9 @@ bool is_channels(int64_t n) { return n == 1 || n == 3 || n == 4; }
 // HW / CHW / HWC (CHW wins when both ends could be channels, as in torch) -> contiguous uint8 HWC.
 at::Tensor to_hwc_uint8(const std::string& tag, const at::Tensor& image) {
   at::Tensor t = image.detach().cpu();
-  if (t.dim() == 2) t = t.unsqueeze(-1);
-  bool ok = t.dim() == 3 && t.numel() > 0;
-  if (ok && is_channels(t.size(0))) t = t.permute({1, 2, 0});
+  bool ok = t.numel() > 0 && (t.dim() == 2 || t.dim() == 3);
+  if (ok && t.dim() == 2) t = t.unsqueeze(-1);  // HW is already HWC with C = 1; no layout guess
+  else if (ok && is_channels(t.size(0))) t = t.permute({1, 2, 0});
   else ok = ok && is_channels(t.size(2));
   if (!ok)
     throw std::invalid_argument(cat("add_image('", tag, "'): expected an HW, CHW or HWC image with 1, 3 or 4 ",
@@ -71,12 +71,14 @@ at::Tensor to_hwc_uint8(const std::string& tag, const at::Tensor& image) {
 
 pb::Encoder encode_image(const std::string& tag, const at::Tensor& hwc) {
   const int h = static_cast<int>(hwc.size(0)), w = static_cast<int>(hwc.size(1)), c = static_cast<int>(hwc.size(2));
-  cv::Mat rgb(h, w, CV_8UC(c), hwc.data_ptr<uint8_t>());
-  cv::Mat mat = rgb;  // imencode expects BGR(A) channel order
-  if (c == 3) cv::cvtColor(rgb, mat, cv::COLOR_RGB2BGR);
-  if (c == 4) cv::cvtColor(rgb, mat, cv::COLOR_RGBA2BGRA);
+  // `rgb` may share memory with the caller's tensor, so the BGR(A) order imencode expects goes to a
+  // new Mat (a Mat copy would share the buffer and convert in place).
+  const cv::Mat rgb(h, w, CV_8UC(c), hwc.data_ptr<uint8_t>());
+  cv::Mat bgr;
+  if (c == 3) cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+  if (c == 4) cv::cvtColor(rgb, bgr, cv::COLOR_RGBA2BGRA);
   std::vector<uchar> png;
-  if (!cv::imencode(".png", mat, png)) throw std::runtime_error(cat("add_image('", tag, "'): PNG encoding failed"));
+  if (!cv::imencode(".png", c == 1 ? rgb : bgr, png)) throw std::runtime_error(cat("add_image('", tag, "'): PNG encoding failed"));
   pb::Encoder img;
   img.int_field(image::height, h);
   img.int_field(image::width, w);

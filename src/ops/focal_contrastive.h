@@ -10,7 +10,8 @@ namespace loom::ops {
 
 // The dispatcher op loom::focal_contrastive_loss (CPU and CUDA kernels, autograd wired in C++).
 // logits: 2-D float/double/half/bfloat16; targets: 1-D int64 [N] with values in [0, C).
-// Returns a 0-d tensor of logits' dtype.
+// Returns a 0-d tensor of logits' dtype (computed in float/double; an unnormalised float16 sum over a
+// large matrix can exceed 65504, so pass a normalizer or float32 logits there).
 at::Tensor focal_contrastive_loss(const at::Tensor& logits, const at::Tensor& targets, double alpha = 0.5,
                                   double gamma = 1.0, std::optional<double> normalizer = std::nullopt);
 

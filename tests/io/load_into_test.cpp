@@ -9,6 +9,7 @@
 
 namespace {
 
+namespace fs = std::filesystem;
 using loom::weights::NamedTensors;
 
 struct StatsImpl : torch::nn::Module {

@@ -123,7 +123,7 @@ def check_histogram(raw, migrated, want, key):
     first, last = nonzero[0], nonzero[-1]
     lefts = [lo] + limits[first:last]
     rights = limits[first:last] + [hi]
-    wanted = np.array([lefts, rights, counts[first : last + 1]]).T
+    wanted = np.array([lefts, rights, counts[first : last + 1]], dtype=np.float32).T  # as data_compat stores
     expect(rows.shape == wanted.shape and np.array_equal(rows, wanted), f"{key}: migrated rows\n{rows}\n!=\n{wanted}")
 
 
