@@ -7,10 +7,13 @@
 #include <string>
 
 #include "ops/focal_contrastive.h"
+#include "ops/focal_contrastive_check.h"
 
 namespace {
 
-using LossFn = at::Tensor (*)(const at::Tensor&, const at::Tensor&, double, double, std::optional<double>);
+using loom::test::eval;
+using loom::test::LossAndGrad;
+using loom::test::rel_err;
 
 int failures = 0;
 int checks = 0;
@@ -21,25 +24,6 @@ void check(bool ok, const std::string& what) {
     ++failures;
     std::printf("FAIL: %s\n", what.c_str());
   }
-}
-
-struct LossAndGrad {
-  at::Tensor loss, grad;
-};
-
-LossAndGrad eval(LossFn fn, const at::Tensor& logits, const at::Tensor& targets, double alpha, double gamma,
-                 std::optional<double> normalizer) {
-  at::Tensor x = logits.detach().clone().requires_grad_(true);
-  at::Tensor loss = fn(x, targets, alpha, gamma, normalizer);
-  at::Tensor grad = torch::autograd::grad({loss}, {x})[0];
-  return {loss.detach().cpu(), grad.cpu()};
-}
-
-// max |a - b| / max |b|, in float64 on the CPU.
-double rel_err(const at::Tensor& a, const at::Tensor& b) {
-  const at::Tensor ad = a.cpu().to(at::kDouble), bd = b.cpu().to(at::kDouble);
-  const double scale = std::max(bd.abs().max().item<double>(), 1e-300);
-  return (ad - bd).abs().max().item<double>() / scale;
 }
 
 void compare(const std::string& name, const LossAndGrad& got, const LossAndGrad& want, double tol) {

@@ -7,31 +7,15 @@
 #include <vector>
 
 #include "ops/focal_contrastive.h"
+#include "ops/focal_contrastive_check.h"
 
 namespace {
 
 using loom::ops::focal_contrastive_loss;
 using loom::ops::focal_contrastive_loss_reference;
-using LossFn = at::Tensor (*)(const at::Tensor&, const at::Tensor&, double, double, std::optional<double>);
-
-struct LossAndGrad {
-  at::Tensor loss, grad;
-};
-
-LossAndGrad eval(LossFn fn, const at::Tensor& logits, const at::Tensor& targets, double alpha, double gamma,
-                 std::optional<double> normalizer) {
-  at::Tensor x = logits.detach().clone().requires_grad_(true);
-  at::Tensor loss = fn(x, targets, alpha, gamma, normalizer);
-  at::Tensor grad = torch::autograd::grad({loss}, {x})[0];
-  return {loss.detach(), grad};
-}
-
-// max |a - b| / max |b|, in float64.
-double rel_err(const at::Tensor& a, const at::Tensor& b) {
-  const at::Tensor ad = a.to(at::kDouble), bd = b.to(at::kDouble);
-  const double scale = std::max(bd.abs().max().item<double>(), 1e-300);
-  return (ad - bd).abs().max().item<double>() / scale;
-}
+using loom::test::eval;
+using loom::test::LossAndGrad;
+using loom::test::rel_err;
 
 void check_against_reference(const at::Tensor& logits, const at::Tensor& targets, double alpha, double gamma,
                              std::optional<double> normalizer, double tol) {

@@ -10,9 +10,12 @@
 
 #include "ops/cpu_capability.h"
 #include "ops/focal_contrastive.h"
+#include "ops/focal_contrastive_check.h"
 #include "ops/focal_contrastive_cpu.h"
 
 namespace {
+
+using loom::test::rel_err;
 
 using loom::ops::CpuCapability;
 
@@ -27,11 +30,6 @@ LossAndGrad run(CpuCapability capability, const at::Tensor& logits, const at::Te
   const at::Tensor grad = loom::ops::focal_contrastive_backward_cpu(at::ones({}, logits.options()), logits, targets,
                                                                     0.25, gamma, normalizer, capability);
   return {loss, grad};
-}
-
-double rel_err(const at::Tensor& a, const at::Tensor& b) {
-  const at::Tensor ad = a.to(at::kDouble), bd = b.to(at::kDouble);
-  return (ad - bd).abs().max().item<double>() / std::max(bd.abs().max().item<double>(), 1e-300);
 }
 
 std::vector<CpuCapability> supported() {
