@@ -8,6 +8,7 @@
 #include "core/config_loader.h"
 #include "core/registries.h"
 #include "models/model.h"
+#include "train/trainer.h"
 
 namespace loom::cli {
 namespace {
@@ -69,6 +70,37 @@ int model_info(const std::string& path, const std::vector<std::string>& override
   }
   std::cout << std::left << std::setw(24) << "total" << std::right << std::setw(16) << with_commas(total_params)
             << std::setw(20) << with_commas(total_macs) << "\n";
+  return 0;
+}
+
+int train(const std::string& path, const std::vector<std::string>& overrides) {
+  TrainResult result = loom::train(load_config(path, overrides), path);
+  const RunDirectory& run = result.run;
+  std::cout << (result.interrupted ? "interrupted" : "finished") << " after " << result.steps << " steps\n";
+  for (const auto& [name, value] : result.final_metrics) std::cout << "  " << name << " = " << value << "\n";
+  if (result.bad_samples) std::cout << "  unreadable samples skipped: " << result.bad_samples << "\n";
+  if (result.nan_skipped) std::cout << "  steps skipped for non-finite losses: " << result.nan_skipped << "\n";
+  std::cout << "run folder:   " << run.dir.string() << "\n"
+            << "  config:       " << run.config().string() << "\n"
+            << "  log:          " << run.log().string() << "\n"
+            << "  metrics:      " << run.metrics().string() << "\n"
+            << "  tensorboard:  " << run.tensorboard().string() << "  (tensorboard --logdir " << run.tensorboard().string() << ")\n"
+            << "  checkpoint:   " << result.last_checkpoint.string() << "\n";
+  if (result.interrupted) std::cout << "continue with: loom train " << path << " output.id=" << run.dir.filename().string() << " resume=auto\n";
+  return 0;
+}
+
+int evaluate(const std::string& path, const std::vector<std::string>& overrides) {
+  std::vector<std::string> rest;
+  std::string checkpoint;
+  for (const auto& o : overrides) {
+    if (o.starts_with("ckpt=")) checkpoint = o.substr(5);
+    else rest.push_back(o);
+  }
+  if (checkpoint.empty()) throw UserError("loom eval needs ckpt=PATH (a checkpoint folder, a run folder or a weight file)");
+  Scalars metrics = loom::evaluate(load_config(path, rest), checkpoint);
+  if (metrics.empty()) std::cout << "(the recipe reported no metrics: is an evaluation dataset configured?)\n";
+  for (const auto& [name, value] : metrics) std::cout << name << " = " << value << "\n";
   return 0;
 }
 

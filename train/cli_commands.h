@@ -1,5 +1,5 @@
 #pragma once
-// The `loom` subcommands that work on a config without training (the CLI in main.cpp dispatches here).
+// The `loom` subcommands (the CLI in main.cpp parses the command line and dispatches here).
 #include <string>
 #include <vector>
 
@@ -11,5 +11,9 @@ int print_config(const std::string& path, const std::vector<std::string>& overri
 int list_registries();
 // Builds the config's `model` and prints parameters and multiply–accumulates per top-level module.
 int model_info(const std::string& path, const std::vector<std::string>& overrides);
+// Trains the config and prints where the run's outputs are.
+int train(const std::string& path, const std::vector<std::string>& overrides);
+// Evaluates a checkpoint given as the override `ckpt=PATH` and prints the metrics.
+int evaluate(const std::string& path, const std::vector<std::string>& overrides);
 
 }  // namespace loom::cli

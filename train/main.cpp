@@ -1,5 +1,6 @@
-// The `loom` command line. Exit codes: 0 success, 1 internal error (a bug: please report),
-// 2 user error (bad config, command line, or input file; the message says which and where).
+// The `loom` command line. Exit codes: 0 success (also a run stopped by SIGINT/SIGTERM after writing
+// its checkpoint), 1 internal error (a bug: please report), 2 user error (bad config, command line, or
+// input file; the message says which and where), 3 training diverged (non-finite loss, nan_policy stop).
 #include <exception>
 #include <iostream>
 #include <string>
@@ -11,10 +12,12 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "train/cli_commands.h"
+#include "train/trainer.h"
 
 namespace {
 
 constexpr int kUserError = 2;
+constexpr int kDiverged = 3;
 
 struct ConfigArgs {
   std::string path;
@@ -36,7 +39,9 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "debug | info | warn | error");
 
-  ConfigArgs config_args, info_args;
+  ConfigArgs config_args, info_args, train_args, eval_args;
+  CLI::App* train = config_command(app, "train", "Train the config's recipe (resume=auto continues the newest run)", train_args);
+  CLI::App* eval = config_command(app, "eval", "Evaluate a checkpoint: loom eval CONFIG ckpt=PATH [key=value ...]", eval_args);
   CLI::App* config = config_command(app, "config", "Print the resolved config (bases and overrides applied)", config_args);
   CLI::App* info = config_command(app, "info", "Parameters and multiply-accumulates per top-level module of the config's model", info_args);
   CLI::App* list = app.add_subcommand("list", "List every registry: models, recipes, datasets, losses, optimizers, schedules, metrics");
@@ -53,6 +58,11 @@ int main(int argc, char** argv) {
     if (*config) return loom::cli::print_config(config_args.path, config_args.overrides);
     if (*info) return loom::cli::model_info(info_args.path, info_args.overrides);
     if (*list) return loom::cli::list_registries();
+    if (*train) return loom::cli::train(train_args.path, train_args.overrides);
+    if (*eval) return loom::cli::evaluate(eval_args.path, eval_args.overrides);
+  } catch (const loom::TrainingDiverged& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kDiverged;
   } catch (const loom::UserError& e) {
     std::cerr << "error: " << e.what() << "\n";
     return kUserError;

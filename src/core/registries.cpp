@@ -4,9 +4,11 @@
 #include <mutex>
 
 #include "core/config_schema.h"
+#include "data/register.h"
 #include "losses/register.h"
 #include "models/register.h"
 #include "train/optim/register.h"
+#include "train/recipes/register.h"
 
 namespace loom {
 
@@ -51,6 +53,8 @@ void register_all() {
     register_losses();
     register_optimizers();
     register_schedules();
+    data::register_datasets();
+    register_recipes();
   });
 }
 

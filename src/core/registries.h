@@ -4,14 +4,18 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "core/config_node.h"
 #include "core/registry.h"
 
+namespace at {
+class Tensor;
+}
 namespace torch::optim {
 class Optimizer;
-class OptimizerParamGroup;
 }  // namespace torch::optim
 
 namespace loom {
@@ -20,17 +24,21 @@ class Model;
 class Loss;
 class Schedule;
 class Recipe;
-class Dataset;
 class Metric;
+namespace data {
+class Dataset;
+}  // namespace data
 
 // Every factory takes its options subtree (the config section that named it) and validates it.
 using ModelFactory = std::function<std::shared_ptr<Model>(const ConfigNode& options)>;
 using LossFactory = std::function<std::shared_ptr<Loss>(const ConfigNode& options)>;
+// Optimizers get named parameters (for the weight-decay exclusions) and the lazy-regularisation
+// ratio c of their phase (train/optim/optimizers.h; 1 for phases that run every step).
 using OptimizerFactory = std::function<std::unique_ptr<torch::optim::Optimizer>(
-    std::vector<torch::optim::OptimizerParamGroup> groups, const ConfigNode& options)>;
+    const std::vector<std::pair<std::string, at::Tensor>>& parameters, const ConfigNode& options, double lazy_ratio)>;
 using ScheduleFactory = std::function<std::shared_ptr<Schedule>(const ConfigNode& options)>;
 using RecipeFactory = std::function<std::shared_ptr<Recipe>(const ConfigNode& config)>;
-using DatasetFactory = std::function<std::shared_ptr<Dataset>(const ConfigNode& options)>;
+using DatasetFactory = std::function<std::shared_ptr<data::Dataset>(const ConfigNode& options)>;
 using MetricFactory = std::function<std::shared_ptr<Metric>(const ConfigNode& options)>;
 
 Registry<ModelFactory>& model_registry();

@@ -49,15 +49,24 @@ TEST_CASE("convnet parameter and multiply-accumulate counts match a hand count")
 
 TEST_CASE("optimizer factories apply the configured options") {
   register_all();
-  auto w = torch::zeros({3}, torch::requires_grad());
-  auto adamw = optimizer_registry().get("adamw")({torch::optim::OptimizerParamGroup({w})},
-                                                 parse_yaml("name: adamw\nlr: 0.01\nbetas: [0.8, 0.9]\nweight_decay: 0.1\n", "o.yaml"));
+  auto w = torch::zeros({3, 3}, torch::requires_grad());
+  auto b = torch::zeros({3}, torch::requires_grad());
+  auto adamw = optimizer_registry().get("adamw")({{"fc.weight", w}, {"fc.bias", b}},
+                                                 parse_yaml("name: adamw\nlr: 0.01\nbetas: [0.8, 0.9]\nweight_decay: 0.1\n", "o.yaml"), 1.0);
   auto& o = static_cast<torch::optim::AdamWOptions&>(adamw->param_groups()[0].options());
   CHECK(o.lr() == 0.01);
   CHECK(std::get<0>(o.betas()) == 0.8);
   CHECK(o.weight_decay() == 0.1);
-  CHECK_THROWS_WITH(optimizer_registry().get("adam")({torch::optim::OptimizerParamGroup({w})},
-                                                    parse_yaml("name: adam\nbetas: [0.9]\n", "o.yaml")),
+  // Biases (< 2 dims) go to a second group without weight decay.
+  REQUIRE(adamw->param_groups().size() == 2);
+  CHECK(static_cast<torch::optim::AdamWOptions&>(adamw->param_groups()[1].options()).weight_decay() == 0.0);
+  // Lazy regularisation every 16 steps: lr and betas adjusted by c = 16/17.
+  auto lazy = optimizer_registry().get("adam")({{"w", w}}, parse_yaml("name: adam\nlr: 0.0025\nbetas: [0, 0.99]\n", "o.yaml"),
+                                               16.0 / 17.0);
+  auto& lo = static_cast<torch::optim::AdamOptions&>(lazy->param_groups()[0].options());
+  CHECK(lo.lr() == Approx(0.0025 * 16 / 17));
+  CHECK(std::get<1>(lo.betas()) == Approx(std::pow(0.99, 16.0 / 17.0)));
+  CHECK_THROWS_WITH(optimizer_registry().get("adam")({{"w", w}}, parse_yaml("name: adam\nbetas: [0.9]\n", "o.yaml"), 1.0),
                     Catch::Contains("expected 2 values"));
 }
 

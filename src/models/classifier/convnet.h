@@ -12,7 +12,7 @@
 #include <torch/nn/modules/linear.h>
 
 #include "core/config_schema.h"
-#include "models/model.h"
+#include "models/classifier/image_classifier.h"
 
 namespace loom {
 
@@ -33,10 +33,12 @@ struct ConvNetOptions {
   }
 };
 
-class ConvNet : public Model {
+class ConvNet : public ImageClassifier {
  public:
   explicit ConvNet(const ConvNetOptions& options);
   at::Tensor forward(const at::Tensor& images);  // [B, C, H, W] -> logits [B, num_classes]
+  at::Tensor classify(const at::Tensor& images) override { return forward(images); }
+  int64_t num_classes() const override { return options_.num_classes; }
   std::vector<std::pair<std::string, int64_t>> multiply_accumulates() const override;
   const ConvNetOptions& options() const { return options_; }
 

@@ -1,0 +1,29 @@
+#pragma once
+// Building registered components from config sections: what every recipe does in setup().
+#include <memory>
+#include <string>
+
+#include "core/config_node.h"
+#include "train/optim/optimizers.h"
+#include "train/recipe.h"
+
+namespace loom {
+
+class Model;
+
+// `section` is the config subtree at `path` (e.g. "data.train"), holding `name` and the options.
+std::shared_ptr<const data::Dataset> make_dataset(const ConfigNode& section, const std::string& path);
+std::shared_ptr<Model> make_model(const ConfigNode& section, const std::string& path);
+// `interval` > 1 applies the lazy-regularisation adjustment (train/optim/optimizers.h).
+std::shared_ptr<torch::optim::Optimizer> make_optimizer(const NamedParameters& parameters, const ConfigNode& section,
+                                                        const std::string& path, int64_t interval = 1);
+// A null or absent section means a constant learning rate (nullptr).
+std::shared_ptr<Schedule> make_schedule(const ConfigNode* section, const std::string& path);
+
+// The named parameters of a module, for make_optimizer.
+NamedParameters named_parameters(const torch::nn::Module& module);
+
+// Top-level section `key` of the config; a ConfigError naming it when absent.
+const ConfigNode& required_section(const ConfigNode& config, const std::string& key);
+
+}  // namespace loom

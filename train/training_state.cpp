@@ -1,0 +1,99 @@
+#include "train/training_state.h"
+
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+#include <torch/nn/module.h>
+#include <torch/optim/optimizer.h>
+#include <torch/serialize/input-archive.h>
+#include <torch/serialize/output-archive.h>
+
+#include "train/rng_state.h"
+
+namespace loom {
+
+namespace {
+
+const char* const kModulePrefix = "module.";
+const char* const kEmaPrefix = "ema.";
+const char* const kOptimizerPrefix = "optimizer.";
+
+void append_state(weights::NamedTensors& out, const std::string& prefix, const torch::nn::Module& module) {
+  for (auto& [key, tensor] : weights::state_dict(module)) out.emplace_back(prefix + key, tensor.detach().cpu());
+}
+
+void load_state(torch::nn::Module& module, const std::string& prefix, const LoadedCheckpoint& checkpoint) {
+  weights::LoadOptions options;
+  options.key_map = [&prefix](const std::string& key) -> std::optional<std::string> {
+    if (!key.starts_with(prefix)) return std::nullopt;
+    return key.substr(prefix.size());
+  };
+  weights::load_into(module, checkpoint.contents.tensors, options, (checkpoint.path / "tensors.safetensors").string());
+}
+
+}  // namespace
+
+std::string TrainCounters::to_json() const {
+  nlohmann::json j;
+  j["step"] = step;
+  j["images_seen"] = images_seen;
+  j["nan_skipped"] = nan_skipped;
+  j["loader"] = {{"epoch", loader.epoch}, {"batch", loader.batch}};
+  j["loss_scales"] = loss_scales;
+  j["recipe"] = recipe;
+  return j.dump(2);
+}
+
+TrainCounters TrainCounters::from_json(const std::string& json, const std::string& source) {
+  try {
+    auto j = nlohmann::json::parse(json);
+    TrainCounters c;
+    c.step = j.at("step").get<int64_t>();
+    c.images_seen = j.at("images_seen").get<int64_t>();
+    c.nan_skipped = j.at("nan_skipped").get<int64_t>();
+    c.loader.epoch = j.at("loader").at("epoch").get<int64_t>();
+    c.loader.batch = j.at("loader").at("batch").get<int64_t>();
+    c.loss_scales = j.at("loss_scales").get<std::map<std::string, std::vector<double>>>();
+    c.recipe = j.at("recipe").get<std::map<std::string, double>>();
+    return c;
+  } catch (const nlohmann::json::exception& e) {
+    throw UserError(cat(source, ": state.json: ", e.what()));
+  }
+}
+
+CheckpointContents pack_checkpoint(const TrainSetup& setup, const TrainCounters& counters, const std::string& config_yaml) {
+  CheckpointContents contents;
+  for (const auto& [name, module] : setup.modules) append_state(contents.tensors, cat(kModulePrefix, name, "."), *module);
+  for (const auto& [name, pair] : setup.ema) append_state(contents.tensors, cat(kEmaPrefix, name, "."), *pair.target);
+  for (auto& entry : capture_rng_state()) contents.tensors.push_back(std::move(entry));
+  for (const auto& [name, slot] : setup.optimizers) {
+    torch::serialize::OutputArchive archive;
+    slot.optimizer->save(archive);
+    std::ostringstream bytes;
+    archive.save_to(bytes);
+    contents.blobs[kOptimizerPrefix + name] = bytes.str();
+  }
+  contents.blobs["config.yaml"] = config_yaml;
+  contents.state_json = counters.to_json();
+  return contents;
+}
+
+void restore_modules(const TrainSetup& setup, const LoadedCheckpoint& checkpoint) {
+  for (const auto& [name, module] : setup.modules) load_state(*module, cat(kModulePrefix, name, "."), checkpoint);
+  for (const auto& [name, pair] : setup.ema) load_state(*pair.target, cat(kEmaPrefix, name, "."), checkpoint);
+}
+
+void restore_optimizers_and_rng(const TrainSetup& setup, const LoadedCheckpoint& checkpoint) {
+  for (const auto& [name, slot] : setup.optimizers) {
+    auto blob = checkpoint.contents.blobs.find(kOptimizerPrefix + name);
+    if (blob == checkpoint.contents.blobs.end())
+      throw UserError(cat(checkpoint.path.string(), ": no state for optimizer '", name, "'"));
+    std::istringstream bytes(blob->second);
+    torch::serialize::InputArchive archive;
+    archive.load_from(bytes);
+    slot.optimizer->load(archive);
+  }
+  restore_rng_state(checkpoint.contents.tensors);
+}
+
+}  // namespace loom
