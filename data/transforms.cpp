@@ -101,7 +101,7 @@ struct RandomResizedCropOptions {
     v("name", name);
     v("size", size, {.help = "output size or [height, width]", .required = true});
     v("scale", scale, {.help = "range of the crop's area fraction", .min = 0.0, .max = 1.0});
-    v("ratio", ratio, {.help = "range of the crop's aspect ratio (width / height)", .min = 0.0});
+    v("ratio", ratio, {.help = "range of the crop's aspect ratio (width / height)", .min = 1e-6});
     v("interpolation", interpolation, {.help = "resampling filter", .choices = kInterpolations});
   }
 };

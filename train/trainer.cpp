@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <optional>
+#include <set>
 
 #include <ATen/Parallel.h>
 #include <ATen/core/Generator.h>
@@ -91,6 +92,7 @@ class TrainingLoop {
   TrainResult run();
 
  private:
+  void freeze_untrained_parameters();
   void restore();
   void step();
   void run_phase(const Phase& phase, const std::vector<data::Batch>& batches);
@@ -124,6 +126,7 @@ TrainingLoop::TrainingLoop(RunConfig run, TrainSetup setup, const ConfigNode& co
     if (!setup_.optimizers.count(phase.optimizer))
       throw std::logic_error(cat("phase '", phase.name, "' names unknown optimizer '", phase.optimizer, "'"));
 
+  freeze_untrained_parameters();
   dir_ = resolve_run_directory(run_.output, config_path, run_.resume == "auto");
   log::set_file(dir_.log().string());
   write_file_atomically(dir_.config(), config_yaml_);
@@ -141,6 +144,22 @@ TrainingLoop::TrainingLoop(RunConfig run, TrainSetup setup, const ConfigNode& co
   }
   LOOM_INFO("run folder ", dir_.dir.string(), " | data: ", setup_.train_data->describe(), " | ", total_steps_,
             " steps of ", run_.train.accumulate, " x ", run_.train.loader.batch_size, " samples on ", run_.device.str());
+}
+
+// Parameters of the recipe's modules that no phase trains (a frozen teacher, encoder, early layers)
+// never get gradients, so backward skips them.
+void TrainingLoop::freeze_untrained_parameters() {
+  std::set<const void*> trained;
+  for (const auto& phase : setup_.phases)
+    for (const auto& p : phase.parameters) trained.insert(p.unsafeGetTensorImpl());
+  int64_t frozen = 0;
+  for (const auto& [name, module] : setup_.modules)
+    for (auto& p : module->parameters())
+      if (!trained.count(p.unsafeGetTensorImpl()) && p.requires_grad()) {
+        p.requires_grad_(false);
+        frozen += p.numel();
+      }
+  if (frozen) LOOM_INFO("frozen: ", frozen, " parameters that no phase trains");
 }
 
 void TrainingLoop::restore() {

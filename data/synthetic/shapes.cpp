@@ -80,8 +80,9 @@ bool stamped(const fs::path& dir, const ShapesSpec& spec) {
 }  // namespace
 
 const std::vector<std::string>& shape_classes() {
-  static const std::vector<std::string> names = {"circle", "square", "triangle", "cross", "ring",
-                                                 "hbar",   "vbar",   "diamond",  "star",  "ellipse"};
+  // Sorted, so that the image folder's labels (sorted subfolder names) are these indices.
+  static const std::vector<std::string> names = {"circle", "cross",  "diamond",  "ellipse", "hbar",
+                                                 "ring",   "square", "star",     "triangle", "vbar"};
   return names;
 }
 
@@ -109,17 +110,20 @@ cv::Mat draw_shape(int label, int size, std::mt19937_64& rng) {
   const double spin = uniform(rng, 0, 2 * kPi);
   switch (label) {
     case 0: cv::circle(img, cv::Point(cvRound(16 * cx), cvRound(16 * cy)), cvRound(16 * r), colour, cv::FILLED, cv::LINE_AA, 4); break;
-    case 1: fill(img, {rect(cx, cy, 1.5 * r, 1.5 * r, tilt)}, colour); break;
-    case 2: fill(img, {star(cx, cy, 3, {r}, spin)}, colour); break;
-    case 3: fill(img, {rect(cx, cy, 2 * r, 0.55 * r, tilt), rect(cx, cy, 0.55 * r, 2 * r, tilt)}, colour); break;
-    case 4: cv::circle(img, cv::Point(cvRound(16 * cx), cvRound(16 * cy)), cvRound(16 * 0.8 * r), colour,
-                       std::max(2, static_cast<int>(std::lround(0.4 * r))), cv::LINE_AA, 4); break;
-    case 5: fill(img, {rect(cx, cy, 2 * r, 0.5 * r, tilt)}, colour); break;
-    case 6: fill(img, {rect(cx, cy, 0.5 * r, 2 * r, tilt)}, colour); break;
-    case 7: fill(img, {rect(cx, cy, 1.35 * r, 1.35 * r, kPi / 4 + tilt)}, colour); break;
-    case 8: fill(img, {star(cx, cy, 10, {r, 0.45 * r}, spin)}, colour); break;
-    case 9: cv::ellipse(img, cv::Point(cvRound(16 * cx), cvRound(16 * cy)), cv::Size(cvRound(16 * r), cvRound(16 * 0.5 * r)),
+    case 1:  // two fills: one fillPoly call would leave the overlap empty (even-odd rule)
+      fill(img, {rect(cx, cy, 2 * r, 0.55 * r, tilt)}, colour);
+      fill(img, {rect(cx, cy, 0.55 * r, 2 * r, tilt)}, colour);
+      break;
+    case 2: fill(img, {rect(cx, cy, 1.35 * r, 1.35 * r, kPi / 4 + tilt)}, colour); break;
+    case 3: cv::ellipse(img, cv::Point(cvRound(16 * cx), cvRound(16 * cy)), cv::Size(cvRound(16 * r), cvRound(16 * 0.5 * r)),
                         spin * 180 / kPi, 0, 360, colour, cv::FILLED, cv::LINE_AA, 4); break;
+    case 4: fill(img, {rect(cx, cy, 2 * r, 0.5 * r, tilt)}, colour); break;
+    case 5: cv::circle(img, cv::Point(cvRound(16 * cx), cvRound(16 * cy)), cvRound(16 * 0.8 * r), colour,
+                       std::max(2, static_cast<int>(std::lround(0.4 * r))), cv::LINE_AA, 4); break;
+    case 6: fill(img, {rect(cx, cy, 1.5 * r, 1.5 * r, tilt)}, colour); break;
+    case 7: fill(img, {star(cx, cy, 10, {r, 0.45 * r}, spin)}, colour); break;
+    case 8: fill(img, {star(cx, cy, 3, {r}, spin)}, colour); break;
+    case 9: fill(img, {rect(cx, cy, 0.5 * r, 2 * r, tilt)}, colour); break;
     default: throw std::invalid_argument(cat("draw_shape: no shape class ", label));
   }
   cv::Mat rgb;

@@ -46,6 +46,12 @@ CheckpointContents contents_for(int64_t step) {
   return c;
 }
 
+CheckpointOptions keep_all() {
+  CheckpointOptions o;
+  o.keep_last = 0;
+  return o;
+}
+
 std::vector<std::string> names(const std::vector<fs::path>& paths) {
   std::vector<std::string> out;
   for (const auto& p : paths) out.push_back(p.filename().string());
@@ -129,7 +135,7 @@ TEST_CASE("checkpoint round trip: tensors bitwise, state json, binary blobs", "[
 
 TEST_CASE("checkpoint latest pointer and list order", "[checkpoint]") {
   auto dir = loom::test::scratch("checkpoint/latest");
-  CheckpointStore store(dir, {.keep_last = 0});
+  CheckpointStore store(dir, keep_all());
   CHECK_FALSE(store.load_latest());
   CHECK(store.list().empty());
   for (int64_t step : {5, 100, 20}) store.save(step, contents_for(step));
@@ -203,7 +209,7 @@ TEST_CASE("checkpoint keep_last pruning keeps the best (max mode)", "[checkpoint
 
 TEST_CASE("checkpoint with a corrupt tensors file: load_latest warns and falls back", "[checkpoint]") {
   auto dir = loom::test::scratch("checkpoint/corrupt");
-  CheckpointStore store(dir / "checkpoints", {.keep_last = 0});
+  CheckpointStore store(dir / "checkpoints", keep_all());
   store.save(30, contents_for(30));
   auto bad = store.save(40, contents_for(40));
   // flip one byte in the tensor data (the file's last byte)
@@ -240,7 +246,7 @@ TEST_CASE("checkpoint with a corrupt tensors file: load_latest warns and falls b
 
 TEST_CASE("checkpoint with a truncated or missing file is rejected", "[checkpoint]") {
   auto dir = loom::test::scratch("checkpoint/truncated");
-  CheckpointStore store(dir, {.keep_last = 0});
+  CheckpointStore store(dir, keep_all());
   store.save(1, contents_for(1));
   auto folder = store.save(2, contents_for(2));
   std::string blob = slurp(folder / "optimizer.bin");
@@ -263,7 +269,7 @@ TEST_CASE("checkpoint with a truncated or missing file is rejected", "[checkpoin
 TEST_CASE("checkpoint partial folders, leftovers and dangling latest", "[checkpoint]") {
   auto dir = loom::test::scratch("checkpoint/partial");
   {
-    CheckpointStore store(dir, {.keep_last = 0});
+    CheckpointStore store(dir, keep_all());
     store.save(10, contents_for(10));
     store.save(20, contents_for(20));
   }
@@ -278,7 +284,7 @@ TEST_CASE("checkpoint partial folders, leftovers and dangling latest", "[checkpo
   spit(leftover / "MANIFEST.json", "{}");
   spit(dir / ".tmp-latest-9999999", "step-000000040");
 
-  CheckpointStore store(dir, {.keep_last = 0});
+  CheckpointStore store(dir, keep_all());
   CHECK_FALSE(fs::exists(leftover));
   CHECK_FALSE(fs::exists(dir / ".tmp-latest-9999999"));
   CHECK(names(store.list()) == std::vector<std::string>{"step-000000010", "step-000000020"});
@@ -302,20 +308,20 @@ TEST_CASE("checkpoint partial folders, leftovers and dangling latest", "[checkpo
   // a leftover with no pid suffix is ignored by list/load_latest too
   fs::create_directories(dir / ".tmp-step-000000050-x");
   CHECK(store.load_latest()->step == 20);
-  CheckpointStore again(dir, {.keep_last = 0});
+  CheckpointStore again(dir, keep_all());
   CHECK_FALSE(fs::exists(dir / ".tmp-step-000000050-x"));
 }
 
 TEST_CASE("checkpoint interrupted replacement restores the set-aside folder", "[checkpoint]") {
   auto dir = loom::test::scratch("checkpoint/replace");
   {
-    CheckpointStore store(dir, {.keep_last = 0});
+    CheckpointStore store(dir, keep_all());
     store.save(7, contents_for(7));
   }
   // a writer died after moving step-7 aside, before renaming the new one in
   fs::rename(dir / "step-000000007", dir / ".tmp-old-step-000000007-9999999");
   fs::create_directories(dir / ".tmp-step-000000007-9999999");
-  CheckpointStore store(dir, {.keep_last = 0});
+  CheckpointStore store(dir, keep_all());
   CHECK(names(store.list()) == std::vector<std::string>{"step-000000007"});
   CHECK_FALSE(fs::exists(dir / ".tmp-step-000000007-9999999"));
   CHECK(store.load_latest()->step == 7);

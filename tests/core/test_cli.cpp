@@ -31,8 +31,8 @@ std::string config_path(const std::string& name) { return (loom::test::source_di
 TEST_CASE("loom config prints the resolved config, which runs again as is") {
   auto r = run_loom("config " + config_path("quickstart.yaml") + " model.num_classes=3 optimizer.lr=0.5");
   REQUIRE(r.code == 0);
-  CHECK_THAT(r.output, Catch::Contains("widths: [8, 16, 32]") && Catch::Contains("num_classes: 3") &&
-                           Catch::Contains("lr: 0.5") && Catch::Contains("total_steps: 400"));
+  CHECK_THAT(r.output, Catch::Contains("widths: [16, 32, 64]") && Catch::Contains("num_classes: 3") &&
+                           Catch::Contains("lr: 0.5") && Catch::Contains("total_steps: 1500"));
   auto dir = loom::test::scratch("cli_config");
   std::ofstream(dir / "resolved.yaml") << r.output;
   auto again = run_loom("config " + (dir / "resolved.yaml").string());

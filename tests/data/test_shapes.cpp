@@ -29,8 +29,8 @@ std::string read_bytes(const fs::path& file) {
 TEST_CASE("synthetic_shapes: materialised once, deterministic, read as an image folder") {
   fs::path root = test::scratch("data_shapes");
   register_all();
-  auto make = [&](const fs::path& r, const std::string& extra) {
-    ConfigNode node = parse_yaml(cat("name: synthetic_shapes\nroot: ", r.string(), "\nimages_per_class: 3\nimage_size: 16\n", extra), "d.yaml");
+  auto make = [&](const fs::path& r, const std::string& extra, int size = 16) {
+    ConfigNode node = parse_yaml(cat("name: synthetic_shapes\nroot: ", r.string(), "\nimages_per_class: 3\nimage_size: ", size, "\n", extra), "d.yaml");
     return dataset_registry().get("synthetic_shapes")(node);
   };
   auto ds = make(root, "");
@@ -49,13 +49,13 @@ TEST_CASE("synthetic_shapes: materialised once, deterministic, read as an image 
   CHECK(make(root, "")->size() == 29);
   // Another spec regenerates it.
   CHECK(make(root, "seed: 0\nval_images_per_class: 2\n")->size() == 29);
-  CHECK(make(root, "image_size: 12\n")->size() == 30);
+  CHECK(make(root, "", 12)->size() == 30);
 
   // Same seed, same pixels; val differs from train.
   fs::path other = test::scratch("data_shapes_again");
-  make(other, "image_size: 12\n");
+  make(other, "", 12);
   CHECK(read_bytes(root / "train" / "star" / "00002.png") == read_bytes(other / "train" / "star" / "00002.png"));
-  auto val = make(other, "split: val\nval_images_per_class: 2\nimage_size: 12\n");
+  auto val = make(other, "split: val\nval_images_per_class: 2\n", 12);
   CHECK(val->size() == 20);
   CHECK(read_bytes(other / "val" / "star" / "00001.png") != read_bytes(other / "train" / "star" / "00001.png"));
   for (const auto& entry : fs::directory_iterator(other)) CHECK(entry.path().filename().string().find(".tmp") == std::string::npos);

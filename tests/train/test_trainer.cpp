@@ -47,6 +47,7 @@ TEST_CASE("a GAN-style recipe runs two optimizers, a lazy phase every N steps an
   CHECK(std::filesystem::exists(r.run.metrics()));
   CHECK(!std::filesystem::is_empty(r.run.tensorboard()));
   CHECK(r.last_checkpoint.filename() == "step-000000012");
+  CHECK(std::filesystem::exists(r.run.samples() / "points-12.png"));
   // The EMA differs from the trained generator (it averages) but has its shapes.
   auto tensors = trained_tensors(r.last_checkpoint);
   auto find = [&](const std::string& name) {
@@ -85,6 +86,18 @@ TEST_CASE("a corrupt newest checkpoint is skipped in favour of the previous one"
   TrainResult again = run(toy("toy_regression", root, "x", "  checkpoint_every: 4\n"), {"resume=auto"});
   CHECK(again.steps == 12);
   require_identical(reference, trained_tensors(again.last_checkpoint));
+}
+
+TEST_CASE("parameters no phase trains are frozen", "[trainer]") {
+  auto root = scratch("trainer_frozen");
+  // Only G trains: D's weights must stay at their initial values.
+  TrainResult r = run(toy("toy_gan", root, "frozen"), {"recipe.only_g=true"});
+  TrainResult init = run(toy("toy_gan", root, "init"), {"train.steps=1", "recipe.only_g=true", "optimizer.lr=0.0"});
+  auto a = trained_tensors(r.last_checkpoint), b = trained_tensors(init.last_checkpoint);
+  for (size_t i = 0; i < a.size(); ++i) {
+    INFO(a[i].first);
+    CHECK(torch::equal(a[i].second, b[i].second) == a[i].first.starts_with("module.D."));
+  }
 }
 
 TEST_CASE("gradient accumulation over micro-batches matches one big batch", "[trainer]") {

@@ -8,6 +8,7 @@
 
 #include "core/registries.h"
 #include "data/dataset.h"
+#include "data/image_io.h"
 #include "train/components.h"
 #include "train/ema.h"
 #include "train/recipe.h"
@@ -36,6 +37,7 @@ struct ToyOptions {
   int64_t reg_interval = 4;
   int64_t nan_at_step = -1;     // the G (or main) loss becomes NaN at this step
   int64_t signal_at_step = -1;  // raise SIGTERM during this step
+  bool only_g = false;          // no D phases: D is a frozen module
 
   template <class V>
   void visit(V& v) {
@@ -44,6 +46,7 @@ struct ToyOptions {
     v("reg_interval", reg_interval, {.min = 1});
     v("nan_at_step", nan_at_step);
     v("signal_at_step", signal_at_step);
+    v("only_g", only_g);
   }
 };
 
@@ -80,6 +83,7 @@ class ToyGan : public Recipe {
                           at::Tensor loss = torch::softplus(-D_->forward(fake(b.size()))).mean();
                           return LossOutput{inject(o_, info, loss), {}};
                         }});
+    if (o_.only_g) return s;
     s.phases.push_back({"D", D_->parameters(), "D", 1, [this, fake](const data::Batch& b, const StepInfo&) {
                           at::Tensor real = D_->forward(b.at("point")), generated = D_->forward(fake(b.size()).detach());
                           return LossOutput{torch::softplus(generated).mean() + torch::softplus(-real).mean(), {{"real_score", real.mean().item<double>()}}};
@@ -96,6 +100,15 @@ class ToyGan : public Recipe {
   Scalars evaluate(const EvalContext&) override {
     at::Tensor radius = G_ema_->forward(torch::randn({256, 4})).norm(2, 1);
     return {{"val/mean_radius", radius.mean().item<double>()}};
+  }
+  // A 32x32 histogram of generated points over [-1.5, 1.5]^2.
+  void write_samples(const EvalContext& context) override {
+    at::Tensor points = G_ema_->forward(torch::randn({1024, 4}));
+    at::Tensor cells = ((points + 1.5) / 3.0 * 32).floor().clamp(0, 31).to(torch::kLong);
+    at::Tensor image = torch::zeros({32 * 32}).index_add_(0, cells.select(1, 1) * 32 + cells.select(1, 0), torch::ones({1024}));
+    image = (image / image.max()).reshape({1, 32, 32});
+    if (context.metrics) context.metrics->add_image("samples/points", image, context.step);
+    data::write_png((context.samples_dir / cat("points-", context.step, ".png")).string(), image.expand({3, 32, 32}));
   }
   std::map<std::string, double> counters() const override { return {{"reg_runs", reg_runs_}}; }
   void set_counters(const std::map<std::string, double>& c) override { reg_runs_ = c.at("reg_runs"); }
