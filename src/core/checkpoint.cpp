@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core/atomic_file.h"
 #include "core/cat.h"
 #include "core/crc32c.h"
 #include "core/error.h"
@@ -98,17 +99,8 @@ std::optional<std::pair<uint64_t, uint32_t>> file_crc(const fs::path& path) {
   return std::make_pair(size, crc);
 }
 
-// Replaces `path` with a file holding `text`: temp file in the same folder, fsync, rename, fsync folder.
 void write_pointer(const fs::path& dir, const std::string& name, const std::string& text) {
-  const fs::path tmp = dir / cat(".tmp-", name, "-", ::getpid());
-  write_file(tmp, text + "\n", cat("checkpoint ", dir.string()));
-  std::error_code ec;
-  fs::rename(tmp, dir / name, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    throw UserError(cat("checkpoint ", dir.string(), ": cannot update '", name, "' (", ec.message(), ")."));
-  }
-  fsync_path(dir, true);
+  write_file_atomically(dir / name, text + "\n");
 }
 
 std::string trim(std::string s) {
