@@ -317,6 +317,12 @@ void TrainingLoop::save_checkpoint(const Scalars& metrics) {
   for (const auto& [name, scaler] : scalers_)
     if (scaler.active()) counters_.loss_scales[name] = scaler.state();
   std::map<std::string, double> by_name(metrics.begin(), metrics.end());
+  const std::string& best = run_.train.checkpoint.best_metric;
+  if (!metrics.empty() && !best.empty() && !by_name.count(best)) {
+    std::string names;
+    for (const auto& [name, value] : metrics) names += cat(names.empty() ? "" : ", ", name);
+    LOOM_WARN("train.checkpoint.best_metric '", best, "' is not among the evaluation metrics (", names, ")");
+  }
   result_.last_checkpoint = store_->save(counters_.step, pack_checkpoint(setup_, counters_, config_yaml_), by_name);
   LOOM_DEBUG("checkpoint ", result_.last_checkpoint.string());
 }
@@ -335,7 +341,9 @@ TrainResult TrainingLoop::run() {
     bool last = counters_.step == total_steps_;
     bool evaluate = !last && due(run_.train.eval_every), samples = !last && due(run_.train.sample_every);
     Scalars metrics = (evaluate || samples) ? evaluate_and_sample(evaluate, samples) : Scalars{};
-    if (!last && due(run_.train.checkpoint_every)) save_checkpoint(metrics);
+    // Keep-best needs a checkpoint of the weights every evaluation measured.
+    bool for_best = evaluate && !run_.train.checkpoint.best_metric.empty();
+    if (!last && (due(run_.train.checkpoint_every) || for_best)) save_checkpoint(metrics);
   }
   progress.finish();
   result_.interrupted = counters_.step < total_steps_;

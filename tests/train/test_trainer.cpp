@@ -88,6 +88,19 @@ TEST_CASE("a corrupt newest checkpoint is skipped in favour of the previous one"
   require_identical(reference, trained_tensors(again.last_checkpoint));
 }
 
+TEST_CASE("keep-best keeps the checkpoint of the best evaluation", "[trainer]") {
+  auto root = scratch("trainer_best");
+  TrainResult r = run(toy("toy_gan", root, "best", "  eval_every: 3\n  checkpoint: {keep_last: 1, best_metric: val/mean_radius, best_mode: max}\n"));
+  std::ifstream in(r.run.checkpoints() / "best");
+  std::string best;
+  in >> best;
+  REQUIRE(!best.empty());
+  CHECK(std::filesystem::exists(r.run.checkpoints() / best));
+  // keep_last 1: the newest and the best remain, nothing else.
+  auto folders = CheckpointStore(r.run.checkpoints(), {}).list();
+  CHECK(folders.size() == (best == "step-000000012" ? 1u : 2u));
+}
+
 TEST_CASE("parameters no phase trains are frozen", "[trainer]") {
   auto root = scratch("trainer_frozen");
   // Only G trains: D's weights must stay at their initial values.
