@@ -4,6 +4,7 @@
 #include "core/registries.h"
 #include "data/caption_table.h"
 #include "data/image_folder.h"
+#include "data/synthetic/scenes.h"
 #include "data/synthetic/shapes.h"
 
 namespace loom::data {
@@ -24,6 +25,12 @@ void register_datasets() {
         return std::make_shared<SyntheticShapes>(read_config<SyntheticShapesOptions>(node, "dataset"));
       },
       "generated images of 10 kinds of coloured shape (quickstart; written once under root)");
+  dataset_registry().add(
+      "synthetic_scenes",
+      [](const ConfigNode& node) {
+        return std::make_shared<SyntheticScenes>(read_config<SyntheticScenesOptions>(node, "dataset"));
+      },
+      "generated scenes of coloured shapes with captions, boxes and held-out shape-colour pairs (rendered on the fly)");
 }
 
 }  // namespace loom::data

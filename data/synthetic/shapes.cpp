@@ -1,14 +1,9 @@
 #include "data/synthetic/shapes.h"
 
-#include <ftw.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -17,6 +12,8 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "data/random.h"
+#include "data/synthetic/draw.h"
+#include "data/synthetic/generated_folder.h"
 
 namespace loom::data {
 
@@ -26,55 +23,15 @@ namespace {
 
 constexpr double kPi = 3.14159265358979323846;
 
-// A polygon of `points` at radii cycling through `radii`, around (cx, cy), starting at angle `turn`.
-std::vector<cv::Point> star(double cx, double cy, int points, std::initializer_list<double> radii, double turn) {
-  std::vector<double> r(radii);
-  std::vector<cv::Point> out;
-  for (int k = 0; k < points; ++k) {
-    double a = turn + 2 * kPi * k / points;
-    double rk = r[static_cast<size_t>(k) % r.size()];
-    // Sub-pixel precision (4 fractional bits) so small shapes keep their form.
-    out.emplace_back(static_cast<int>(std::lround(16 * (cx + rk * std::cos(a)))), static_cast<int>(std::lround(16 * (cy + rk * std::sin(a)))));
-  }
-  return out;
-}
-
-// A w x h rectangle centred on (cx, cy), turned by `turn` radians.
-std::vector<cv::Point> rect(double cx, double cy, double w, double h, double turn) {
-  std::vector<cv::Point> out;
-  for (auto [sx, sy] : {std::pair{-1, -1}, {1, -1}, {1, 1}, {-1, 1}}) {
-    double x = sx * w / 2, y = sy * h / 2;
-    out.emplace_back(static_cast<int>(std::lround(16 * (cx + x * std::cos(turn) - y * std::sin(turn)))),
-                     static_cast<int>(std::lround(16 * (cy + x * std::sin(turn) + y * std::cos(turn)))));
-  }
-  return out;
-}
-
-void fill(cv::Mat& img, const std::vector<std::vector<cv::Point>>& polygons, const cv::Scalar& colour) {
-  cv::fillPoly(img, polygons, colour, cv::LINE_AA, 4);
-}
-
 cv::Scalar random_colour(std::mt19937_64& rng) {
   return cv::Scalar(uniform_int(rng, 0, 255), uniform_int(rng, 0, 255), uniform_int(rng, 0, 255));
 }
 
 double luminance(const cv::Scalar& c) { return 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2]; }
 
-// Removes a folder tree (std::filesystem::remove_all is unusable: libtorch exports a broken copy).
-void remove_tree(const fs::path& dir) {
-  nftw(dir.c_str(), [](const char* p, const struct stat*, int, FTW*) { return ::remove(p); }, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 std::string stamp_text(const ShapesSpec& spec) {
   return cat("synthetic_shapes v1 split=", spec.split, " images_per_class=", spec.images_per_class,
              " image_size=", spec.image_size, " seed=", spec.seed, "\n");
-}
-
-bool stamped(const fs::path& dir, const ShapesSpec& spec) {
-  std::ifstream in(dir / "done");
-  std::stringstream text;
-  text << in.rdbuf();
-  return in && text.str() == stamp_text(spec);
 }
 
 }  // namespace
@@ -109,21 +66,20 @@ cv::Mat draw_shape(int label, int size, std::mt19937_64& rng) {
   const double tilt = uniform(rng, -0.25, 0.25);  // orientation-defined classes stay near upright
   const double spin = uniform(rng, 0, 2 * kPi);
   switch (label) {
-    case 0: cv::circle(img, cv::Point(cvRound(16 * cx), cvRound(16 * cy)), cvRound(16 * r), colour, cv::FILLED, cv::LINE_AA, 4); break;
+    case 0: draw_circle(img, cx, cy, r, colour); break;
     case 1:  // two fills: one fillPoly call would leave the overlap empty (even-odd rule)
-      fill(img, {rect(cx, cy, 2 * r, 0.55 * r, tilt)}, colour);
-      fill(img, {rect(cx, cy, 0.55 * r, 2 * r, tilt)}, colour);
+      fill_polygons(img, {rect_polygon(cx, cy, 2 * r, 0.55 * r, tilt)}, colour);
+      fill_polygons(img, {rect_polygon(cx, cy, 0.55 * r, 2 * r, tilt)}, colour);
       break;
-    case 2: fill(img, {rect(cx, cy, 1.35 * r, 1.35 * r, kPi / 4 + tilt)}, colour); break;
+    case 2: fill_polygons(img, {rect_polygon(cx, cy, 1.35 * r, 1.35 * r, kPi / 4 + tilt)}, colour); break;
     case 3: cv::ellipse(img, cv::Point(cvRound(16 * cx), cvRound(16 * cy)), cv::Size(cvRound(16 * r), cvRound(16 * 0.5 * r)),
                         spin * 180 / kPi, 0, 360, colour, cv::FILLED, cv::LINE_AA, 4); break;
-    case 4: fill(img, {rect(cx, cy, 2 * r, 0.5 * r, tilt)}, colour); break;
-    case 5: cv::circle(img, cv::Point(cvRound(16 * cx), cvRound(16 * cy)), cvRound(16 * 0.8 * r), colour,
-                       std::max(2, static_cast<int>(std::lround(0.4 * r))), cv::LINE_AA, 4); break;
-    case 6: fill(img, {rect(cx, cy, 1.5 * r, 1.5 * r, tilt)}, colour); break;
-    case 7: fill(img, {star(cx, cy, 10, {r, 0.45 * r}, spin)}, colour); break;
-    case 8: fill(img, {star(cx, cy, 3, {r}, spin)}, colour); break;
-    case 9: fill(img, {rect(cx, cy, 0.5 * r, 2 * r, tilt)}, colour); break;
+    case 4: fill_polygons(img, {rect_polygon(cx, cy, 2 * r, 0.5 * r, tilt)}, colour); break;
+    case 5: draw_circle(img, cx, cy, 0.8 * r, colour, std::max(2, static_cast<int>(std::lround(0.4 * r)))); break;
+    case 6: fill_polygons(img, {rect_polygon(cx, cy, 1.5 * r, 1.5 * r, tilt)}, colour); break;
+    case 7: fill_polygons(img, {star_polygon(cx, cy, 10, {r, 0.45 * r}, spin)}, colour); break;
+    case 8: fill_polygons(img, {star_polygon(cx, cy, 3, {r}, spin)}, colour); break;
+    case 9: fill_polygons(img, {rect_polygon(cx, cy, 0.5 * r, 2 * r, tilt)}, colour); break;
     default: throw std::invalid_argument(cat("draw_shape: no shape class ", label));
   }
   cv::Mat rgb;
@@ -132,37 +88,25 @@ cv::Mat draw_shape(int label, int size, std::mt19937_64& rng) {
 }
 
 void materialize_shapes(const std::string& dir, const ShapesSpec& spec) {
-  if (stamped(dir, spec)) return;
+  if (generated_folder_ready(dir, stamp_text(spec))) return;
   LOOM_INFO("generating synthetic shapes (", spec.split, ", ", spec.images_per_class, " per class, ", spec.image_size,
             "px) in ", dir);
-  const fs::path target(dir);
-  const fs::path tmp = cat(target.string(), ".tmp-", ::getpid());
-  remove_tree(tmp);
-  const uint64_t split_id = spec.split == "train" ? 0 : 1;
-  const auto& classes = shape_classes();
-  for (size_t label = 0; label < classes.size(); ++label) {
-    fs::create_directories(tmp / classes[label]);
-    for (int64_t i = 0; i < spec.images_per_class; ++i) {
-      std::mt19937_64 rng(mix_seed({spec.seed, split_id, label, static_cast<uint64_t>(i)}));
-      cv::Mat bgr;
-      cv::cvtColor(draw_shape(static_cast<int>(label), static_cast<int>(spec.image_size), rng), bgr, cv::COLOR_RGB2BGR);
-      char name[32];
-      std::snprintf(name, sizeof name, "%05lld.png", static_cast<long long>(i));
-      if (!cv::imwrite((tmp / classes[label] / name).string(), bgr))
-        throw UserError(cat("cannot write synthetic images into ", tmp.string()));
+  generate_folder(dir, stamp_text(spec), [&](const fs::path& tmp) {
+    const uint64_t split_id = spec.split == "train" ? 0 : 1;
+    const auto& classes = shape_classes();
+    for (size_t label = 0; label < classes.size(); ++label) {
+      fs::create_directories(tmp / classes[label]);
+      for (int64_t i = 0; i < spec.images_per_class; ++i) {
+        std::mt19937_64 rng(mix_seed({spec.seed, split_id, label, static_cast<uint64_t>(i)}));
+        cv::Mat bgr;
+        cv::cvtColor(draw_shape(static_cast<int>(label), static_cast<int>(spec.image_size), rng), bgr, cv::COLOR_RGB2BGR);
+        char name[32];
+        std::snprintf(name, sizeof name, "%05lld.png", static_cast<long long>(i));
+        if (!cv::imwrite((tmp / classes[label] / name).string(), bgr))
+          throw UserError(cat("cannot write synthetic images into ", tmp.string()));
+      }
     }
-  }
-  std::ofstream(tmp / "done") << stamp_text(spec);
-  // Swap into place; an older (different) version is moved aside first and deleted after.
-  const fs::path old = cat(target.string(), ".old-", ::getpid());
-  std::error_code ec;
-  if (fs::exists(target)) fs::rename(target, old, ec);
-  fs::rename(tmp, target, ec);
-  if (ec) {
-    remove_tree(tmp);  // another process won the race; its folder is used if it is complete
-    if (!stamped(dir, spec)) throw UserError(cat("cannot create the synthetic data folder ", dir, ": ", ec.message()));
-  }
-  remove_tree(old);
+  });
 }
 
 SyntheticShapes::SyntheticShapes(const SyntheticShapesOptions& options, const std::string& path)

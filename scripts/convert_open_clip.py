@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""Converts an open_clip CLIP model to Loom: its state dict as a safetensors file (names and values as
+they are; Loom's `clip` model uses open_clip's names) and a Loom `model:` YAML section describing the
+architecture.
+
+    convert_open_clip.py ViT-B-32 --pretrained laion2b_s34b_b79k --out b32.safetensors --config-out b32.yaml
+    convert_open_clip.py ViT-B-32 --checkpoint epoch_32.pt --out b32.safetensors
+    convert_open_clip.py ViT-S-32-alt --random-init --seed 0 --out s32.safetensors   # tests
+
+The architecture is read from the instantiated model, not only from open_clip.get_model_config(name),
+so what a pretrained tag changes (QuickGELU for OpenAI / laion400m / MetaCLIP weights) is captured.
+Only what Loom implements is accepted: ViT image towers (class token or average pooling, optional
+ln_pre) and the standard causal text transformer with EOT pooling; anything else is an error.
+"""
+import argparse
+import math
+import sys
+
+import torch
+
+
+def fail(message):
+    sys.exit(f"convert_open_clip.py: {message}")
+
+
+def activation_name(act):
+    import open_clip.transformer as oct
+
+    if isinstance(act, oct.QuickGELU):
+        return "quick_gelu"
+    if isinstance(act, torch.nn.GELU):
+        return "gelu_tanh" if act.approximate == "tanh" else "gelu"
+    fail(f"unsupported activation {type(act).__name__}")
+
+
+def tower_settings(transformer):
+    """heads, mlp_ratio, act, ln_eps of a Transformer (all blocks are alike in open_clip)."""
+    block = transformer.resblocks[0]
+    if not isinstance(block.attn, torch.nn.MultiheadAttention):
+        fail("custom attention blocks (qk_norm, scaled cosine, ...) are not supported")
+    if not isinstance(block.ls_1, torch.nn.Identity):
+        fail("layer scale (ls_init_value) is not supported")
+    width = transformer.width
+    return {
+        "heads": block.attn.num_heads,
+        "mlp_ratio": block.mlp.c_fc.out_features / width,
+        "act": activation_name(block.mlp.gelu),
+        "ln_eps": block.ln_1.eps,
+    }
+
+
+def loom_model_config(model):
+    """The Loom `model:` section (a dict) for an open_clip CLIP instance."""
+    import open_clip
+
+    if type(model) is not open_clip.CLIP:
+        fail(f"{type(model).__name__} is not supported (only open_clip.CLIP with its own text transformer)")
+    visual = model.visual
+    if not isinstance(visual, open_clip.transformer.VisionTransformer):
+        fail(f"image tower {type(visual).__name__} is not supported (ViT only)")
+    if visual.attn_pool is not None or visual.final_ln_after_pool or visual.pool_type not in ("tok", "avg"):
+        fail("attentional pooling / final_ln_after_pool / pool_type other than tok|avg are not supported")
+    if visual.proj is None:
+        fail("an image tower without projection is not supported")
+    if model.text_pool_type not in ("argmax", "eos") or model.text_projection is None:
+        fail(f"text pool_type '{model.text_pool_type}' or a missing text projection is not supported")
+    if not isinstance(model.text_projection, torch.nn.Parameter) or model.attn_mask is None:
+        fail("text projection with bias or a non-causal text tower is not supported")
+
+    grid = visual.grid_size[0]
+    patch = visual.conv1.kernel_size[0]
+    vision = {
+        "image_size": visual.image_size[0],
+        "patch_size": patch,
+        "width": visual.conv1.out_channels,
+        "layers": visual.transformer.layers,
+        **tower_settings(visual.transformer),
+        "class_token": True,  # open_clip's ViT always has one
+        "pool": visual.pool_type,
+        "ln_pre": not isinstance(visual.ln_pre, torch.nn.Identity),
+    }
+    if visual.grid_size[0] != visual.grid_size[1]:
+        fail("non-square image grids are not supported")
+    assert visual.positional_embedding.shape[0] == grid * grid + 1
+    text = {
+        "context_length": model.context_length,
+        "vocab_size": model.vocab_size,
+        "width": model.transformer.width,
+        "layers": model.transformer.layers,
+        **tower_settings(model.transformer),
+        # argmax pooling lands on the EOT token of the CLIP tokenizer, whose id is the largest.
+        "eot_token_id": model.text_eos_id if model.text_pool_type == "eos" else 49407,
+    }
+    config = {"name": "clip", "embed_dim": model.text_projection.shape[1], "quick_gelu": False,
+              "vision": vision, "text": text, "init_logit_scale": float(model.logit_scale.detach().reshape(-1)[0])}
+    if model.logit_bias is not None:
+        config["init_logit_bias"] = float(model.logit_bias.detach().reshape(-1)[0])
+    return config
+
+
+def to_yaml(value, indent=0):
+    """A small YAML writer for nested dicts of scalars (enough for a model section, no dependency)."""
+    lines = []
+    for key, item in value.items():
+        if isinstance(item, dict):
+            lines.append(" " * indent + f"{key}:")
+            lines.append(to_yaml(item, indent + 2))
+        else:
+            if isinstance(item, bool):
+                text = "true" if item else "false"
+            elif isinstance(item, float):
+                text = repr(item) if math.isfinite(item) else fail(f"{key} is not finite")
+            else:
+                text = str(item)
+            lines.append(" " * indent + f"{key}: {text}")
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("model", help="open_clip model name, e.g. ViT-B-32")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--pretrained", help="open_clip pretrained tag (downloads the weights)")
+    source.add_argument("--checkpoint", help="an open_clip checkpoint file (training checkpoints included)")
+    source.add_argument("--random-init", action="store_true", help="open_clip's random initialisation (tests)")
+    parser.add_argument("--seed", type=int, default=0, help="torch seed for --random-init")
+    parser.add_argument("--out", required=True, help="output .safetensors file")
+    parser.add_argument("--config-out", help="output YAML file with the Loom `model:` section")
+    args = parser.parse_args()
+
+    import open_clip
+    from safetensors.torch import save_file
+
+    if open_clip.get_model_config(args.model) is None:
+        fail(f"unknown open_clip model '{args.model}' (see open_clip.list_models())")
+    kwargs = {}
+    if args.pretrained:
+        tag_cfg = open_clip.get_pretrained_cfg(args.model, args.pretrained)
+        if not tag_cfg:
+            fail(f"unknown pretrained tag '{args.pretrained}' for {args.model}")
+        kwargs = {"pretrained": args.pretrained, "force_quick_gelu": bool(tag_cfg.get("quick_gelu", False))}
+    elif args.checkpoint:
+        kwargs = {"pretrained": args.checkpoint}
+    else:
+        torch.manual_seed(args.seed)
+    model = open_clip.create_model(args.model, **kwargs).eval()
+
+    state = {name: tensor.detach().contiguous() for name, tensor in model.state_dict().items()}
+    save_file(state, args.out, metadata={"open_clip_model": args.model, "source": args.pretrained or args.checkpoint or "random"})
+    config = loom_model_config(model)
+    if args.config_out:
+        with open(args.config_out, "w") as f:
+            f.write(f"# open_clip {args.model} ({args.pretrained or args.checkpoint or 'random init'}), written by convert_open_clip.py\n")
+            f.write(to_yaml({"model": config}) + "\n")
+    params = sum(t.numel() for t in state.values())
+    print(f"{args.out}: {len(state)} tensors, {params:,} values; model section: {args.config_out or '(not written)'}")
+
+
+if __name__ == "__main__":
+    main()
