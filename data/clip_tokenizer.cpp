@@ -5,7 +5,7 @@
 
 #include <algorithm>
 #include <array>
-#include <climits>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
