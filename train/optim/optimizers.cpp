@@ -8,6 +8,7 @@
 #include <torch/optim/sgd.h>
 
 #include "core/registries.h"
+#include "train/optim/fused_adam.h"
 #include "train/optim/register.h"
 
 namespace loom {
@@ -58,9 +59,9 @@ std::unique_ptr<torch::optim::Optimizer> make_adam(const NamedParameters& params
 }  // namespace
 
 void register_optimizers() {
-  optimizer_registry().add("adam", make_adam<torch::optim::Adam, torch::optim::AdamOptions>, "Adam (L2 weight decay)");
-  optimizer_registry().add("adamw", make_adam<torch::optim::AdamW, torch::optim::AdamWOptions>,
-                           "AdamW (decoupled weight decay)");
+  optimizer_registry().add("adam", make_adam<FusedAdam, torch::optim::AdamOptions>, "Adam (L2 weight decay; fused update)");
+  optimizer_registry().add("adamw", make_adam<FusedAdamW, torch::optim::AdamWOptions>,
+                           "AdamW (decoupled weight decay; fused update)");
   optimizer_registry().add(
       "sgd",
       [](const NamedParameters& params, const ConfigNode& node, double ratio) -> std::unique_ptr<torch::optim::Optimizer> {
