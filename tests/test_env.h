@@ -36,6 +36,25 @@ inline std::filesystem::path scratch(const std::string& name) {
   return dir;
 }
 
+struct CommandResult {
+  int code;            // exit status; -1 when killed by a signal
+  std::string output;  // stdout and stderr together
+};
+
+// Runs a shell command and captures what it prints.
+inline CommandResult run_command(const std::string& command) {
+  std::FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (!pipe) return {-1, "popen failed"};
+  std::string out;
+  char buffer[4096];
+  while (size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
+  int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+// The built `loom` with arguments.
+inline CommandResult run_loom(const std::string& args) { return run_command(cat((bin_dir() / "loom").string(), " ", args)); }
+
 // Runs tests/python/<script> with the reference Python; returns its exit status (0 = success).
 inline int run_python(const std::string& script, const std::string& args) {
   std::string cmd = cat(python(), " ", (source_dir() / "tests" / "python" / script).string(), " ", args);

@@ -7,6 +7,7 @@
 #include "core/registries.h"
 #include "data/dataset.h"
 #include "models/model.h"
+#include "train/ema.h"
 #include "train/optim/schedules.h"
 
 namespace loom {
@@ -28,6 +29,16 @@ std::shared_ptr<torch::optim::Optimizer> make_optimizer(const NamedParameters& p
 std::shared_ptr<Schedule> make_schedule(const ConfigNode* section, const std::string& path) {
   if (!section || section->is_null()) return nullptr;
   return schedule_registry().get(registered_name(schedule_registry(), *section, path))(*section);
+}
+
+void add_model(TrainSetup& setup, const std::shared_ptr<torch::nn::Module>& model, const std::shared_ptr<torch::nn::Module>& ema,
+               c10::Device device) {
+  model->to(device);
+  setup.modules["model"] = model;
+  if (!ema) return;
+  ema->to(device);
+  ema_update(*ema, *model, 0.0);
+  setup.ema["model"] = EmaPair{model, ema};
 }
 
 NamedParameters named_parameters(const torch::nn::Module& module) {

@@ -20,6 +20,22 @@ std::shared_ptr<torch::optim::Optimizer> make_optimizer(const NamedParameters& p
 // A null or absent section means a constant learning rate (nullptr).
 std::shared_ptr<Schedule> make_schedule(const ConfigNode* section, const std::string& path);
 
+// Puts `model` on `device` as the setup's module "model"; a non-null `ema` (a second instance of the
+// same model) goes there too, starts as a copy and becomes the EMA "model".
+void add_model(TrainSetup& setup, const std::shared_ptr<torch::nn::Module>& model, const std::shared_ptr<torch::nn::Module>& ema,
+               c10::Device device);
+
+// Metrics of evaluate(model, "val") and, when there is an EMA copy, evaluate(*ema, "val_ema").
+template <class M, class Evaluate>
+Scalars with_ema_metrics(M& model, M* ema, Evaluate evaluate) {
+  Scalars out = evaluate(model, "val");
+  if (ema) {
+    Scalars more = evaluate(*ema, "val_ema");
+    out.insert(out.end(), more.begin(), more.end());
+  }
+  return out;
+}
+
 // The named parameters of a module, for make_optimizer.
 NamedParameters named_parameters(const torch::nn::Module& module);
 

@@ -113,20 +113,7 @@ ClipOptions avg_pool_options() {  // open_clip_reference.py's "avg_pool" case
   return o;
 }
 
-struct Command {
-  int code;
-  std::string output;
-};
-
-Command run_command(const std::string& cmd) {
-  FILE* pipe = popen((cmd + " 2>&1").c_str(), "r");
-  REQUIRE(pipe);
-  std::string out;
-  std::array<char, 4096> buffer;
-  while (size_t n = fread(buffer.data(), 1, buffer.size(), pipe)) out.append(buffer.data(), n);
-  int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using loom::test::run_command;
 
 }  // namespace
 

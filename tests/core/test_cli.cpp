@@ -1,28 +1,12 @@
 #include <catch2/catch.hpp>
 
-#include <array>
-#include <cstdio>
 #include <fstream>
 
 #include "test_env.h"
 
 namespace {
 
-struct Result {
-  int code;
-  std::string output;  // stdout and stderr
-};
-
-Result run_loom(const std::string& args) {
-  std::string cmd = (loom::test::bin_dir() / "loom").string() + " " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  REQUIRE(pipe);
-  std::string out;
-  std::array<char, 4096> buffer;
-  while (size_t n = fread(buffer.data(), 1, buffer.size(), pipe)) out.append(buffer.data(), n);
-  int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using loom::test::run_loom;
 
 std::string config_path(const std::string& name) { return (loom::test::source_dir() / "configs" / name).string(); }
 

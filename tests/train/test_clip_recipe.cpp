@@ -64,22 +64,17 @@ TEST_CASE("RO-ViT variant: resume with cropped positional embeddings is exact", 
 TEST_CASE("loom eval runs zero-shot evaluation on weights converted from open_clip", "[clip][cli]") {
   auto dir = scratch("clip_eval_converted");
   // Random weights stand in for a pretrained checkpoint (no network here); the path is the same.
-  int rc = std::system(cat(python(), " ", (source_dir() / "scripts/convert_open_clip.py").string(),
-                           " ViT-S-32-alt --random-init --out ", (dir / "s32.safetensors").string(), " --config-out ",
-                           (dir / "s32.yaml").string(), " > /dev/null")
-                           .c_str());
-  REQUIRE(rc == 0);
+  auto convert = run_command(cat(python(), " ", (source_dir() / "scripts/convert_open_clip.py").string(),
+                                 " ViT-S-32-alt --random-init --out ", (dir / "s32.safetensors").string(), " --config-out ",
+                                 (dir / "s32.yaml").string()));
+  INFO(convert.output);
+  REQUIRE(convert.code == 0);
   std::ofstream(dir / "eval.yaml") << cat("_base_: [", (source_dir() / "configs/clip/tiny_synthetic.yaml").string(), ", ",
                                           (dir / "s32.yaml").string(), "]\n",
                                           "data: {val: {size: 32, image_size: 224}}\n",
                                           "eval: {batch_size: 16, workers: 1}\n");
-  std::string out = (dir / "out.txt").string();
-  rc = std::system(cat((bin_dir() / "loom").string(), " eval ", (dir / "eval.yaml").string(), " ckpt=",
-                       (dir / "s32.safetensors").string(), " > ", out, " 2>&1")
-                       .c_str());
-  std::ifstream in(out);
-  std::string text((std::istreambuf_iterator<char>(in)), {});
-  INFO(text);
-  REQUIRE(rc == 0);
-  CHECK_THAT(text, Catch::Contains("val/zero_shot/top1 = ") && Catch::Contains("val/image_to_text_R@1 = "));
+  auto eval = run_loom(cat("eval ", (dir / "eval.yaml").string(), " ckpt=", (dir / "s32.safetensors").string()));
+  INFO(eval.output);
+  REQUIRE(eval.code == 0);
+  CHECK_THAT(eval.output, Catch::Contains("val/zero_shot/top1 = ") && Catch::Contains("val/image_to_text_R@1 = "));
 }

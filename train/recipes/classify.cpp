@@ -10,7 +10,6 @@
 #include "data/loader.h"
 #include "models/classifier/image_classifier.h"
 #include "train/components.h"
-#include "train/ema.h"
 
 namespace loom {
 
@@ -72,14 +71,8 @@ TrainSetup ClassifyRecipe::setup(const RecipeContext& context) {
   if (classes > 0 && classes != model_->num_classes())
     throw ConfigError(cat("model.num_classes is ", model_->num_classes(), " but data.train has ", classes, " classes (",
                           setup.train_data->describe(), ")"));
-  model_->to(context.device);
-  setup.modules["model"] = model_;
-  if (options_.ema) {
-    ema_ = make_classifier(model_section_);
-    ema_->to(context.device);
-    ema_update(*ema_, *model_, 0.0);  // starts as a copy
-    setup.ema["model"] = EmaPair{model_, ema_};
-  }
+  if (options_.ema) ema_ = make_classifier(model_section_);
+  add_model(setup, model_, ema_, context.device);
   setup.optimizers["main"] = OptimizerSlot{make_optimizer(named_parameters(*model_), optimizer_section_, "optimizer"),
                                            make_schedule(&schedule_section_, "schedule")};
   Phase phase;
@@ -98,12 +91,9 @@ TrainSetup ClassifyRecipe::setup(const RecipeContext& context) {
 
 Scalars ClassifyRecipe::evaluate(const EvalContext& context) {
   if (!val_) return {};
-  Scalars out = accuracy(*model_, val_, data_, context.device, seed_, "val");
-  if (ema_) {
-    Scalars ema = accuracy(*ema_, val_, data_, context.device, seed_, "val_ema");
-    out.insert(out.end(), ema.begin(), ema.end());
-  }
-  return out;
+  return with_ema_metrics(*model_, ema_.get(), [&](ImageClassifier& model, const std::string& prefix) {
+    return accuracy(model, val_, data_, context.device, seed_, prefix);
+  });
 }
 
 void register_classify_recipe() {

@@ -14,7 +14,6 @@
 #include "losses/loss.h"
 #include "models/clip/clip.h"
 #include "train/components.h"
-#include "train/ema.h"
 
 namespace loom {
 
@@ -54,14 +53,8 @@ TrainSetup ClipRecipe::setup(const RecipeContext& context) {
   setup.train_data = make_dataset(data_.train, "data.train");
   if (data_.val) val_ = make_dataset(*data_.val, "data.val");
   model_ = make_clip(model_section_);
-  model_->to(context.device);
-  setup.modules["model"] = model_;
-  if (options_.ema) {
-    ema_ = make_clip(model_section_);
-    ema_->to(context.device);
-    ema_update(*ema_, *model_, 0.0);
-    setup.ema["model"] = EmaPair{model_, ema_};
-  }
+  if (options_.ema) ema_ = make_clip(model_section_);
+  add_model(setup, model_, ema_, context.device);
   auto loss = loss_registry().get(registered_name(loss_registry(), loss_section_, "loss"))(loss_section_);
   loss_ = std::dynamic_pointer_cast<ContrastiveLoss>(loss);
   if (!loss_) config_detail::fail(loss_section_, "loss.name", "the clip recipe needs a contrastive loss (clip, siglip, focal_contrastive)");
@@ -125,12 +118,8 @@ Scalars ClipRecipe::evaluate_model(Clip& model, c10::Device device, const std::s
 
 Scalars ClipRecipe::evaluate(const EvalContext& context) {
   if (!val_) return {};
-  Scalars out = evaluate_model(*model_, context.device, "val");
-  if (ema_) {
-    Scalars e = evaluate_model(*ema_, context.device, "val_ema");
-    out.insert(out.end(), e.begin(), e.end());
-  }
-  return out;
+  return with_ema_metrics(*model_, ema_.get(),
+                          [&](Clip& model, const std::string& prefix) { return evaluate_model(model, context.device, prefix); });
 }
 
 void register_clip_recipe() {
