@@ -61,3 +61,15 @@ TEST_CASE("user errors exit with code 2 and one clear message") {
   r = run_loom("frobnicate");
   CHECK(r.code == 2);
 }
+
+TEST_CASE("every shipped config resolves", "[cli][configs]") {
+  int count = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(loom::test::source_dir() / "configs")) {
+    if (entry.path().extension() != ".yaml") continue;
+    auto r = run_loom("config " + entry.path().string());
+    INFO(entry.path().string() << "\n" << r.output);
+    CHECK(r.code == 0);
+    ++count;
+  }
+  CHECK(count >= 10);
+}
