@@ -35,7 +35,7 @@ AutocastScope::~AutocastScope() {
 }
 
 LossScaler::LossScaler(const AmpOptions& options, c10::Device device)
-    : active_(options.enabled && options.dtype == "fp16" && device.is_cuda()), growth_interval_(options.growth_interval) {
+    : active_(options.enabled && options.dtype == "fp16"), growth_interval_(options.growth_interval) {
   if (!active_) return;
   auto f32 = at::TensorOptions().dtype(at::kFloat).device(device);
   scale_ = at::full({1}, options.init_scale, f32);

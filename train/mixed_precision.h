@@ -47,7 +47,9 @@ class AutocastScope {
 
 class LossScaler {
  public:
-  LossScaler(const AmpOptions& options, c10::Device device);  // inactive unless fp16 on CUDA
+  // Active for fp16 (which autocast allows on CUDA only; the ATen kernels also run on CPU, where the
+  // tests exercise them).
+  LossScaler(const AmpOptions& options, c10::Device device);
   bool active() const { return active_; }
   at::Tensor scale(const at::Tensor& loss) const;
   // Divides the gradients by the scale; false when any is inf/NaN (skip the optimizer step).

@@ -3,6 +3,7 @@
 
 #include "train/ema.h"
 #include "train/gradient_clipping.h"
+#include "train/mixed_precision.h"
 #include "train/optim/optimizers.h"
 
 using namespace loom;
@@ -57,4 +58,35 @@ TEST_CASE("weight-decay exclusions and the lazy-regularisation ratio", "[optim]"
   CHECK_FALSE(rule.excludes("fc.bias", torch::zeros({4})));
   CHECK(lazy_regularization_ratio(1) == 1.0);
   CHECK(lazy_regularization_ratio(16) == Approx(16.0 / 17.0));
+}
+
+TEST_CASE("fp16 loss scaling: overflow skips the step and halves the scale, clean steps grow it", "[amp]") {
+  AmpOptions o;
+  o.enabled = true;
+  o.dtype = "fp16";
+  o.init_scale = 1024;
+  o.growth_interval = 2;
+  LossScaler scaler(o, c10::Device(c10::kCPU));
+  REQUIRE(scaler.active());
+  auto p = torch::zeros({3}, torch::requires_grad());
+  scaler.scale((p * 2).sum()).backward();
+  CHECK(torch::allclose(p.grad(), torch::full({3}, 2048.0f)));
+  CHECK(scaler.unscale({p}));  // gradients back to 2
+  CHECK(torch::allclose(p.grad(), torch::full({3}, 2.0f)));
+  scaler.update();
+  p.mutable_grad() = torch::tensor({1.0f, std::numeric_limits<float>::infinity(), 0.0f});
+  CHECK_FALSE(scaler.unscale({p}));
+  scaler.update();
+  CHECK(scaler.current() == 512.0);  // halved on overflow, growth counter reset
+  for (int i = 0; i < 2; ++i) {
+    p.mutable_grad() = torch::ones({3});
+    CHECK(scaler.unscale({p}));
+    scaler.update();
+  }
+  CHECK(scaler.current() == 1024.0);  // doubled after growth_interval clean steps
+  LossScaler restored(o, c10::Device(c10::kCPU));
+  restored.set_state(scaler.state());
+  CHECK(restored.current() == 1024.0);
+  o.dtype = "bf16";
+  CHECK_FALSE(LossScaler(o, c10::Device(c10::kCPU)).active());
 }
