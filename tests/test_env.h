@@ -1,13 +1,20 @@
 #pragma once
 // What a test needs from its environment (set by ctest, see tests/CMakeLists.txt): the Python with the
 // reference packages, the source tree, a scratch folder in the build tree, and the built binaries.
+#include <arpa/inet.h>
 #include <ftw.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <sys/wait.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "core/cat.h"
 
@@ -54,6 +61,44 @@ inline CommandResult run_command(const std::string& command) {
 
 // The built `loom` with arguments.
 inline CommandResult run_loom(const std::string& args) { return run_command(cat((bin_dir() / "loom").string(), " ", args)); }
+
+inline std::string read_text(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// A port nobody listens on right now (the kernel picks it; a race with other programs is unlikely).
+inline int free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// Runs `command` as ranks 0..world-1 of a local job in the environment torchrun would give them
+// (127.0.0.1, a free port; `env` adds variables), each under `timeout hard_limit` so a hang fails the
+// test; logs go to `dir`. Returns each rank's exit code and output.
+inline std::vector<CommandResult> run_ranks(int world, const std::string& command, const std::filesystem::path& dir,
+                                            const std::string& env = "", int hard_limit = 180) {
+  const int port = free_port();
+  std::string all;
+  for (int r = 0; r < world; ++r)
+    all += cat("( env -u TORCHELASTIC_USE_AGENT_STORE -u SLURM_PROCID MASTER_ADDR=127.0.0.1 MASTER_PORT=", port, " WORLD_SIZE=", world,
+               " RANK=", r, " LOCAL_RANK=", r, " ", env, " timeout ", hard_limit, " ", command, " > ",
+               (dir / cat("rank", r, ".log")).string(), " 2>&1; echo $? > ", (dir / cat("rank", r, ".rc")).string(), " ) & ");
+  run_command(all + "wait");
+  std::vector<CommandResult> ranks;
+  for (int r = 0; r < world; ++r)
+    ranks.push_back({std::stoi(read_text(dir / cat("rank", r, ".rc"))), read_text(dir / cat("rank", r, ".log"))});
+  return ranks;
+}
 
 // Runs tests/python/<script> with the reference Python; returns its exit status (0 = success).
 inline int run_python(const std::string& script, const std::string& args) {

@@ -30,6 +30,7 @@ class Dataset;
 namespace loom {
 
 class Schedule;
+class ProcessGroup;
 
 struct LossOutput {
   at::Tensor loss;  // scalar; the trainer runs backward on it
@@ -76,6 +77,9 @@ struct RecipeContext {
   const ConfigNode& config;  // the whole resolved config
   c10::Device device;
   uint64_t seed = 0;
+  // The data-parallel group (null in a single process). The trainer averages gradients; recipes use it
+  // only where a loss must see the global batch (contrastive losses gather features).
+  std::shared_ptr<ProcessGroup> group;
 };
 
 // Evaluation and sample writing. Modules are in eval mode and gradients are off.

@@ -7,6 +7,7 @@
 #include "core/checkpoint.h"
 #include "core/config_schema.h"
 #include "data/loader.h"
+#include "train/distributed/process_group.h"
 #include "train/ema.h"
 #include "train/gradient_clipping.h"
 #include "train/mixed_precision.h"
@@ -30,6 +31,8 @@ struct TrainOptions {
   int64_t checkpoint_every = 0;  // 0 = only at the end (and when stopped by a signal)
   CheckpointOptions checkpoint;
   std::string nan_policy = "stop";  // stop | skip
+  DistributedOptions distributed;
+  double bucket_mb = 25;  // gradient all-reduce bucket size
 
   template <class V>
   void visit(V& v) {
@@ -49,6 +52,8 @@ struct TrainOptions {
     v("checkpoint_every", checkpoint_every, {.help = "steps between checkpoints (0 = at the end)", .min = 0});
     v("checkpoint", checkpoint, {.help = "checkpoint retention"});
     v("nan_policy", nan_policy, {.help = "on a non-finite loss: stop, or skip the step and count it", .choices = {"stop", "skip"}});
+    v("distributed", distributed, {.help = "data-parallel process group (used when launched with several ranks)"});
+    v("bucket_mb", bucket_mb, {.help = "size of the gradient all-reduce buckets in MB", .min = 0.001});
   }
 };
 

@@ -23,6 +23,10 @@
 #include "data/dataset.h"
 #include "train/optim/schedules.h"
 #include "train/progress.h"
+#include "train/distributed/agreement.h"
+#include "train/distributed/gradient_reducer.h"
+#include "train/rng_state.h"
+#include "train/run_config.h"
 #include "train/stop_signal.h"
 #include "train/train_options.h"
 #include "train/training_state.h"
@@ -30,60 +34,6 @@
 namespace loom {
 
 namespace {
-
-struct RunConfig {
-  TrainOptions train;
-  OutputOptions output;
-  std::string resume = "none";  // none | auto | a checkpoint path
-  std::shared_ptr<Recipe> recipe;
-  c10::Device device{c10::kCPU};
-};
-
-c10::Device pick_device(const std::string& name) {
-  bool cuda = at::detail::getCUDAHooks().hasCUDA();
-  if (name == "auto") return cuda ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU);
-  c10::Device device(c10::kCPU);
-  try {
-    device = c10::Device(name);
-  } catch (const c10::Error&) {
-    throw ConfigError(cat("train.device: '", name, "' is not a device (auto, cpu, cuda, cuda:N)"));
-  }
-  if (device.is_cuda() && !cuda) throw ConfigError(cat("train.device: '", name, "' requested but CUDA is not available"));
-  return device;
-}
-
-// Reads the sections the trainer owns, builds the recipe and rejects unknown top-level keys.
-RunConfig read_run_config(const ConfigNode& config) {
-  register_all();
-  RunConfig run;
-  const ConfigNode* recipe = config.find("recipe");
-  if (!recipe) throw ConfigError("the config has no 'recipe' section (e.g. recipe: {name: classify}); see `loom list`");
-  run.recipe = recipe_registry().get(registered_name(recipe_registry(), *recipe, "recipe"))(config);
-  const ConfigNode* train = config.find("train");
-  run.train = read_config<TrainOptions>(train ? *train : ConfigNode{}, "train");
-  const ConfigNode* output = config.find("output");
-  run.output = read_config<OutputOptions>(output ? *output : ConfigNode{}, "output");
-  if (const ConfigNode* resume = config.find("resume")) config_detail::ConfigReader::convert(*resume, "resume", run.resume, {});
-
-  std::vector<std::string> known{"recipe", "train", "output", "resume"};
-  for (const auto& s : run.recipe->sections()) known.push_back(s);
-  for (const auto& [key, node] : config.entries()) {
-    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
-    std::string suggestion = closest_match(key, known);
-    config_detail::fail(node, key, cat("unknown top-level section", suggestion.empty() ? "" : cat("; did you mean '", suggestion, "'?")));
-  }
-  if ((run.train.steps > 0) == (run.train.epochs > 0)) throw ConfigError("train: give exactly one of steps and epochs");
-  run.device = pick_device(run.train.device);
-  if (run.train.threads > 0) at::set_num_threads(static_cast<int>(run.train.threads));
-  return run;
-}
-
-TrainSetup build_setup(RunConfig& run, const ConfigNode& config) {
-  torch::manual_seed(static_cast<uint64_t>(run.train.seed));
-  TrainSetup setup = run.recipe->setup(RecipeContext{config, run.device, static_cast<uint64_t>(run.train.seed)});
-  for (auto& [name, pair] : setup.ema) pair.target->eval();
-  return setup;
-}
 
 // One training run from start (or resume) to the end or a stop signal.
 class TrainingLoop {
@@ -100,6 +50,7 @@ class TrainingLoop {
   void log_metrics();
   Scalars evaluate_and_sample(bool evaluate, bool samples);
   void save_checkpoint(const Scalars& metrics);
+  void restore_rng(const LoadedCheckpoint& checkpoint);
   std::string progress_figures() const;
 
   RunConfig run_;
@@ -110,6 +61,7 @@ class TrainingLoop {
   std::unique_ptr<data::Loader> loader_;
   std::unique_ptr<CheckpointStore> store_;
   std::map<std::string, LossScaler> scalers_;
+  std::map<std::string, std::unique_ptr<GradientReducer>> reducers_;  // per optimizer, data-parallel runs only
   std::map<std::string, std::vector<double>> base_lrs_;  // per optimizer group, before schedules
   TrainCounters counters_;
   int64_t total_steps_ = 0;
@@ -127,14 +79,31 @@ TrainingLoop::TrainingLoop(RunConfig run, TrainSetup setup, const ConfigNode& co
       throw std::logic_error(cat("phase '", phase.name, "' names unknown optimizer '", phase.optimizer, "'"));
 
   freeze_untrained_parameters();
-  dir_ = resolve_run_directory(run_.output, config_path, run_.resume == "auto");
-  log::set_file(dir_.log().string());
-  write_file_atomically(dir_.config(), config_yaml_);
-  metrics_.add(std::make_unique<JsonlWriter>(dir_.metrics()));
-  metrics_.add(std::make_unique<TensorBoardWriter>(dir_.tensorboard()));
-  store_ = std::make_unique<CheckpointStore>(dir_.checkpoints(), run_.train.checkpoint);
+  // Rank 0 names the run folder (its default id is a time stamp) and alone writes into it.
+  std::string dir = run_.main() ? resolve_run_directory(run_.output, config_path, run_.resume == "auto").dir.string() : "";
+  dir_ = RunDirectory{run_.group ? broadcast_string(*run_.group, dir) : dir};
+  if (run_.main()) {
+    log::set_file(dir_.log().string());
+    write_file_atomically(dir_.config(), config_yaml_);
+    metrics_.add(std::make_unique<JsonlWriter>(dir_.metrics()));
+    metrics_.add(std::make_unique<TensorBoardWriter>(dir_.tensorboard()));
+    store_ = std::make_unique<CheckpointStore>(dir_.checkpoints(), run_.train.checkpoint);
+  }
 
-  loader_ = std::make_unique<data::Loader>(setup_.train_data, run_.train.loader, static_cast<uint64_t>(run_.train.seed));
+  loader_ = std::make_unique<data::Loader>(setup_.train_data, run_.train.loader, static_cast<uint64_t>(run_.train.seed),
+                                           run_.launch.rank, run_.launch.world_size);
+  if (run_.group) {
+    // One reducer per optimizer: phases that share one (a main and a lazy-regularisation phase) train
+    // the same parameters, and a parameter takes one reducer's hook.
+    std::map<std::string, std::vector<at::Tensor>> parameters;
+    for (const auto& phase : setup_.phases) {
+      auto& list = parameters[phase.optimizer];
+      for (const auto& p : phase.parameters)
+        if (std::none_of(list.begin(), list.end(), [&](const at::Tensor& q) { return q.is_same(p); })) list.push_back(p);
+    }
+    for (auto& [name, list] : parameters)
+      reducers_[name] = std::make_unique<GradientReducer>(run_.group, list, static_cast<int64_t>(run_.train.bucket_mb * (1 << 20)));
+  }
   int64_t per_epoch = (loader_->batches_per_epoch() + run_.train.accumulate - 1) / run_.train.accumulate;
   total_steps_ = run_.train.steps > 0 ? run_.train.steps : run_.train.epochs * per_epoch;
 
@@ -165,7 +134,11 @@ void TrainingLoop::freeze_untrained_parameters() {
 void TrainingLoop::restore() {
   std::optional<LoadedCheckpoint> checkpoint;
   if (run_.resume == "auto") {
-    checkpoint = store_->load_latest();
+    // Rank 0 picks the newest sound checkpoint; the others load the same one.
+    if (run_.main()) checkpoint = store_->load_latest();
+    std::string path = checkpoint ? checkpoint->path.string() : "";
+    if (run_.group) path = broadcast_string(*run_.group, path);
+    if (!run_.main() && !path.empty()) checkpoint = CheckpointStore::load(path);
     if (!checkpoint) LOOM_INFO("resume=auto: no checkpoint in ", dir_.checkpoints().string(), ", starting fresh");
   } else if (run_.resume != "none") {
     checkpoint = CheckpointStore::load(run_.resume);
@@ -174,6 +147,13 @@ void TrainingLoop::restore() {
   restore_modules(setup_, *checkpoint);
   restore_optimizers_and_rng(setup_, *checkpoint);
   counters_ = TrainCounters::from_json(checkpoint->contents.state_json, checkpoint->path.string());
+  restore_rng(*checkpoint);
+  const int64_t batch = run_.train.loader.batch_size, world = run_.launch.world_size;
+  if (counters_.batch_size > 0 && counters_.batch_size * counters_.world_size != batch * world) {
+    LOOM_WARN("resuming with ", world, " ranks x ", batch, " samples per batch (checkpoint: ", counters_.world_size, " x ",
+              counters_.batch_size, "): the data position is recomputed from the samples consumed");
+    counters_.loader = rescale_loader_position(counters_.loader, counters_.batch_size * counters_.world_size, batch * world);
+  }
   for (auto& [name, scaler] : scalers_)
     if (counters_.loss_scales.count(name)) scaler.set_state(counters_.loss_scales[name]);
   run_.recipe->set_counters(counters_.recipe);
@@ -203,6 +183,7 @@ void TrainingLoop::run_phase(const Phase& phase, const std::vector<data::Batch>&
     p.mutable_grad().reset();
   }
   LossScaler& scaler = scalers_.at(phase.optimizer);
+  GradientReducer* reducer = reducers_.count(phase.optimizer) ? reducers_.at(phase.optimizer).get() : nullptr;
   const auto micro = static_cast<int64_t>(batches.size());
   double loss_sum = 0;
   for (int64_t m = 0; m < micro; ++m) {
@@ -213,8 +194,12 @@ void TrainingLoop::run_phase(const Phase& phase, const std::vector<data::Batch>&
       out = phase.loss(batches[static_cast<size_t>(m)], info);
     }
     double value = out.loss.item<double>();
-    if (!std::isfinite(value)) {
-      std::string what = cat("phase '", phase.name, "' at step ", counters_.step, ": loss is ", value);
+    // Every rank must take the same branch, or the collectives below would not pair up.
+    bool finite = std::isfinite(value);
+    if (run_.group && any_rank(*run_.group, !finite)) finite = false;
+    if (!finite) {
+      std::string what = cat("phase '", phase.name, "' at step ", counters_.step, ": loss is ",
+                             std::isfinite(value) ? cat("not finite on another rank") : cat(value));
       if (run_.train.nan_policy == "stop")
         throw TrainingDiverged(cat(what, "; stopping (set train.nan_policy=skip to skip such steps)"));
       LOOM_WARN(what, "; step skipped (", ++counters_.nan_skipped, " so far)");
@@ -227,15 +212,17 @@ void TrainingLoop::run_phase(const Phase& phase, const std::vector<data::Batch>&
       slot.first += v;
       slot.second += 1;
     }
+    if (reducer) reducer->prepare(/*sync=*/m == micro - 1);  // accumulate locally until the last micro-batch
     scaler.scale(out.loss / static_cast<double>(micro)).backward();
   }
+  if (reducer) reducer->finish();
   auto& loss_slot = window_[cat("train/", phase.name, "/loss")];
   loss_slot.first += loss_sum / static_cast<double>(micro);
   loss_slot.second += 1;
   std::erase_if(last_loss_, [&](const auto& e) { return e.first == phase.name; });
   last_loss_.emplace_back(phase.name, loss_sum / static_cast<double>(micro));
 
-  bool finite = scaler.unscale(phase.parameters);
+  bool clean = scaler.unscale(phase.parameters);
   if (run_.train.clip_grad.mode != "none") {
     auto& norm_slot = window_[cat("train/", phase.name, "/grad_norm")];
     norm_slot.first += clip_gradients(phase.parameters, run_.train.clip_grad);
@@ -245,7 +232,7 @@ void TrainingLoop::run_phase(const Phase& phase, const std::vector<data::Batch>&
   double factor = slot.schedule ? slot.schedule->factor(counters_.step) : 1.0;
   auto& groups = slot.optimizer->param_groups();
   for (size_t g = 0; g < groups.size(); ++g) groups[g].options().set_lr(base_lrs_.at(phase.optimizer)[g] * factor);
-  if (finite) slot.optimizer->step();
+  if (clean) slot.optimizer->step();
   scaler.update();
   for (const auto& p : phase.parameters) p.mutable_grad().reset();
 }
@@ -253,6 +240,7 @@ void TrainingLoop::run_phase(const Phase& phase, const std::vector<data::Batch>&
 void TrainingLoop::step() {
   int64_t images = 0;
   std::vector<data::Batch> batches = next_batches(images);
+  images *= run_.launch.world_size;  // every rank consumes an equal share of the global batch
   for (const auto& phase : setup_.phases)
     if (counters_.step % phase.interval == 0) run_phase(phase, batches);
   for (auto& [name, pair] : setup_.ema)
@@ -278,9 +266,21 @@ std::string TrainingLoop::progress_figures() const {
 }
 
 void TrainingLoop::log_metrics() {
+  // Every rank logs the same keys in the same order, so sums and counts reduce element-wise.
+  std::vector<double> sums;
+  for (const auto& [name, slot] : window_) {
+    sums.push_back(slot.first);
+    sums.push_back(static_cast<double>(slot.second));
+  }
+  if (run_.group) sum_over_ranks(*run_.group, sums);
   Scalars scalars;
-  for (const auto& [name, slot] : window_) scalars.emplace_back(name, slot.first / static_cast<double>(slot.second));
+  size_t i = 0;
+  for (const auto& [name, slot] : window_) {
+    scalars.emplace_back(name, sums[i] / sums[i + 1]);
+    i += 2;
+  }
   window_.clear();
+  if (!run_.main()) return;
   for (const auto& [name, slot] : setup_.optimizers)
     if (!slot.optimizer->param_groups().empty()) scalars.emplace_back(cat("lr/", name), slot.optimizer->param_groups()[0].options().get_lr());
   scalars.emplace_back("progress/images_seen", static_cast<double>(counters_.images_seen));
@@ -297,15 +297,16 @@ Scalars TrainingLoop::evaluate_and_sample(bool evaluate, bool samples) {
   Scalars metrics;
   {
     c10::NoGradGuard no_grad;
-    EvalContext context{run_.device, counters_.step, &metrics_, dir_.samples()};
+    // Every rank evaluates (no rank idles into a collective timeout); rank 0 writes.
+    EvalContext context{run_.device, counters_.step, run_.main() ? &metrics_ : nullptr, dir_.samples()};
     if (evaluate) {
       metrics = run_.recipe->evaluate(context);
-      metrics_.add_scalars(counters_.step, metrics);
       std::string line;
       for (const auto& [name, value] : metrics) line += cat(line.empty() ? "" : "  ", name, " ", value);
       LOOM_INFO("eval at step ", counters_.step, ": ", line.empty() ? "(no metrics)" : line);
+      if (run_.main()) metrics_.add_scalars(counters_.step, metrics);
     }
-    if (samples) run_.recipe->write_samples(context);
+    if (samples && run_.main()) run_.recipe->write_samples(context);
   }
   for (auto& [name, module] : setup_.modules) module->train();
   metrics_.flush();
@@ -313,6 +314,20 @@ Scalars TrainingLoop::evaluate_and_sample(bool evaluate, bool samples) {
 }
 
 void TrainingLoop::save_checkpoint(const Scalars& metrics) {
+  // Each rank's generators go into the checkpoint (rank 0 writes it), so a resume on the same number
+  // of ranks continues every random stream.
+  weights::NamedTensors rank_rng;
+  if (run_.group)
+    for (const auto& [name, state] : capture_rng_state()) {
+      at::Tensor all = run_.group->all_gather(state.unsqueeze(0));
+      for (int64_t r = 0; r < all.size(0); ++r) rank_rng.emplace_back(cat("rank", r, ".", name), all[r]);
+    }
+  if (!run_.main()) {
+    run_.group->barrier();
+    return;
+  }
+  counters_.world_size = run_.launch.world_size;
+  counters_.batch_size = run_.train.loader.batch_size;
   counters_.recipe = run_.recipe->counters();
   for (const auto& [name, scaler] : scalers_)
     if (scaler.active()) counters_.loss_scales[name] = scaler.state();
@@ -323,8 +338,25 @@ void TrainingLoop::save_checkpoint(const Scalars& metrics) {
     for (const auto& [name, value] : metrics) names += cat(names.empty() ? "" : ", ", name);
     LOOM_WARN("train.checkpoint.best_metric '", best, "' is not among the evaluation metrics (", names, ")");
   }
-  result_.last_checkpoint = store_->save(counters_.step, pack_checkpoint(setup_, counters_, config_yaml_), by_name);
+  CheckpointContents contents = pack_checkpoint(setup_, counters_, config_yaml_);
+  for (auto& entry : rank_rng) contents.tensors.push_back(std::move(entry));
+  result_.last_checkpoint = store_->save(counters_.step, contents, by_name);
   LOOM_DEBUG("checkpoint ", result_.last_checkpoint.string());
+  if (run_.group) run_.group->barrier();
+}
+
+void TrainingLoop::restore_rng(const LoadedCheckpoint& checkpoint) {
+  if (!run_.group) return;
+  const std::string prefix = cat("rank", run_.launch.rank, ".");
+  weights::NamedTensors own;
+  for (const auto& [name, state] : checkpoint.contents.tensors)
+    if (name.starts_with(prefix)) own.emplace_back(name.substr(prefix.size()), state);
+  if (counters_.world_size == run_.launch.world_size && !own.empty()) {
+    restore_rng_state(own);
+  } else if (!run_.main()) {  // a new world size: fresh streams from (seed, rank, step)
+    torch::manual_seed(static_cast<uint64_t>(run_.train.seed) + 1000003ULL * static_cast<uint64_t>(run_.launch.rank) +
+                       7919ULL * static_cast<uint64_t>(counters_.step));
+  }
 }
 
 TrainResult TrainingLoop::run() {
@@ -333,10 +365,14 @@ TrainResult TrainingLoop::run() {
   for (auto& [name, module] : setup_.modules) module->train();
   Progress progress(total_steps_, run_.train.log_every);
   auto due = [this](int64_t every) { return every > 0 && counters_.step % every == 0; };
-  while (counters_.step < total_steps_ && !stop_signal::requested()) {
+  auto stop_requested = [this] {
+    bool stop = stop_signal::requested();
+    return run_.group ? any_rank(*run_.group, stop) : stop;  // a signal to one rank stops them all together
+  };
+  while (counters_.step < total_steps_ && !stop_requested()) {
     int64_t before = counters_.images_seen;
     step();
-    progress.update(counters_.step, counters_.images_seen - before, progress_figures());
+    if (run_.main()) progress.update(counters_.step, counters_.images_seen - before, progress_figures());
     if (due(run_.train.log_every)) log_metrics();
     bool last = counters_.step == total_steps_;
     bool evaluate = !last && due(run_.train.eval_every), samples = !last && due(run_.train.sample_every);

@@ -39,6 +39,8 @@ std::string TrainCounters::to_json() const {
   j["images_seen"] = images_seen;
   j["nan_skipped"] = nan_skipped;
   j["loader"] = {{"epoch", loader.epoch}, {"batch", loader.batch}};
+  j["world_size"] = world_size;
+  j["batch_size"] = batch_size;
   j["loss_scales"] = loss_scales;
   j["recipe"] = recipe;
   return j.dump(2);
@@ -53,12 +55,24 @@ TrainCounters TrainCounters::from_json(const std::string& json, const std::strin
     c.nan_skipped = j.at("nan_skipped").get<int64_t>();
     c.loader.epoch = j.at("loader").at("epoch").get<int64_t>();
     c.loader.batch = j.at("loader").at("batch").get<int64_t>();
+    c.world_size = j.value("world_size", int64_t{1});
+    c.batch_size = j.value("batch_size", int64_t{0});
     c.loss_scales = j.at("loss_scales").get<std::map<std::string, std::vector<double>>>();
     c.recipe = j.at("recipe").get<std::map<std::string, double>>();
     return c;
   } catch (const nlohmann::json::exception& e) {
     throw UserError(cat(source, ": state.json: ", e.what()));
   }
+}
+
+data::LoaderPosition rescale_loader_position(const data::LoaderPosition& position, int64_t old_samples_per_batch,
+                                             int64_t samples_per_batch) {
+  const int64_t consumed = position.batch * old_samples_per_batch;
+  if (consumed % samples_per_batch != 0)
+    throw UserError(cat("cannot resume: ", consumed, " samples of epoch ", position.epoch, " were consumed in batches of ",
+                        old_samples_per_batch, ", which batches of ", samples_per_batch,
+                        " (batch size x world size) cannot continue exactly; resume at an epoch boundary or keep the global batch a divisor"));
+  return {position.epoch, consumed / samples_per_batch};
 }
 
 CheckpointContents pack_checkpoint(const TrainSetup& setup, const TrainCounters& counters, const std::string& config_yaml) {

@@ -4,6 +4,7 @@
 #include <limits>
 #include <mutex>
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
 #include "core/registries.h"
@@ -38,6 +39,8 @@ struct ToyOptions {
   int64_t nan_at_step = -1;     // the G (or main) loss becomes NaN at this step
   int64_t signal_at_step = -1;  // raise SIGTERM during this step
   bool only_g = false;          // no D phases: D is a frozen module
+  bool index_latents = false;   // latents from (sample index, step), not the generator: the same
+                                // global batch then sees the same latents on any number of ranks
 
   template <class V>
   void visit(V& v) {
@@ -47,6 +50,7 @@ struct ToyOptions {
     v("nan_at_step", nan_at_step);
     v("signal_at_step", signal_at_step);
     v("only_g", only_g);
+    v("index_latents", index_latents);
   }
 };
 
@@ -78,14 +82,20 @@ class ToyGan : public Recipe {
     s.ema["G"] = EmaPair{G_, G_ema_};
     s.optimizers["G"] = {make_optimizer(named_parameters(*G_), optimizer_, "optimizer"), nullptr};
     s.optimizers["D"] = {make_optimizer(named_parameters(*D_), optimizer_, "optimizer", o_.reg_interval), nullptr};
-    auto fake = [this](int64_t n) { return G_->forward(torch::randn({n, 4})); };
+    auto fake = [this](const data::Batch& b, const StepInfo& info) {
+      if (!o_.index_latents) return G_->forward(torch::randn({b.size(), 4}));
+      std::vector<at::Tensor> rows;
+      for (int64_t index : b.indices)
+        rows.push_back(torch::randn({4}, at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(index * 1000003 + info.step))));
+      return G_->forward(torch::stack(rows));
+    };
     s.phases.push_back({"G", G_->parameters(), "G", 1, [this, fake](const data::Batch& b, const StepInfo& info) {
-                          at::Tensor loss = torch::softplus(-D_->forward(fake(b.size()))).mean();
+                          at::Tensor loss = torch::softplus(-D_->forward(fake(b, info))).mean();
                           return LossOutput{inject(o_, info, loss), {}};
                         }});
     if (o_.only_g) return s;
-    s.phases.push_back({"D", D_->parameters(), "D", 1, [this, fake](const data::Batch& b, const StepInfo&) {
-                          at::Tensor real = D_->forward(b.at("point")), generated = D_->forward(fake(b.size()).detach());
+    s.phases.push_back({"D", D_->parameters(), "D", 1, [this, fake](const data::Batch& b, const StepInfo& info) {
+                          at::Tensor real = D_->forward(b.at("point")), generated = D_->forward(fake(b, info).detach());
                           return LossOutput{torch::softplus(generated).mean() + torch::softplus(-real).mean(), {{"real_score", real.mean().item<double>()}}};
                         }});
     s.phases.push_back({"Dreg", D_->parameters(), "D", o_.reg_interval, [this](const data::Batch& b, const StepInfo&) {

@@ -14,6 +14,7 @@
 #include "losses/loss.h"
 #include "models/clip/clip.h"
 #include "train/components.h"
+#include "train/distributed/all_gather.h"
 
 namespace loom {
 
@@ -64,9 +65,13 @@ TrainSetup ClipRecipe::setup(const RecipeContext& context) {
   phase.name = "main";
   phase.optimizer = "main";
   phase.parameters = model_->parameters();
-  phase.loss = [this, device = context.device](const data::Batch& batch, const StepInfo&) {
+  phase.loss = [this, device = context.device, group = context.group](const data::Batch& batch, const StepInfo&) {
     at::Tensor image = model_->encode_image(batch.at("image"), true);
     at::Tensor text = model_->encode_text(tokens_of(*model_, captions_of(batch), device), true);
+    if (group) {  // the loss sees every rank's pairs (reference/clip.md §1: gather with gradients)
+      image = all_gather_with_grad(*group, image);
+      text = all_gather_with_grad(*group, text);
+    }
     at::Tensor scale = model_->logit_scale_value();
     at::Tensor loss = loss_->forward(image.to(at::kFloat), text.to(at::kFloat), scale, model_->logit_bias_value());
     return LossOutput{loss, {{"logit_scale", scale.item<double>()}}};
