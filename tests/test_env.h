@@ -100,6 +100,22 @@ inline std::vector<CommandResult> run_ranks(int world, const std::string& comman
   return ranks;
 }
 
+// Starts `program args...` as a child process with `env` ("NAME=value") added; returns its pid.
+inline pid_t spawn(const std::string& program, const std::vector<std::string>& args, const std::vector<std::string>& env = {}) {
+  std::vector<std::string> storage{program};
+  storage.insert(storage.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : storage) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = fork();
+  if (pid == 0) {
+    for (const auto& e : env) putenv(const_cast<char*>(e.c_str()));
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
 // Runs tests/python/<script> with the reference Python; returns its exit status (0 = success).
 inline int run_python(const std::string& script, const std::string& args) {
   std::string cmd = cat(python(), " ", (source_dir() / "tests" / "python" / script).string(), " ", args);

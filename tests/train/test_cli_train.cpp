@@ -36,20 +36,6 @@ std::filesystem::path write_config(const std::filesystem::path& dir) {
   return path;
 }
 
-pid_t spawn_loom(const std::vector<std::string>& args) {
-  std::vector<std::string> argv_storage{(bin_dir() / "loom").string()};
-  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_storage) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = fork();
-  if (pid == 0) {
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  return pid;
-}
-
 }  // namespace
 
 TEST_CASE("kill -9 mid-run, resume=auto: bitwise the same weights as an uninterrupted run", "[cli][resume]") {
@@ -58,7 +44,7 @@ TEST_CASE("kill -9 mid-run, resume=auto: bitwise the same weights as an uninterr
   REQUIRE(run_loom(cat("train ", config, " output.id=whole")).code == 0);
 
   std::filesystem::path latest = dir / "runs/q/split/checkpoints/latest";
-  pid_t child = spawn_loom({"train", config, "output.id=split", "train.checkpoint_every=2"});
+  pid_t child = spawn((bin_dir() / "loom").string(), {"train", config, "output.id=split", "train.checkpoint_every=2"});
   REQUIRE(child > 0);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   while (!std::filesystem::exists(latest) && std::chrono::steady_clock::now() < deadline)

@@ -2,12 +2,18 @@
 // like 1 process × batch B (same samples per step, gradients averaged, contrastive losses on the
 // gathered global batch). SGD, because Adam turns rounding noise in exactly-zero gradients (the key
 // bias of attention) into full-size steps, which no reordering of sums can reproduce.
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <chrono>
 #include <cmath>
 #include <fstream>
+#include <thread>
 
 #include <catch2/catch.hpp>
 #include <torch/torch.h>
 
+#include "train/training_state.h"
 #include "trainer_test_util.h"
 
 using namespace loom;
@@ -71,4 +77,63 @@ TEST_CASE("GAN-style recipe with a lazy phase: 2 ranks x B/2 equal 1 process x B
                                      "train: {steps: 9, threads: 1, ema: {decay: 0.9}, loader: {workers: 1}}\n";
   double d = one_vs_two_ranks((bin_dir() / "train_worker").string(), (dir / "gan.yaml").string(), "gan", 16, "");
   CHECK(d < 1e-6);
+}
+
+TEST_CASE("a rank killed mid-run makes the other stop with an error naming it", "[distributed][fault]") {
+  auto dir = scratch("distributed_train/kill");
+  std::ofstream(dir / "gan.yaml") << cat("recipe: {name: toy_gan}\noptimizer: {name: adam}\n",
+                                         "train: {steps: 100000, threads: 1, checkpoint_every: 5, distributed: {timeout_seconds: 10}}\n",
+                                         "output: {root: ", (dir / "runs").string(), ", name: k, id: x}\n");
+  const int port = free_port();
+  std::vector<pid_t> pids;
+  for (int r = 0; r < 2; ++r)
+    pids.push_back(spawn((bin_dir() / "train_worker").string(), {(dir / "gan.yaml").string()},
+                         {"MASTER_ADDR=127.0.0.1", cat("MASTER_PORT=", port), "WORLD_SIZE=2", cat("RANK=", r), cat("LOCAL_RANK=", r)}));
+  // Once training runs (a checkpoint exists), kill rank 1.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!std::filesystem::exists(dir / "runs/k/x/checkpoints/latest") && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  REQUIRE(std::filesystem::exists(dir / "runs/k/x/checkpoints/latest"));
+  kill(pids[1], SIGKILL);
+  auto killed = std::chrono::steady_clock::now();
+  int status = 0;
+  waitpid(pids[1], &status, 0);
+  // Rank 0 must exit by itself, with the user-error code, well within the timeout.
+  pid_t done = 0;
+  while ((done = waitpid(pids[0], &status, WNOHANG)) == 0 && std::chrono::steady_clock::now() - killed < std::chrono::seconds(30))
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  if (done == 0) kill(pids[0], SIGKILL);
+  REQUIRE(done == pids[0]);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 2);
+  CHECK(std::chrono::steady_clock::now() - killed < std::chrono::seconds(12));
+  // The checkpoints that exist are complete.
+  CHECK(CheckpointStore(dir / "runs/k/x/checkpoints", {}).load_latest().has_value());
+}
+
+TEST_CASE("resuming with another global batch maps the loader position by samples consumed", "[distributed][resume]") {
+  auto p = rescale_loader_position({3, 10}, 2 * 8, 4 * 8);  // 160 samples of epoch 3
+  CHECK(p.epoch == 3);
+  CHECK(p.batch == 5);
+  CHECK_THROWS_WITH(rescale_loader_position({3, 3}, 16, 32), Catch::Contains("48 samples of epoch 3"));
+}
+
+TEST_CASE("a 2-rank run resumed by 1 process with the same global batch continues exactly", "[distributed][resume]") {
+  auto dir = scratch("distributed_train/reshape");
+  std::ofstream(dir / "gan.yaml") << cat("recipe: {name: toy_gan, index_latents: true, reg_interval: 3}\n",
+                                         "optimizer: {name: sgd, lr: 0.02, momentum: 0.9}\n",
+                                         "train: {steps: 8, threads: 1, ema: {decay: 0.9}, loader: {workers: 1}}\n",
+                                         "output: {root: ", (dir / "runs").string(), ", name: g}\n");
+  const std::string worker = (bin_dir() / "train_worker").string(), config = (dir / "gan.yaml").string();
+  auto whole = run_command(cat(worker, " ", config, " output.id=whole train.loader.batch_size=16"));
+  INFO(whole.output);
+  REQUIRE(whole.code == 0);
+  for (const auto& r : run_ranks(2, cat(worker, " ", config, " output.id=split train.steps=4 train.loader.batch_size=8"), dir)) {
+    INFO(r.output);
+    REQUIRE(r.code == 0);
+  }
+  auto rest = run_command(cat(worker, " ", config, " output.id=split resume=auto train.loader.batch_size=16"));
+  INFO(rest.output);
+  REQUIRE(rest.code == 0);
+  CHECK(relative_difference(trained_tensors(dir / "runs/g/whole/checkpoints"), trained_tensors(dir / "runs/g/split/checkpoints")) < 1e-6);
 }
