@@ -243,6 +243,12 @@ void TrainingLoop::step() {
   images *= run_.launch.world_size;  // every rank consumes an equal share of the global batch
   for (const auto& phase : setup_.phases)
     if (counters_.step % phase.interval == 0) run_phase(phase, batches);
+  if (run_.group && run_.train.distributed.buffers == "broadcast") {
+    std::vector<at::Tensor> buffers;
+    for (const auto& [name, module] : setup_.modules)
+      for (const auto& b : module->buffers()) buffers.push_back(b);
+    if (!buffers.empty()) run_.group->broadcast(buffers, 0);
+  }
   for (auto& [name, pair] : setup_.ema)
     ema_update(*pair.target, *pair.source, ema_beta(run_.train.ema, counters_.step, images, counters_.images_seen));
   counters_.images_seen += images;

@@ -137,3 +137,18 @@ TEST_CASE("a 2-rank run resumed by 1 process with the same global batch continue
   REQUIRE(rest.code == 0);
   CHECK(relative_difference(trained_tensors(dir / "runs/g/whole/checkpoints"), trained_tensors(dir / "runs/g/split/checkpoints")) < 1e-6);
 }
+
+TEST_CASE("launched by torchrun (agent-hosted store), the clip recipe trains like one process", "[distributed][torchrun]") {
+  auto dir = scratch("distributed_train/torchrun");
+  auto out = [&](const std::string& id) { return cat(" 'output={root: ", (dir / "runs").string(), ", name: r, id: ", id, "}'"); };
+  const std::string loom = cat((bin_dir() / "loom").string(), " train ", clip_config(), " ", kSgd, " ", kClipSmall);
+  auto one = run_command(cat(loom, out("one"), " train.loader.batch_size=16"));
+  INFO(one.output);
+  REQUIRE(one.code == 0);
+  auto two = run_command(cat("env -u RANK -u WORLD_SIZE -u MASTER_ADDR -u MASTER_PORT OMP_NUM_THREADS=1 ", python(),
+                             " -m torch.distributed.run --standalone --nproc-per-node 2 --no-python ", loom, out("two"),
+                             " train.loader.batch_size=8"));
+  INFO(two.output);
+  REQUIRE(two.code == 0);
+  CHECK(relative_difference(trained_tensors(dir / "runs/r/one/checkpoints"), trained_tensors(dir / "runs/r/two/checkpoints")) < 1e-6);
+}

@@ -26,12 +26,17 @@ struct DistributedOptions {
   std::string backend = "auto";  // auto (NCCL when CUDA is available, else Gloo) | gloo | nccl
   double timeout_seconds = 300;  // how long a collective may wait for its peers
   std::string gloo_interface_host = "";  // address Gloo binds to; default: MASTER_ADDR or 127.0.0.1
+  // What happens to module buffers (BatchNorm statistics, StyleGAN2's w_avg) after the start, where
+  // parameters are broadcast from rank 0: "broadcast" copies rank 0's after every step (DDP's
+  // default, so every rank evaluates and checkpoints the same model), "local" lets each rank keep its own.
+  std::string buffers = "broadcast";
 
   template <class V>
   void visit(V& v) {
     v("backend", backend, {.help = "auto (NCCL on GPUs, Gloo otherwise), gloo or nccl", .choices = {"auto", "gloo", "nccl"}});
     v("timeout_seconds", timeout_seconds, {.help = "seconds a collective waits for the other ranks before failing", .min = 0.001});
     v("gloo_interface_host", gloo_interface_host, {.help = "address Gloo binds to (default: MASTER_ADDR, or 127.0.0.1)"});
+    v("buffers", buffers, {.help = "module buffers after each step: broadcast from rank 0, or keep local", .choices = {"broadcast", "local"}});
   }
 };
 
