@@ -1,10 +1,7 @@
 #pragma once
 // What a test needs from its environment (set by ctest, see tests/CMakeLists.txt): the Python with the
 // reference packages, the source tree, a scratch folder in the build tree, and the built binaries.
-#include <arpa/inet.h>
 #include <ftw.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 #include <sys/wait.h>
 
@@ -17,6 +14,7 @@
 #include <vector>
 
 #include "core/cat.h"
+#include "train/distributed/process_group.h"
 
 namespace loom::test {
 
@@ -69,25 +67,12 @@ inline std::string read_text(const std::filesystem::path& path) {
   return s.str();
 }
 
-// A port nobody listens on right now (the kernel picks it; a race with other programs is unlikely).
-inline int free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
 // Runs `command` as ranks 0..world-1 of a local job in the environment torchrun would give them
 // (127.0.0.1, a free port; `env` adds variables), each under `timeout hard_limit` so a hang fails the
 // test; logs go to `dir`. Returns each rank's exit code and output.
 inline std::vector<CommandResult> run_ranks(int world, const std::string& command, const std::filesystem::path& dir,
                                             const std::string& env = "", int hard_limit = 180) {
-  const int port = free_port();
+  const int port = free_loopback_port();
   std::string all;
   for (int r = 0; r < world; ++r)
     all += cat("( env -u TORCHELASTIC_USE_AGENT_STORE -u SLURM_PROCID MASTER_ADDR=127.0.0.1 MASTER_PORT=", port, " WORLD_SIZE=", world,

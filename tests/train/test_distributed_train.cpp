@@ -84,7 +84,7 @@ TEST_CASE("a rank killed mid-run makes the other stop with an error naming it", 
   std::ofstream(dir / "gan.yaml") << cat("recipe: {name: toy_gan}\noptimizer: {name: adam}\n",
                                          "train: {steps: 100000, threads: 1, checkpoint_every: 5, distributed: {timeout_seconds: 10}}\n",
                                          "output: {root: ", (dir / "runs").string(), ", name: k, id: x}\n");
-  const int port = free_port();
+  const int port = free_loopback_port();
   std::vector<pid_t> pids;
   for (int r = 0; r < 2; ++r)
     pids.push_back(spawn((bin_dir() / "train_worker").string(), {(dir / "gan.yaml").string()},

@@ -2,6 +2,11 @@
 // hold c10d::ProcessGroupGloo and gloo types only through pointers and never name GlooStore/AsyncWork.
 #include "train/distributed/process_group.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <ATen/ATen.h>
 #include <torch/csrc/distributed/c10d/HashStore.hpp>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
@@ -109,6 +114,18 @@ std::string format_shape(at::IntArrayRef shape) {
 }
 
 }  // namespace
+
+int free_loopback_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
 
 std::vector<std::string> expand_slurm_nodelist(const std::string& nodelist) {
   std::vector<std::string> hosts;

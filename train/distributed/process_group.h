@@ -54,6 +54,10 @@ struct LaunchEnvironment {
 // throw UserError naming the variable.
 LaunchEnvironment detect_launch_environment();
 
+// A TCP port on 127.0.0.1 that nobody listens on right now (the kernel picks it), for jobs started on
+// one machine by tests and benchmarks.
+int free_loopback_port();
+
 // Expands a SLURM host list: "node[01-03,07],gpu5" -> node01 node02 node03 node07 gpu5.
 std::vector<std::string> expand_slurm_nodelist(const std::string& nodelist);
 

@@ -73,7 +73,7 @@ int main(int, char** argv) {
     return 77;
   }
   if (std::getenv("RANK") || cuda.deviceCount() < 2) return run_rank();
-  const int port = loom::test::free_port();
+  const int port = loom::free_loopback_port();
   pid_t pids[2];
   for (int r = 0; r < 2; ++r)
     pids[r] = loom::test::spawn(argv[0], {}, {"MASTER_ADDR=127.0.0.1", cat("MASTER_PORT=", port), "WORLD_SIZE=2",
