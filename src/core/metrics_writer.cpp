@@ -2,12 +2,19 @@
 
 #include <cerrno>
 #include <cstring>
+#include <stdexcept>
 #include <system_error>
 
 #include "core/error.h"
 #include "core/log.h"
 
 namespace loom {
+
+double scalar_value(const Scalars& scalars, const std::string& name) {
+  for (const auto& [n, v] : scalars)
+    if (n == name) return v;
+  throw std::out_of_range("no scalar named '" + name + "'");
+}
 
 void MetricsWriter::add_scalars(int64_t step, const Scalars& scalars) {
   for (const auto& [tag, value] : scalars) add_scalar(tag, value, step);

@@ -20,6 +20,9 @@ namespace loom {
 // Several scalars of one step, in the order they should appear: {{"loss", 0.3}, {"lr", 1e-3}}.
 using Scalars = std::vector<std::pair<std::string, double>>;
 
+// The value named `name`; throws std::out_of_range naming it when absent.
+double scalar_value(const Scalars& scalars, const std::string& name);
+
 // TensorBoard's own default bucket count (tensorboard.plugins.histogram.summary).
 inline constexpr int kHistogramBins = 30;
 

@@ -7,12 +7,7 @@
 using namespace loom;
 
 namespace {
-double value(const Scalars& s, const std::string& name) {
-  for (const auto& [n, v] : s)
-    if (n == name) return v;
-  FAIL("no " << name);
-  return 0;
-}
+double value(const Scalars& s, const std::string& name) { return scalar_value(s, name); }
 }  // namespace
 
 TEST_CASE("retrieval recall@K from hand-made embeddings", "[eval]") {

@@ -25,24 +25,17 @@ TrainResult run_clip(const std::filesystem::path& root, const std::string& id, c
   return train(config, "clip.yaml");
 }
 
-double metric(const Scalars& s, const std::string& name) {
-  for (const auto& [n, v] : s)
-    if (n == name) return v;
-  FAIL("no metric " << name);
-  return 0;
-}
-
 }  // namespace
 
 TEST_CASE("the clip recipe trains and reports zero-shot accuracy and retrieval recall", "[clip][recipe]") {
   auto root = scratch("clip_recipe");
   TrainResult r = run_clip(root, "infonce", {"train.steps=6"});
   CHECK(r.steps == 6);
-  CHECK(metric(r.final_metrics, "val/zero_shot/chance") > 0);
-  double top1 = metric(r.final_metrics, "val/zero_shot/top1");
+  CHECK(scalar_value(r.final_metrics, "val/zero_shot/chance") > 0);
+  double top1 = scalar_value(r.final_metrics, "val/zero_shot/top1");
   CHECK(top1 >= 0.0);
   CHECK(top1 <= 1.0);
-  CHECK(metric(r.final_metrics, "val/image_to_text_R@10") >= metric(r.final_metrics, "val/image_to_text_R@1"));
+  CHECK(scalar_value(r.final_metrics, "val/image_to_text_R@10") >= scalar_value(r.final_metrics, "val/image_to_text_R@1"));
 }
 
 TEST_CASE("RO-ViT variant: resume with cropped positional embeddings is exact", "[clip][recipe][resume]") {
