@@ -41,6 +41,23 @@ void add_model(TrainSetup& setup, const std::shared_ptr<torch::nn::Module>& mode
   setup.ema["model"] = EmaPair{model, ema};
 }
 
+void add_main_phase(TrainSetup& setup, torch::nn::Module& model, const ConfigNode& optimizer, const ConfigNode& schedule,
+                    std::function<LossOutput(const data::Batch&, const StepInfo&)> loss) {
+  setup.optimizers["main"] = OptimizerSlot{make_optimizer(named_parameters(model), optimizer, "optimizer"),
+                                           make_schedule(&schedule, "schedule")};
+  setup.phases.push_back(Phase{"main", model.parameters(), "main", 1, std::move(loss)});
+}
+
+data::LoaderOptions evaluation_loader_options(int64_t batch_size, int64_t workers) {
+  data::LoaderOptions options;
+  options.batch_size = batch_size;
+  options.workers = workers;
+  options.shuffle = false;
+  options.drop_last = false;
+  options.repeat = false;
+  return options;
+}
+
 NamedParameters named_parameters(const torch::nn::Module& module) {
   NamedParameters out;
   for (const auto& item : module.named_parameters()) out.emplace_back(item.key(), item.value());

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "core/config_node.h"
+#include "data/loader.h"
 #include "train/optim/optimizers.h"
 #include "train/recipe.h"
 
@@ -35,6 +36,14 @@ Scalars with_ema_metrics(M& model, M* ema, Evaluate evaluate) {
   }
   return out;
 }
+
+// The usual single-phase setup: phase "main" trains every parameter of `model` with the optimizer and
+// schedule sections of the config (slot "main"; a null schedule section means a constant lr).
+void add_main_phase(TrainSetup& setup, torch::nn::Module& model, const ConfigNode& optimizer, const ConfigNode& schedule,
+                    std::function<LossOutput(const data::Batch&, const StepInfo&)> loss);
+
+// Loader options for one in-order pass over an evaluation set (every sample, last batch kept).
+data::LoaderOptions evaluation_loader_options(int64_t batch_size, int64_t workers);
 
 // The named parameters of a module, for make_optimizer.
 NamedParameters named_parameters(const torch::nn::Module& module);

@@ -30,13 +30,7 @@ at::Tensor loss_of(ImageClassifier& model, const data::Batch& batch, double labe
 // Top-1 accuracy and mean loss over one pass of `dataset`.
 Scalars accuracy(ImageClassifier& model, std::shared_ptr<const data::Dataset> dataset, const ClassifyDataOptions& options,
                  c10::Device device, uint64_t seed, const std::string& prefix) {
-  data::LoaderOptions loader_options;
-  loader_options.batch_size = options.eval_batch_size;
-  loader_options.workers = options.eval_workers;
-  loader_options.shuffle = false;
-  loader_options.drop_last = false;
-  loader_options.repeat = false;
-  data::Loader loader(std::move(dataset), loader_options, seed);
+  data::Loader loader(std::move(dataset), evaluation_loader_options(options.eval_batch_size, options.eval_workers), seed);
   double loss_sum = 0;
   int64_t correct = 0, count = 0;
   while (auto batch = loader.next()) {
@@ -73,19 +67,12 @@ TrainSetup ClassifyRecipe::setup(const RecipeContext& context) {
                           setup.train_data->describe(), ")"));
   if (options_.ema) ema_ = make_classifier(model_section_);
   add_model(setup, model_, ema_, context.device);
-  setup.optimizers["main"] = OptimizerSlot{make_optimizer(named_parameters(*model_), optimizer_section_, "optimizer"),
-                                           make_schedule(&schedule_section_, "schedule")};
-  Phase phase;
-  phase.name = "main";
-  phase.optimizer = "main";
-  phase.parameters = model_->parameters();
-  phase.loss = [this](const data::Batch& batch, const StepInfo&) {
+  add_main_phase(setup, *model_, optimizer_section_, schedule_section_, [this](const data::Batch& batch, const StepInfo&) {
     at::Tensor logits;
     at::Tensor loss = loss_of(*model_, batch, options_.label_smoothing, &logits);
     double accuracy = logits.detach().argmax(1).eq(batch.at("label")).to(at::kFloat).mean().item<double>();
     return LossOutput{loss, {{"accuracy", accuracy}}};
-  };
-  setup.phases.push_back(std::move(phase));
+  });
   return setup;
 }
 

@@ -56,16 +56,10 @@ TrainSetup ClipRecipe::setup(const RecipeContext& context) {
   model_ = make_clip(model_section_);
   if (options_.ema) ema_ = make_clip(model_section_);
   add_model(setup, model_, ema_, context.device);
-  auto loss = loss_registry().get(registered_name(loss_registry(), loss_section_, "loss"))(loss_section_);
-  loss_ = std::dynamic_pointer_cast<ContrastiveLoss>(loss);
+  auto built = loss_registry().get(registered_name(loss_registry(), loss_section_, "loss"))(loss_section_);
+  loss_ = std::dynamic_pointer_cast<ContrastiveLoss>(built);
   if (!loss_) config_detail::fail(loss_section_, "loss.name", "the clip recipe needs a contrastive loss (clip, siglip, focal_contrastive)");
-  setup.optimizers["main"] = OptimizerSlot{make_optimizer(named_parameters(*model_), optimizer_section_, "optimizer"),
-                                           make_schedule(&schedule_section_, "schedule")};
-  Phase phase;
-  phase.name = "main";
-  phase.optimizer = "main";
-  phase.parameters = model_->parameters();
-  phase.loss = [this, device = context.device, group = context.group](const data::Batch& batch, const StepInfo&) {
+  auto loss = [this, device = context.device, group = context.group](const data::Batch& batch, const StepInfo&) {
     at::Tensor image = model_->encode_image(batch.at("image"), true);
     at::Tensor text = model_->encode_text(tokens_of(*model_, captions_of(batch), device), true);
     if (group) {  // the loss sees every rank's pairs (reference/clip.md §1: gather with gradients)
@@ -73,21 +67,15 @@ TrainSetup ClipRecipe::setup(const RecipeContext& context) {
       text = all_gather_with_grad(*group, text);
     }
     at::Tensor scale = model_->logit_scale_value();
-    at::Tensor loss = loss_->forward(image.to(at::kFloat), text.to(at::kFloat), scale, model_->logit_bias_value());
-    return LossOutput{loss, {{"logit_scale", scale.item<double>()}}};
+    at::Tensor value = loss_->forward(image.to(at::kFloat), text.to(at::kFloat), scale, model_->logit_bias_value());
+    return LossOutput{value, {{"logit_scale", scale.item<double>()}}};
   };
-  setup.phases.push_back(std::move(phase));
+  add_main_phase(setup, *model_, optimizer_section_, schedule_section_, std::move(loss));
   return setup;
 }
 
 Scalars ClipRecipe::evaluate_model(Clip& model, c10::Device device, const std::string& prefix) {
-  data::LoaderOptions options;
-  options.batch_size = eval_.batch_size;
-  options.workers = eval_.workers;
-  options.shuffle = false;
-  options.drop_last = false;
-  options.repeat = false;
-  data::Loader loader(val_, options, seed_);
+  data::Loader loader(val_, evaluation_loader_options(eval_.batch_size, eval_.workers), seed_);
   std::vector<at::Tensor> images, texts, labels;
   int64_t seen = 0;
   while (auto batch = loader.next()) {
