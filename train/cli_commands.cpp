@@ -50,26 +50,43 @@ int model_info(const std::string& path, const std::vector<std::string>& override
 
   std::map<std::string, int64_t> macs;
   for (const auto& [module, count] : model->multiply_accumulates()) macs[module] += count;
+  // Mult-adds of a row: the entries named after it or after its submodules.
+  auto macs_of = [&](const std::string& key) {
+    int64_t m = 0;
+    for (const auto& [name, count] : macs)
+      if (name == key || name.starts_with(key + ".")) m += count;
+    return m;
+  };
+  auto row = [](const std::string& name, int64_t params, const std::string& mult_adds) {
+    std::cout << std::left << std::setw(24) << name << std::right << std::setw(16) << with_commas(params) << std::setw(20)
+              << mult_adds << "\n";
+  };
+  auto parameter_count = [](const torch::nn::Module& m) {
+    int64_t n = 0;
+    for (const auto& p : m.parameters()) n += p.numel();
+    return n;
+  };
   int64_t total_params = 0, total_macs = 0;
   std::cout << "model: " << name << "\n"
             << std::left << std::setw(24) << "module" << std::right << std::setw(16) << "parameters" << std::setw(20)
             << "mult-adds" << "\n";
   for (const auto& child : model->named_children()) {
-    int64_t params = 0;
-    for (const auto& p : child.value()->parameters()) params += p.numel();
+    const int64_t params = parameter_count(*child.value()), m = macs_of(child.key());
     total_params += params;
-    int64_t m = macs.count(child.key()) ? macs[child.key()] : 0;
     total_macs += m;
-    std::cout << std::left << std::setw(24) << child.key() << std::right << std::setw(16) << with_commas(params)
-              << std::setw(20) << with_commas(m) << "\n";
+    row(child.key(), params, with_commas(m));
+    if (model->info_depth() < 2) continue;
+    for (const auto& grandchild : child.value()->named_children()) {
+      const std::string key = child.key() + "." + grandchild.key();
+      row("  " + key, parameter_count(*grandchild.value()), macs.count(key) ? with_commas(macs[key]) : "-");
+    }
   }
   for (const auto& p : model->named_parameters(/*recurse=*/false)) {  // parameters owned by the model itself
     total_params += p.value().numel();
-    std::cout << std::left << std::setw(24) << p.key() << std::right << std::setw(16) << with_commas(p.value().numel())
-              << std::setw(20) << "-" << "\n";
+    row(p.key(), p.value().numel(), "-");
   }
-  std::cout << std::left << std::setw(24) << "total" << std::right << std::setw(16) << with_commas(total_params)
-            << std::setw(20) << with_commas(total_macs) << "\n";
+  row("total", total_params, with_commas(total_macs));
+  for (const auto& note : model->info_notes()) std::cout << note << "\n";
   return 0;
 }
 

@@ -2,9 +2,10 @@
 
 #include "models/classifier/convnet.h"
 #include "models/clip/clip.h"
+#include "models/stylegan2/stylegan2.h"
 
 namespace loom {
 
-void register_models() { register_classifier_models(); register_clip_models(); }
+void register_models() { register_classifier_models(); register_clip_models(); register_stylegan2_models(); }
 
 }  // namespace loom
