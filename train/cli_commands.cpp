@@ -6,23 +6,12 @@
 #include <map>
 
 #include "core/config_loader.h"
+#include "core/with_commas.h"
 #include "core/registries.h"
 #include "models/model.h"
 #include "train/trainer.h"
 
 namespace loom::cli {
-namespace {
-
-std::string with_commas(int64_t n) {
-  std::string digits = std::to_string(n), out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return out;
-}
-
-}  // namespace
 
 int print_config(const std::string& path, const std::vector<std::string>& overrides) {
   std::cout << "# resolved from " << path << "\n" << to_yaml(load_config(path, overrides));

@@ -2,6 +2,7 @@
 
 #include "core/cat.h"
 #include "core/registries.h"
+#include "core/with_commas.h"
 
 namespace loom {
 
@@ -37,7 +38,7 @@ std::vector<std::string> StyleGan2::info_notes() const {
   int64_t params = 0;
   for (const auto& p : G->parameters()) params += p.numel();
   return {cat("num_ws: ", G->num_ws()),
-          cat("G parameters + constant noise maps: ", params + noise_constant_elements(*G))};
+          cat("G parameters + constant noise maps: ", with_commas(params + noise_constant_elements(*G)))};
 }
 
 void register_stylegan2_models() {
