@@ -104,6 +104,8 @@ class Recipe {
   // Counters that are not module buffers but must survive resume (augmentation p, ...).
   virtual std::map<std::string, double> counters() const { return {}; }
   virtual void set_counters(const std::map<std::string, double>&) {}
+  // The module a weight file given to `loom eval ckpt=FILE` loads into (and into its EMA copy, if any).
+  virtual std::string weight_file_module() const { return "model"; }
 };
 
 }  // namespace loom

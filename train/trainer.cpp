@@ -419,9 +419,11 @@ Scalars evaluate(const ConfigNode& config, const std::filesystem::path& checkpoi
   TrainSetup setup = build_setup(run, config);
   std::string extension = checkpoint.extension().string();
   if (extension == ".safetensors" || extension == ".pt" || extension == ".pth" || extension == ".bin") {
-    auto model = setup.modules.find("model");
-    if (model == setup.modules.end()) throw UserError(cat(checkpoint.string(), ": a weight file loads into the recipe's 'model', and this recipe has none"));
+    const std::string name = run.recipe->weight_file_module();
+    auto model = setup.modules.find(name);
+    if (model == setup.modules.end()) throw UserError(cat(checkpoint.string(), ": a weight file loads into the recipe's '", name, "', and this recipe has none"));
     LOOM_INFO(weights::load_file(*model->second, checkpoint.string()).summary());
+    if (auto ema = setup.ema.find(name); ema != setup.ema.end()) weights::load_file(*ema->second.target, checkpoint.string());
   } else {
     std::filesystem::path path = checkpoint;
     if (std::filesystem::exists(path / "checkpoints")) path /= "checkpoints";

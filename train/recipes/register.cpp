@@ -2,12 +2,14 @@
 
 #include "train/recipes/classify.h"
 #include "train/recipes/clip.h"
+#include "train/recipes/stylegan2.h"
 
 namespace loom {
 
 void register_recipes() {
   register_classify_recipe();
   register_clip_recipe();
+  register_stylegan2_recipe();
 }
 
 }  // namespace loom

@@ -46,7 +46,7 @@ DiscriminatorBlockImpl::DiscriminatorBlockImpl(int64_t in_channels, int64_t tmp_
 
 at::Tensor DiscriminatorBlockImpl::forward(const at::Tensor& x_in, const at::Tensor& img, bool force_fp32) {
   const bool half = use_fp16_ && !force_fp32 && img.is_cuda();
-  const auto dtype = half ? at::kHalf : at::kFloat;
+  const auto dtype = half ? at::kHalf : conv0->weight.scalar_type();
   at::Tensor x = x_in.defined() ? x_in.to(dtype) : at::Tensor();
   if (fromrgb) {
     at::Tensor y = fromrgb->forward(img.to(dtype));
@@ -74,7 +74,7 @@ DiscriminatorEpilogueImpl::DiscriminatorEpilogueImpl(int64_t in_channels, int64_
 }
 
 at::Tensor DiscriminatorEpilogueImpl::forward(const at::Tensor& x_in, const at::Tensor& cmap) {
-  at::Tensor x = x_in.to(at::kFloat);
+  at::Tensor x = x_in.to(conv->weight.scalar_type());
   if (mbstd_channels_ > 0) x = minibatch_stddev(x, group_size_, mbstd_channels_);
   x = out->forward(fc->forward(conv->forward(x).flatten(1)));
   if (cmap_dim_ > 0) x = (x * cmap).sum(1, true) * (1.0 / std::sqrt(static_cast<double>(cmap_dim_)));

@@ -27,16 +27,18 @@ MappingNetworkImpl::MappingNetworkImpl(const MappingOptions& options) : options_
 
 at::Tensor MappingNetworkImpl::forward(const at::Tensor& z, const at::Tensor& c, double truncation_psi,
                                        int64_t truncation_cutoff, bool update_w_avg) {
+  // float32 as NVlabs computes it, unless the network itself was converted (float64 checks).
+  const auto dtype = layers_.front()->weight.scalar_type();
   at::Tensor x;
   if (options_.z_dim > 0) {
     if (!z.defined() || z.dim() != 2 || z.size(1) != options_.z_dim)
       throw UserError(cat("mapping network: z must be [N, ", options_.z_dim, "]"));
-    x = normalize_2nd_moment(z.to(at::kFloat));
+    x = normalize_2nd_moment(z.to(dtype));
   }
   if (options_.c_dim > 0) {
     if (!c.defined() || c.dim() != 2 || c.size(1) != options_.c_dim)
       throw UserError(cat("mapping network: the generator is conditional, c must be [N, ", options_.c_dim, "]"));
-    at::Tensor y = normalize_2nd_moment(embed_->forward(c.to(at::kFloat)));
+    at::Tensor y = normalize_2nd_moment(embed_->forward(c.to(dtype)));
     x = x.defined() ? at::cat({x, y}, 1) : y;
   }
   for (auto& layer : layers_) x = layer->forward(x);

@@ -24,7 +24,8 @@ std::pair<at::Tensor, at::Tensor> SynthesisBlockImpl::forward(const at::Tensor& 
                                                               const at::Tensor& ws, NoiseMode noise_mode, bool force_fp32) {
   // float16 only where NVlabs uses it and only on CUDA: CPU convolutions gain nothing from it.
   const bool half = use_fp16_ && !force_fp32 && ws.is_cuda();
-  const auto dtype = half ? at::kHalf : at::kFloat;
+  const auto full = conv1->weight.scalar_type();  // float32, or float64 for gradient checks
+  const auto dtype = half ? at::kHalf : full;
   at::Tensor x;
   int64_t w_index = 0;
   if (conv0) {
@@ -34,7 +35,7 @@ std::pair<at::Tensor, at::Tensor> SynthesisBlockImpl::forward(const at::Tensor& 
   }
   x = conv1->forward(x, ws.select(1, w_index++), noise_mode);
   at::Tensor img = img_in.defined() ? nn::upsample2d(img_in, resample_filter) : at::Tensor();
-  at::Tensor y = torgb->forward(x, ws.select(1, w_index)).to(at::kFloat);
+  at::Tensor y = torgb->forward(x, ws.select(1, w_index)).to(full);
   img = img.defined() ? img + y : y;
   return {x, img};
 }
@@ -62,7 +63,7 @@ at::Tensor SynthesisNetworkImpl::forward(const at::Tensor& ws, NoiseMode noise_m
   int64_t w_index = 0;
   for (auto& block : blocks_) {
     const int64_t n = block->num_conv();
-    std::tie(x, img) = block->forward(x, img, ws.narrow(1, w_index, n + 1).to(at::kFloat), noise_mode, force_fp32);
+    std::tie(x, img) = block->forward(x, img, ws.narrow(1, w_index, n + 1).to(block->conv1->weight.scalar_type()), noise_mode, force_fp32);
     w_index += n;
   }
   return img;
