@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "train/cli_commands.h"
+#include "train/generate.h"
 #include "train/trainer.h"
 
 namespace {
@@ -39,9 +40,13 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "debug | info | warn | error");
 
-  ConfigArgs config_args, info_args, train_args, eval_args;
+  ConfigArgs config_args, info_args, train_args, eval_args, generate_args;
   CLI::App* train = config_command(app, "train", "Train the config's recipe (resume=auto continues the newest run)", train_args);
   CLI::App* eval = config_command(app, "eval", "Evaluate a checkpoint: loom eval CONFIG ckpt=PATH [key=value ...]", eval_args);
+  CLI::App* generate = config_command(app, "generate",
+                                      "Image grids from a generator: loom generate CONFIG ckpt=PATH seeds=0-15 psi=0.7 noise=const out=grid.png "
+                                      "(style mixing: mix_rows=.. mix_cols=.. mix_styles=0-6)",
+                                      generate_args);
   CLI::App* config = config_command(app, "config", "Print the resolved config (bases and overrides applied)", config_args);
   CLI::App* info = config_command(app, "info", "Parameters and multiply-accumulates per top-level module of the config's model", info_args);
   CLI::App* list = app.add_subcommand("list", "List every registry: models, recipes, datasets, losses, optimizers, schedules, metrics");
@@ -60,6 +65,7 @@ int main(int argc, char** argv) {
     if (*list) return loom::cli::list_registries();
     if (*train) return loom::cli::train(train_args.path, train_args.overrides);
     if (*eval) return loom::cli::evaluate(eval_args.path, eval_args.overrides);
+    if (*generate) return loom::cli::generate(generate_args.path, generate_args.overrides);
   } catch (const loom::TrainingDiverged& e) {
     std::cerr << "error: " << e.what() << "\n";
     return kDiverged;

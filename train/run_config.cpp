@@ -14,8 +14,6 @@
 
 namespace loom {
 
-namespace {
-
 // `auto` is cuda:<local rank> where CUDA exists: one GPU per rank.
 c10::Device pick_device(const std::string& name, int64_t local_rank) {
   bool cuda = at::detail::getCUDAHooks().hasCUDA();
@@ -29,8 +27,6 @@ c10::Device pick_device(const std::string& name, int64_t local_rank) {
   if (device.is_cuda() && !cuda) throw ConfigError(cat("train.device: '", name, "' requested but CUDA is not available"));
   return device;
 }
-
-}  // namespace
 
 RunConfig read_run_config(const ConfigNode& config) {
   register_all();

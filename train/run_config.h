@@ -32,4 +32,7 @@ RunConfig read_run_config(const ConfigNode& config);
 // rank's generator is seeded from (seed, rank).
 TrainSetup build_setup(RunConfig& run, const ConfigNode& config);
 
+// `auto` is cuda:<local rank> where CUDA exists, else the CPU; ConfigError for a bad or absent device.
+c10::Device pick_device(const std::string& name, int64_t local_rank = 0);
+
 }  // namespace loom
