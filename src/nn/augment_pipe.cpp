@@ -8,7 +8,6 @@
 
 #include <ATen/ops/affine_grid_generator.h>
 #include <ATen/ops/baddbmm.h>
-#include <ATen/ops/ceil.h>
 #include <ATen/ops/conv2d.h>
 #include <ATen/ops/conv_transpose2d.h>
 #include <ATen/ops/exp2.h>
@@ -27,7 +26,6 @@
 #include <ATen/ops/tensor.h>
 #include <ATen/ops/where.h>
 #include <ATen/ops/zeros.h>
-#include <ATen/ops/zeros_like.h>
 #include <torch/csrc/autograd/custom_function.h>
 
 #include "core/cat.h"
