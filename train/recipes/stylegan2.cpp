@@ -135,12 +135,15 @@ TrainSetup StyleGan2Recipe::setup(const RecipeContext& context) {
   return setup;
 }
 
-at::Tensor StyleGan2Recipe::real_images(const data::Batch& batch) const {
+at::Tensor StyleGan2Recipe::real_images(const data::Batch& batch) {
   const at::Tensor& image = batch.at("image");
-  const double low = image.min().item<double>(), high = image.max().item<double>();
-  if (low < -1e-3 || high > 1 + 1e-3)
-    throw UserError(cat("stylegan2: training images must be in [0, 1] (got ", low, " .. ", high,
-                        "): remove the normalize transform from data.train"));
+  if (!range_checked_) {  // once: a normalize transform would silently double-shift the images
+    const double low = image.min().item<double>(), high = image.max().item<double>();
+    if (low < -1e-3 || high > 1 + 1e-3)
+      throw UserError(cat("stylegan2: training images must be in [0, 1] (got ", low, " .. ", high,
+                          "): remove the normalize transform from data.train"));
+    range_checked_ = true;
+  }
   return image * 2 - 1;
 }
 

@@ -108,7 +108,7 @@ class StyleGan2Recipe : public Recipe {
 
  private:
   at::Tensor run_mapping(const at::Tensor& z, const at::Tensor& c);  // with style mixing
-  at::Tensor real_images(const data::Batch& batch) const;            // [0, 1] -> [-1, 1], range-checked
+  at::Tensor real_images(const data::Batch& batch);                  // [0, 1] -> [-1, 1], range-checked
   at::Tensor random_labels(int64_t n, c10::Device device) const;
   at::Tensor real_labels(const data::Batch& batch, c10::Device device) const;
   at::Tensor discriminate(const at::Tensor& images, const at::Tensor& c);  // augments, then D
@@ -130,6 +130,7 @@ class StyleGan2Recipe : public Recipe {
   std::shared_ptr<ProcessGroup> group_;
   std::shared_ptr<const data::Dataset> train_data_;
   double pl_mean_ = 0;
+  bool range_checked_ = false;
   int64_t ada_images_at_update_ = 0;
   std::unique_ptr<eval::FeatureExtractor> extractor_;
   at::Tensor real_features_;
