@@ -6,19 +6,17 @@
 #include <map>
 
 #include <ATen/ops/cat.h>
-#include <ATen/ops/one_hot.h>
 #include <ATen/ops/zeros.h>
 #include <c10/core/GradMode.h>
 
 #include "core/cat.h"
-#include "core/checkpoint.h"
 #include "core/config_loader.h"
 #include "core/registries.h"
 #include "core/weights.h"
 #include "data/image_grid.h"
 #include "data/image_io.h"
 #include "models/stylegan2/latents.h"
-#include "models/stylegan2/rosinality_layout.h"
+#include "models/stylegan2/generator_weights.h"
 #include "models/stylegan2/stylegan2.h"
 #include "train/run_config.h"
 
@@ -42,37 +40,25 @@ GenerateArguments parse_arguments(const std::vector<std::string>& arguments, std
   for (const auto& argument : arguments) {
     const size_t eq = argument.find('=');
     const std::string key = argument.substr(0, eq), value = eq == std::string::npos ? "" : argument.substr(eq + 1);
-    try {
-      if (text.count(key)) *text[key] = value;
-      else if (integers.count(key)) *integers[key] = std::stoll(value);
-      else if (key == "psi") a.psi = std::stod(value);
-      else overrides.push_back(argument);
-    } catch (const std::exception&) {
-      throw UserError(cat("loom generate: ", key, "=", value, " is not a number"));
+    if (text.count(key)) {
+      *text[key] = value;
+      continue;
     }
+    if (!integers.count(key) && key != "psi") {  // a config override
+      overrides.push_back(argument);
+      continue;
+    }
+    size_t used = 0;
+    try {
+      if (integers.count(key)) *integers[key] = std::stoll(value, &used);
+      else a.psi = std::stod(value, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (value.empty() || used != value.size()) throw UserError(cat("loom generate: ", key, "=", value, " is not a number"));
   }
   if (a.checkpoint.empty()) throw UserError("loom generate needs ckpt=PATH (a run folder, a checkpoint, or a weight file)");
   return a;
-}
-
-// The generator's state from any of the accepted sources, keyed by NVlabs names.
-std::map<std::string, at::Tensor> generator_state(const std::filesystem::path& path) {
-  std::map<std::string, at::Tensor> state;
-  if (std::filesystem::is_regular_file(path)) {
-    for (auto& [k, v] : weights::read(path.string())) state.emplace(k, v);
-    if (is_rosinality_generator(state)) return generator_from_rosinality(state, path.string());
-  } else {
-    std::filesystem::path dir = std::filesystem::exists(path / "checkpoints") ? path / "checkpoints" : path;
-    for (auto& [k, v] : CheckpointStore::load(dir).contents.tensors) state.emplace(k, v);
-  }
-  // Prefer the EMA generator: Loom checkpoints ("ema.G."), converted snapshots ("G_ema."), then G.
-  for (const std::string prefix : {"ema.G.", "G_ema.", "module.G.", "G."}) {
-    std::map<std::string, at::Tensor> picked;
-    for (const auto& [k, v] : state)
-      if (k.starts_with(prefix)) picked.emplace(k.substr(prefix.size()), v);
-    if (!picked.empty()) return picked;
-  }
-  return state;
 }
 
 at::Tensor labels(const StyleGan2Options& o, int64_t n, int64_t class_index, c10::Device device) {
@@ -82,7 +68,7 @@ at::Tensor labels(const StyleGan2Options& o, int64_t n, int64_t class_index, c10
   }
   if (class_index < 0 || class_index >= o.c_dim)
     throw UserError(cat("loom generate: the generator is conditional: give class=0..", o.c_dim - 1));
-  return at::one_hot(at::full({n}, class_index, at::kLong), o.c_dim).to(at::kFloat).to(device);
+  return class_vectors(at::full({n}, class_index, at::kLong), o.c_dim, "loom generate class=").to(device);
 }
 
 }  // namespace
@@ -97,11 +83,7 @@ int generate(const std::string& config_path, const std::vector<std::string>& arg
   auto model = std::dynamic_pointer_cast<StyleGan2>(model_registry().get(registered_name(model_registry(), *section, "model"))(*section));
   if (!model) throw UserError(cat(config_path, ": loom generate needs a stylegan2 model"));
   GeneratorImpl& G = *model->G;
-  const auto report = weights::load_into(G, [&] {
-    weights::NamedTensors t;
-    for (auto& [k, v] : generator_state(a.checkpoint)) t.emplace_back(k, v);
-    return t;
-  }(), {}, a.checkpoint);
+  const auto report = weights::load_into(G, generator_weights(a.checkpoint), {}, a.checkpoint);
   const c10::Device device = pick_device(a.device);
   G.to(device);
   G.eval();
@@ -131,15 +113,8 @@ int generate(const std::string& config_path, const std::vector<std::string>& arg
     images = mixed.size(0) + tops.size(0) + lefts.size(0);
   } else {
     const auto seeds = parse_index_list(a.seeds, "seeds");
-    std::vector<at::Tensor> batches;
-    for (size_t i = 0; i < seeds.size(); i += 16) {
-      std::vector<int64_t> chunk(seeds.begin() + static_cast<std::ptrdiff_t>(i),
-                                 seeds.begin() + static_cast<std::ptrdiff_t>(std::min(i + 16, seeds.size())));
-      at::Tensor z = z_from_seeds(chunk, o.z_dim).to(device);
-      batches.push_back(G.forward(z, labels(o, z.size(0), a.class_index, device),
-                                  {.truncation_psi = a.psi, .truncation_cutoff = a.cutoff, .noise_mode = noise}).cpu());
-    }
-    const at::Tensor all = at::cat(batches);
+    const at::Tensor all = images_from_seeds(G, seeds, labels(o, static_cast<int64_t>(seeds.size()), a.class_index, c10::kCPU),
+                                             {.truncation_psi = a.psi, .truncation_cutoff = a.cutoff, .noise_mode = noise}, device);
     grid = data::image_grid(all, a.columns);
     images = all.size(0);
   }

@@ -104,8 +104,9 @@ class Recipe {
   // Counters that are not module buffers but must survive resume (augmentation p, ...).
   virtual std::map<std::string, double> counters() const { return {}; }
   virtual void set_counters(const std::map<std::string, double>&) {}
-  // The module a weight file given to `loom eval ckpt=FILE` loads into (and into its EMA copy, if any).
-  virtual std::string weight_file_module() const { return "model"; }
+  // `loom eval ckpt=FILE` with a weight file: loads it into the setup's modules. The default loads it
+  // strictly into the module "model" (and its EMA copy, if any).
+  virtual void load_weight_file(const TrainSetup& setup, const std::filesystem::path& path);
 };
 
 }  // namespace loom

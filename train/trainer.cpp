@@ -414,16 +414,19 @@ TrainResult train(const ConfigNode& config, const std::string& config_path) {
   return loop.run();
 }
 
+void Recipe::load_weight_file(const TrainSetup& setup, const std::filesystem::path& path) {
+  auto model = setup.modules.find("model");
+  if (model == setup.modules.end()) throw UserError(cat(path.string(), ": a weight file loads into the recipe's 'model', and this recipe has none"));
+  LOOM_INFO(weights::load_file(*model->second, path.string()).summary());
+  if (auto ema = setup.ema.find("model"); ema != setup.ema.end()) weights::load_file(*ema->second.target, path.string());
+}
+
 Scalars evaluate(const ConfigNode& config, const std::filesystem::path& checkpoint) {
   RunConfig run = read_run_config(config);
   TrainSetup setup = build_setup(run, config);
   std::string extension = checkpoint.extension().string();
   if (extension == ".safetensors" || extension == ".pt" || extension == ".pth" || extension == ".bin") {
-    const std::string name = run.recipe->weight_file_module();
-    auto model = setup.modules.find(name);
-    if (model == setup.modules.end()) throw UserError(cat(checkpoint.string(), ": a weight file loads into the recipe's '", name, "', and this recipe has none"));
-    LOOM_INFO(weights::load_file(*model->second, checkpoint.string()).summary());
-    if (auto ema = setup.ema.find(name); ema != setup.ema.end()) weights::load_file(*ema->second.target, checkpoint.string());
+    run.recipe->load_weight_file(setup, checkpoint);
   } else {
     std::filesystem::path path = checkpoint;
     if (std::filesystem::exists(path / "checkpoints")) path /= "checkpoints";

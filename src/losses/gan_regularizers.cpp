@@ -23,8 +23,10 @@ at::Tensor path_lengths(const at::Tensor& images, const at::Tensor& ws, const at
 }
 
 at::Tensor path_length_penalty(const at::Tensor& lengths, double& pl_mean, double decay) {
-  pl_mean += decay * (lengths.mean().item<double>() - pl_mean);
-  return (lengths - pl_mean).square();
+  // The new mean stays in the graph (NVlabs lerps the tensor); only the stored copy is detached.
+  at::Tensor mean = pl_mean + decay * (lengths.mean() - pl_mean);
+  pl_mean = mean.item<double>();
+  return (lengths - mean).square();
 }
 
 }  // namespace loom

@@ -16,7 +16,8 @@ at::Tensor r1_penalty(const at::Tensor& logits, const at::Tensor& images);
 // is N(0,1)/√(H·W) shaped like the images and `ws` [N, num_ws, w_dim] produced `images`.
 at::Tensor path_lengths(const at::Tensor& images, const at::Tensor& ws, const at::Tensor& noise);
 
-// (lengths − a)² where a = pl_mean lerped towards mean(lengths) by `decay`; pl_mean is updated to a.
+// (lengths − a)² where a = pl_mean lerped towards mean(lengths) by `decay` (a depends on the lengths,
+// as in NVlabs); pl_mean is updated to a's value.
 at::Tensor path_length_penalty(const at::Tensor& lengths, double& pl_mean, double decay);
 
 }  // namespace loom

@@ -2,7 +2,7 @@
 // The adaptive augmentation strength heuristic of StyleGAN2-ADA: r_t = E[sign(D(real))] measures how
 // confidently the discriminator recognises (augmented) reals, i.e. how much it overfits. Every `interval`
 // iterations p moves by ±(images seen in the interval)/(kimg·1000) towards r_t = target, so p can cross
-// 0 → 1 in `kimg` thousand images. Host-side state only; the trainer copies p() into AugmentPipe.
+// 0 → 1 in `kimg` thousand images. Host-side state only; the stylegan2 recipe copies p() into AugmentPipe.
 #include <cstdint>
 #include <map>
 #include <string>

@@ -27,9 +27,6 @@ at::Tensor depthwise(const at::Tensor& f, int64_t channels, const at::Tensor& li
   return (f * gain).to(like.scalar_type()).view({1, 1, f.size(0), f.size(1)}).expand({channels, 1, f.size(0), f.size(1)}).contiguous();
 }
 
-}  // namespace
-
-namespace {
 
 // The computation: strided (transposed) depthwise convolutions, so no multiply is spent on inserted
 // zeros or on samples that downsampling drops.

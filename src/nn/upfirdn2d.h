@@ -2,7 +2,7 @@
 // FIR resampling as in StyleGAN2 (NVlabs `upfirdn2d`): upsample by zero insertion, pad (negative pads
 // crop), convolve with a 2-D FIR filter, downsample by keeping every `down`-th sample. Written with
 // strided (transposed) depthwise convolutions so no multiply is spent on inserted zeros or on samples
-// that downsampling drops; gradients come from ATen.
+// that downsampling drops; the gradient is another upfirdn2d (see upfirdn2d.cpp).
 #include <cstdint>
 #include <vector>
 

@@ -43,9 +43,15 @@ TEST_CASE("logistic losses, R1 and path-length penalties equal hand-computed val
   CHECK(relative_error(lengths, y.view({4, 6}).norm(2, 1)) < 1e-14);
   double pl_mean = 0.5;
   const double want_mean = 0.5 + 0.01 * (lengths.mean().item<double>() - 0.5);
-  const at::Tensor penalty = loom::path_length_penalty(lengths.detach(), pl_mean, 0.01);
+  const at::Tensor leaf = lengths.detach().requires_grad_(true);
+  const at::Tensor penalty = loom::path_length_penalty(leaf, pl_mean, 0.01);
   CHECK(pl_mean == Approx(want_mean).epsilon(1e-14));
-  CHECK(relative_error(penalty, (lengths.detach() - want_mean).square()) < 1e-14);
+  CHECK(relative_error(penalty, (leaf.detach() - want_mean).square()) < 1e-14);
+  // The new mean depends on the lengths (NVlabs keeps the lerp in the graph):
+  // ∂/∂l_i Σ_j (l_j − a)² = 2(l_i − a) − (2·decay/N) Σ_j (l_j − a).
+  const at::Tensor grad = torch::autograd::grad({penalty.sum()}, {leaf})[0];
+  const at::Tensor d = leaf.detach() - want_mean;
+  CHECK(relative_error(grad, 2 * d - (2 * 0.01 / 4) * d.sum()) < 1e-12);
 }
 
 TEST_CASE("R1 and path-length gradients agree with central differences (second derivatives)", "[stylegan2][gradcheck]") {

@@ -112,3 +112,13 @@ TEST_CASE("loom generate and loom eval read stylegan2 runs and weight files", "[
   CHECK(e.code == 0);
   CHECK_THAT(e.output, Catch::Contains("val/fid_fallback"));
 }
+
+TEST_CASE("stylegan2 recipe trains a class-conditional model on the dataset's labels", "[stylegan2][recipe]") {
+  auto root = scratch("stylegan2_conditional");
+  TrainResult r = run(root, "c", {"train.steps=3", "model.c_dim=10"});
+  CHECK(r.steps == 3);
+  std::map<std::string, double> m(r.final_metrics.begin(), r.final_metrics.end());
+  CHECK(m.count("val/fid_fallback"));
+  // Labels beyond c_dim are a user error naming the data, not an ATen failure.
+  CHECK_THROWS_WITH(run(root, "bad", {"train.steps=1", "model.c_dim=3"}), Catch::Contains("data.train labels"));
+}

@@ -20,6 +20,7 @@
 #include "eval/metrics/fid.h"
 #include "eval/metrics/kid.h"
 #include "losses/gan_regularizers.h"
+#include "models/stylegan2/generator_weights.h"
 #include "models/stylegan2/latents.h"
 #include "models/stylegan2/stylegan2.h"
 #include "train/components.h"
@@ -30,8 +31,6 @@
 namespace loom {
 
 namespace {
-
-std::vector<at::Tensor> parameter_list(const torch::nn::Module& module) { return module.parameters(); }
 
 // Evaluation and sampling draw random numbers; they must not shift the training stream, or a run that
 // evaluates at other steps (or resumes) would train differently.
@@ -77,12 +76,13 @@ TrainSetup StyleGan2Recipe::setup(const RecipeContext& context) {
 
   const bool path_length = options_.pl_weight > 0, r1 = options_.r1_gamma > 0;
   const ConfigNode& d_section = d_optimizer_section_ ? *d_optimizer_section_ : optimizer_section_;
-  setup.optimizers["G"] = {make_optimizer(named_parameters(*model_->G), optimizer_section_, "optimizer",
-                                          path_length ? options_.g_reg_interval : 1), nullptr};
-  setup.optimizers["D"] = {make_optimizer(named_parameters(*model_->D), d_section,
-                                          d_optimizer_section_ ? "d_optimizer" : "optimizer", r1 ? options_.d_reg_interval : 1),
+  // The lazy-regularisation lr/β adjustment applies even with a penalty off, as in NVlabs' cifar config.
+  setup.optimizers["G"] = {make_optimizer(named_parameters(*model_->G), optimizer_section_, "optimizer", options_.g_reg_interval),
                            nullptr};
-  const std::vector<at::Tensor> g_params = parameter_list(*model_->G), d_params = parameter_list(*model_->D);
+  setup.optimizers["D"] = {make_optimizer(named_parameters(*model_->D), d_section, d_optimizer_section_ ? "d_optimizer" : "optimizer",
+                                          options_.d_reg_interval),
+                           nullptr};
+  const std::vector<at::Tensor> g_params = model_->G->parameters(), d_params = model_->D->parameters();
   const int64_t z_dim = model_->options().z_dim;
 
   setup.phases.push_back({"Gmain", g_params, "G", 1, [this, z_dim](const data::Batch& batch, const StepInfo& info) {
@@ -110,12 +110,12 @@ TrainSetup StyleGan2Recipe::setup(const RecipeContext& context) {
   setup.phases.push_back({"Dmain", d_params, "D", 1, [this, z_dim](const data::Batch& batch, const StepInfo&) {
                             const auto device = batch.at("image").device();
                             const int64_t n = batch.size();
-                            at::Tensor fake;
+                            at::Tensor fake, c = random_labels(n, device);
                             {
                               c10::NoGradGuard no_grad;  // D's step: G only supplies images
-                              fake = model_->G->synthesis->forward(run_mapping(at::randn({n, z_dim}, device), random_labels(n, device)));
+                              fake = model_->G->synthesis->forward(run_mapping(at::randn({n, z_dim}, device), c));
                             }
-                            at::Tensor fake_logits = discriminate(fake, random_labels(n, device));
+                            at::Tensor fake_logits = discriminate(fake, c);
                             at::Tensor real_logits = discriminate(real_images(batch), real_labels(batch, device));
                             ada_.observe(real_logits);
                             at::Tensor loss = discriminator_logistic_loss(fake_logits, real_logits).mean();
@@ -150,10 +150,12 @@ at::Tensor StyleGan2Recipe::real_images(const data::Batch& batch) {
 at::Tensor StyleGan2Recipe::run_mapping(const at::Tensor& z, const at::Tensor& c) {
   at::Tensor ws = model_->G->mapping->forward(z, c);
   if (options_.style_mixing <= 0) return ws;
-  // NVlabs draws the crossover layer and the coin every call, on the latents' device.
+  // The crossover layer and the coin, drawn every call as NVlabs does, from the CPU generator (no device
+  // sync; checkpointed like every generator). Without mixing the second mapping is skipped: it would
+  // change nothing.
   const int64_t num_ws = ws.size(1);
-  const int64_t cutoff = at::randint(1, num_ws, {}, z.options().dtype(at::kLong)).item<int64_t>();
-  if (at::rand({}, z.options()).item<double>() >= options_.style_mixing) return ws;
+  const int64_t cutoff = at::randint(1, num_ws, {}, at::kLong).item<int64_t>();
+  if (at::rand({}).item<double>() >= options_.style_mixing) return ws;
   at::Tensor other = model_->G->mapping->forward(at::randn_like(z), c, 1.0, -1, /*update_w_avg=*/false);
   return at::cat({ws.narrow(1, 0, cutoff), other.narrow(1, cutoff, num_ws - cutoff)}, 1);
 }
@@ -161,7 +163,7 @@ at::Tensor StyleGan2Recipe::run_mapping(const at::Tensor& z, const at::Tensor& c
 at::Tensor StyleGan2Recipe::random_labels(int64_t n, c10::Device device) const {
   const int64_t c_dim = model_->options().c_dim;
   if (c_dim == 0) return {};
-  return at::one_hot(at::randint(0, c_dim, {n}, at::TensorOptions(device).dtype(at::kLong)), c_dim).to(at::kFloat);
+  return class_vectors(at::randint(0, c_dim, {n}, at::TensorOptions(device).dtype(at::kLong)), c_dim, "generated labels");
 }
 
 at::Tensor StyleGan2Recipe::real_labels(const data::Batch& batch, c10::Device device) const {
@@ -169,7 +171,7 @@ at::Tensor StyleGan2Recipe::real_labels(const data::Batch& batch, c10::Device de
   if (c_dim == 0) return {};
   auto it = batch.tensors.find("label");
   if (it == batch.tensors.end()) throw UserError("stylegan2: model.c_dim > 0 needs class labels, and data.train gives none");
-  return at::one_hot(it->second.to(device).to(at::kLong), c_dim).to(at::kFloat);
+  return class_vectors(it->second.to(device), c_dim, "data.train labels");
 }
 
 at::Tensor StyleGan2Recipe::discriminate(const at::Tensor& images, const at::Tensor& c) {
@@ -177,7 +179,7 @@ at::Tensor StyleGan2Recipe::discriminate(const at::Tensor& images, const at::Ten
 }
 
 void StyleGan2Recipe::begin_step(const StepInfo& info) {
-  if (info.micro_batch != 0 || options_.ada.mode != "ada" || info.step == 0 || !ada_.due(info.step)) return;
+  if (info.micro_batch != 0 || !ada_.due(info.step)) return;
   if (group_) {  // every rank moves p alike, from the signs of all ranks
     std::vector<double> sums{ada_.sign_sum(), ada_.count()};
     sum_over_ranks(*group_, sums);
@@ -243,15 +245,18 @@ Scalars StyleGan2Recipe::evaluate(const EvalContext& context) {
     const int64_t n = std::min(eval_.batch_size, eval_.num_fake - done);
     at::Tensor z = at::randn({n, g.options().z_dim}).to(context.device);
     at::Tensor images = g.forward(z, random_labels(n, context.device), {.noise_mode = NoiseMode::random});
-    features.push_back(extractor(context.device).features(((images + 1) / 2).clamp(0, 1)));
+    // Rounded to 8-bit levels like the real images and like NVlabs' metric code.
+    features.push_back(extractor(context.device).features((images * 127.5 + 128).clamp(0, 255).floor() / 255));
   }
   at::Tensor fake = at::cat(features);
   const std::string suffix = extractor(context.device).comparable_to_published() ? "" : "_fallback";
   Scalars out{{"val/fid" + suffix, eval::frechet_distance(real, fake)}};
   if (eval_.kid_subsets > 0) {
-    eval::KidResult kid = eval::kernel_inception_distance(real, fake, eval_.kid_subsets, eval_.kid_subset_size, seed_);
+    // Subsets as large as both sets are all the same set: one evaluation, and no spread to report.
+    const bool sampled = eval_.kid_subset_size < std::min(real.size(0), fake.size(0));
+    eval::KidResult kid = eval::kernel_inception_distance(real, fake, sampled ? eval_.kid_subsets : 1, eval_.kid_subset_size, seed_);
     out.emplace_back("val/kid" + suffix, kid.mean);
-    out.emplace_back("val/kid_std" + suffix, kid.std);
+    if (sampled) out.emplace_back("val/kid_std" + suffix, kid.std);
   }
   out.emplace_back("val/augment_p", ada_.p());
   return out;
@@ -262,17 +267,22 @@ void StyleGan2Recipe::write_samples(const EvalContext& context) {
   GeneratorImpl& g = generator_for_output();
   std::vector<int64_t> seeds(static_cast<size_t>(sample_.count));
   for (int64_t i = 0; i < sample_.count; ++i) seeds[static_cast<size_t>(i)] = i;
-  at::Tensor z = z_from_seeds(seeds, g.options().z_dim).to(context.device);
-  at::Tensor c;
-  if (g.options().c_dim > 0)
-    c = at::one_hot(at::arange(sample_.count) % g.options().c_dim, g.options().c_dim).to(at::kFloat).to(context.device);
-  at::Tensor grid = data::image_grid(g.forward(z, c, {.truncation_psi = sample_.psi, .noise_mode = parse_noise_mode(sample_.noise)}));
+  at::Tensor c;  // conditional: the classes in turn
+  if (g.options().c_dim > 0) c = class_vectors(at::arange(sample_.count) % g.options().c_dim, g.options().c_dim, "samples");
+  at::Tensor grid = data::image_grid(images_from_seeds(
+      g, seeds, c, {.truncation_psi = sample_.psi, .noise_mode = parse_noise_mode(sample_.noise)}, context.device));
   if (!context.samples_dir.empty()) {
     char name[32];
     std::snprintf(name, sizeof name, "fakes-%09lld.png", static_cast<long long>(context.step));
     data::write_png((context.samples_dir / name).string(), grid);
   }
   if (context.metrics) context.metrics->add_image("samples/fakes", grid, context.step);
+}
+
+void StyleGan2Recipe::load_weight_file(const TrainSetup&, const std::filesystem::path& path) {
+  const weights::NamedTensors state = generator_weights(path);
+  LOOM_INFO(weights::load_into(*model_->G, state, {}, path.string()).summary());
+  if (ema_) weights::load_into(*ema_, state, {}, path.string());
 }
 
 void register_stylegan2_recipe() {

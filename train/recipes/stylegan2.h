@@ -104,7 +104,8 @@ class StyleGan2Recipe : public Recipe {
   void write_samples(const EvalContext& context) override;
   std::map<std::string, double> counters() const override;
   void set_counters(const std::map<std::string, double>& counters) override;
-  std::string weight_file_module() const override { return "G"; }
+  // Any generator source generator_weights() reads, into G and G_ema.
+  void load_weight_file(const TrainSetup& setup, const std::filesystem::path& path) override;
 
  private:
   at::Tensor run_mapping(const at::Tensor& z, const at::Tensor& c);  // with style mixing

@@ -1,6 +1,8 @@
 #include "models/stylegan2/latents.h"
 
+#include <ATen/ops/cat.h>
 #include <ATen/ops/from_blob.h>
+#include <ATen/ops/one_hot.h>
 #include <ATen/ops/stack.h>
 
 #include "core/cat.h"
@@ -34,6 +36,25 @@ at::Tensor mix_styles(const at::Tensor& ws_rows, const at::Tensor& ws_columns, c
   return at::stack(out);
 }
 
+at::Tensor class_vectors(const at::Tensor& classes, int64_t c_dim, const std::string& what) {
+  const at::Tensor index = classes.to(at::kLong);
+  if (index.numel() > 0 && (index.min().item<int64_t>() < 0 || index.max().item<int64_t>() >= c_dim))
+    throw UserError(cat(what, ": class index outside 0..", c_dim - 1, " (model.c_dim is ", c_dim, ")"));
+  return at::one_hot(index, c_dim).to(at::kFloat);
+}
+
+at::Tensor images_from_seeds(GeneratorImpl& generator, const std::vector<int64_t>& seeds, const at::Tensor& labels,
+                             const GenerateOptions& options, c10::Device device, int64_t chunk) {
+  std::vector<at::Tensor> images;
+  for (size_t i = 0; i < seeds.size(); i += static_cast<size_t>(chunk)) {
+    const size_t end = std::min(seeds.size(), i + static_cast<size_t>(chunk));
+    const std::vector<int64_t> part(seeds.begin() + static_cast<std::ptrdiff_t>(i), seeds.begin() + static_cast<std::ptrdiff_t>(end));
+    at::Tensor c = labels.defined() ? labels.narrow(0, static_cast<int64_t>(i), static_cast<int64_t>(end - i)).to(device) : at::Tensor();
+    images.push_back(generator.forward(z_from_seeds(part, generator.options().z_dim).to(device), c, options).cpu());
+  }
+  return at::cat(images);
+}
+
 std::vector<int64_t> parse_index_list(const std::string& text, const std::string& what) {
   std::vector<int64_t> out;
   size_t start = 0;
@@ -49,15 +70,17 @@ std::vector<int64_t> parse_index_list(const std::string& text, const std::string
       } else {
         const int64_t a = std::stoll(part.substr(0, dash)), b = std::stoll(part.substr(dash + 1));
         if (b < a) throw std::invalid_argument(part);
+        if (b - a >= 1000000) throw std::invalid_argument(part);
         for (int64_t i = a; i <= b; ++i) out.push_back(i);
       }
       if (end == std::string::npos) break;
       start = end + 1;
     }
   } catch (const std::exception&) {
-    throw UserError(cat(what, ": '", text, "' is not a list like 0-15 or 1,5,9-12"));
+    throw UserError(cat(what, ": '", text, "' is not a list like 0-15 or 1,5,9-12 (ranges under a million)"));
   }
   if (out.empty()) throw UserError(cat(what, ": empty list"));
+  if (out.size() > 1000000) throw UserError(cat(what, ": more than a million entries"));
   return out;
 }
 

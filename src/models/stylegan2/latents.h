@@ -4,10 +4,11 @@
 #include <vector>
 
 #include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
+
+#include "models/stylegan2/generator.h"
 
 namespace loom {
-
-class MappingNetworkImpl;
 
 // [seeds.size(), z_dim] float32: row i is np.random.RandomState(seeds[i]).randn(z_dim).
 at::Tensor z_from_seeds(const std::vector<int64_t>& seeds, int64_t z_dim);
@@ -16,7 +17,17 @@ at::Tensor z_from_seeds(const std::vector<int64_t>& seeds, int64_t z_dim);
 // ws_rows [R, num_ws, w], ws_columns [C, num_ws, w] -> [R·C, num_ws, w], row-major.
 at::Tensor mix_styles(const at::Tensor& ws_rows, const at::Tensor& ws_columns, const std::vector<int64_t>& styles);
 
-// "0-3,7,9-10" -> {0,1,2,3,7,9,10}; throws UserError naming `what` on a malformed list.
+// One-hot class vectors [N, c_dim] (float32) of class indices [N]; UserError naming `what` for an index
+// outside 0..c_dim-1.
+at::Tensor class_vectors(const at::Tensor& classes, int64_t c_dim, const std::string& what);
+
+// The images of `seeds` (z as z_from_seeds) on `device`, generated `chunk` at a time; `labels` [N, c_dim]
+// or undefined. Returned on the CPU.
+at::Tensor images_from_seeds(GeneratorImpl& generator, const std::vector<int64_t>& seeds, const at::Tensor& labels,
+                             const GenerateOptions& options, c10::Device device, int64_t chunk = 16);
+
+// "0-3,7,9-10" -> {0,1,2,3,7,9,10}; throws UserError naming `what` on a malformed list or one of
+// more than a million entries.
 std::vector<int64_t> parse_index_list(const std::string& text, const std::string& what);
 
 }  // namespace loom

@@ -10,6 +10,7 @@
 
 #include "core/cat.h"
 #include "core/error.h"
+#include "nn/upfirdn2d.h"
 
 namespace loom {
 namespace {
@@ -27,11 +28,7 @@ std::optional<std::pair<int, std::string>> indexed(const std::string& key, const
 }
 
 // NVlabs' resample_filter: outer([1,3,3,1]) normalised to sum 1.
-at::Tensor fir_filter(at::ScalarType dtype) {
-  at::Tensor k = at::tensor({1.0, 3.0, 3.0, 1.0}, at::kDouble);
-  at::Tensor k2 = at::outer(k, k);
-  return (k2 / k2.sum()).to(dtype);
-}
+at::Tensor fir_filter(at::ScalarType dtype) { return nn::make_resample_filter().to(dtype); }
 
 std::string shape_of(const at::Tensor& t) { return cat(t.sizes()); }
 
