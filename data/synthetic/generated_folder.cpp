@@ -44,6 +44,12 @@ void generate_folder(const std::string& dir, const std::string& stamp,
     throw;
   }
   std::ofstream(tmp / "done") << stamp;
+  // Another process (a rank of the same job) may have finished first: keep its folder, which readers
+  // may already be using.
+  if (generated_folder_ready(dir, stamp)) {
+    remove_tree(tmp);
+    return;
+  }
   // Swap into place; an older (different) version is moved aside first and deleted after.
   const fs::path old = cat(target.string(), ".old-", ::getpid());
   std::error_code ec;

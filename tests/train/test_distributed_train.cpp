@@ -79,6 +79,29 @@ TEST_CASE("GAN-style recipe with a lazy phase: 2 ranks x B/2 equal 1 process x B
   CHECK(d < 1e-6);
 }
 
+TEST_CASE("stylegan2 recipe on 2 ranks: ADA p agreed from the signs of both ranks", "[distributed][stylegan2]") {
+  auto dir = scratch("distributed_train/stylegan2");
+  const std::string overrides = cat(
+      "model.resolution=16 model.z_dim=16 model.w_dim=16 model.channel_base=128 model.channel_max=16 "
+      "data.train.image_size=16 data.train.images_per_class=8 data.train.root=", (dir / "shapes").string(),
+      " recipe.g_reg_interval=2 recipe.d_reg_interval=3 'recipe.ada={mode: ada, target: 0.0, interval: 2, kimg: 0.05}' "
+      "train.steps=6 train.threads=1 train.loader.batch_size=4 train.loader.workers=1 train.eval_every=0 train.sample_every=0 "
+      "train.checkpoint_every=0 sample.count=4 eval.num_real=16 eval.num_fake=16 eval.batch_size=8 eval.kid_subset_size=8 eval.kid_subsets=2 "
+      "'output={root: ", (dir / "runs").string(), ", name: sg2, id: two}'");
+  const std::string config = (source_dir() / "configs/stylegan2/small_shapes.yaml").string();
+  auto ranks = run_ranks(2, cat((bin_dir() / "loom").string(), " train ", config, " ", overrides), dir);
+  std::vector<std::string> p;
+  for (const auto& r : ranks) {
+    INFO(r.output);
+    REQUIRE(r.code == 0);
+    const size_t at = r.output.find("val/augment_p = ");
+    REQUIRE(at != std::string::npos);
+    p.push_back(r.output.substr(at, r.output.find('\n', at) - at));
+  }
+  CHECK(p[0] == p[1]);  // every rank moved p alike
+  CHECK(p[0] != "val/augment_p = 0");
+}
+
 TEST_CASE("a rank killed mid-run makes the other stop with an error naming it", "[distributed][fault]") {
   auto dir = scratch("distributed_train/kill");
   std::ofstream(dir / "gan.yaml") << cat("recipe: {name: toy_gan}\noptimizer: {name: adam}\n",
