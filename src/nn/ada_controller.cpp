@@ -23,8 +23,21 @@ AdaController::AdaController(const AdaOptions& options)
 
 void AdaController::observe(const at::Tensor& real_logits) {
   if (options_.mode != "ada" || real_logits.numel() == 0) return;
-  sign_sum_ += at::sign(real_logits.detach()).sum().item<double>();
+  // Summed where the logits live and read once per update: no device sync per D pass.
+  at::Tensor signs = at::sign(real_logits.detach()).sum(at::kDouble);
+  pending_ = pending_.defined() ? pending_ + signs : signs;
   count_ += static_cast<double>(real_logits.numel());
+}
+
+void AdaController::fold() const {
+  if (!pending_.defined()) return;
+  sign_sum_ += pending_.item<double>();
+  pending_ = at::Tensor();
+}
+
+double AdaController::sign_sum() const {
+  fold();
+  return sign_sum_;
 }
 
 bool AdaController::due(int64_t completed_steps) const {
@@ -32,6 +45,7 @@ bool AdaController::due(int64_t completed_steps) const {
 }
 
 void AdaController::update(int64_t batch_images) {
+  fold();
   if (options_.mode == "ada" && count_ > 0) {
     last_mean_sign_ = sign_sum_ / count_;
     const double diff = last_mean_sign_ - options_.target;
@@ -44,11 +58,13 @@ void AdaController::update(int64_t batch_images) {
 }
 
 void AdaController::set_accumulators(double sign_sum, double count) {
+  pending_ = at::Tensor();
   sign_sum_ = sign_sum;
   count_ = count;
 }
 
 std::map<std::string, double> AdaController::state() const {
+  fold();
   return {{"p", p_}, {"sign_sum", sign_sum_}, {"count", count_}, {"last_mean_sign", last_mean_sign_}};
 }
 
@@ -59,6 +75,7 @@ void AdaController::restore(const std::map<std::string, double>& state) {
     return it->second;
   };
   p_ = options_.mode == "ada" ? get("p") : p_;  // fixed/off: p comes from the options, not the checkpoint
+  pending_ = at::Tensor();
   sign_sum_ = get("sign_sum");
   count_ = get("count");
   last_mean_sign_ = get("last_mean_sign");

@@ -34,7 +34,7 @@ class AdaController {
  public:
   explicit AdaController(const AdaOptions& options = {});  // throws UserError for bad options
 
-  // Accumulates sign(real_logits) (any shape; detached, summed on the logits' device, then one host read).
+  // Accumulates sign(real_logits) (any shape; detached), summed on the logits' device until read.
   void observe(const at::Tensor& real_logits);
   // Whether to call update() after `completed_steps` iterations (counted from 1): every `interval`-th.
   bool due(int64_t completed_steps) const;
@@ -48,7 +48,7 @@ class AdaController {
   double last_mean_sign() const { return last_mean_sign_; }  // 0 before the first update with data
 
   // The pending accumulators, so a distributed caller can all-reduce them before update().
-  double sign_sum() const { return sign_sum_; }
+  double sign_sum() const;  // reads the device-side pending sum
   double count() const { return count_; }
   void set_accumulators(double sign_sum, double count);
 
@@ -62,7 +62,11 @@ class AdaController {
  private:
   AdaOptions options_;
   double p_ = 0;
-  double sign_sum_ = 0, count_ = 0;
+  void fold() const;  // moves the device-side pending sum into sign_sum_
+  // Signs observed since the last fold, summed on the logits' device; mutable: reading folds it in.
+  mutable at::Tensor pending_;
+  mutable double sign_sum_ = 0;
+  double count_ = 0;
   double last_mean_sign_ = 0;
 };
 
