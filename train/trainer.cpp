@@ -299,6 +299,9 @@ void TrainingLoop::log_metrics() {
 }
 
 Scalars TrainingLoop::evaluate_and_sample(bool evaluate, bool samples) {
+  // Evaluation and samples may draw random numbers (latents, noise; samples on rank 0 only); the
+  // training streams continue as if they had not, so the eval cadence never changes training.
+  const weights::NamedTensors rng = capture_rng_state();
   for (auto& [name, module] : setup_.modules) module->eval();
   Scalars metrics;
   {
@@ -315,6 +318,7 @@ Scalars TrainingLoop::evaluate_and_sample(bool evaluate, bool samples) {
     if (samples && run_.main()) run_.recipe->write_samples(context);
   }
   for (auto& [name, module] : setup_.modules) module->train();
+  restore_rng_state(rng);
   metrics_.flush();
   return metrics;
 }

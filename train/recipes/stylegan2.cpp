@@ -26,20 +26,8 @@
 #include "train/components.h"
 #include "train/distributed/agreement.h"
 #include "train/ema.h"
-#include "train/rng_state.h"
 
 namespace loom {
-
-namespace {
-
-// Evaluation and sampling draw random numbers; they must not shift the training stream, or a run that
-// evaluates at other steps (or resumes) would train differently.
-struct RngGuard {
-  weights::NamedTensors saved = capture_rng_state();
-  ~RngGuard() { restore_rng_state(saved); }
-};
-
-}  // namespace
 
 StyleGan2Recipe::StyleGan2Recipe(const ConfigNode& config)
     : options_(read_config<StyleGan2RecipeOptions>(required_section(config, "recipe"), "recipe")),
@@ -236,7 +224,6 @@ const at::Tensor& StyleGan2Recipe::real_features(c10::Device device) {
 }
 
 Scalars StyleGan2Recipe::evaluate(const EvalContext& context) {
-  RngGuard keep_training_stream;
   const at::Tensor& real = real_features(context.device);
   GeneratorImpl& g = generator_for_output();
   at::manual_seed(seed_ + 7);  // the same latents at every evaluation
@@ -263,7 +250,6 @@ Scalars StyleGan2Recipe::evaluate(const EvalContext& context) {
 }
 
 void StyleGan2Recipe::write_samples(const EvalContext& context) {
-  RngGuard keep_training_stream;
   GeneratorImpl& g = generator_for_output();
   std::vector<int64_t> seeds(static_cast<size_t>(sample_.count));
   for (int64_t i = 0; i < sample_.count; ++i) seeds[static_cast<size_t>(i)] = i;
