@@ -9,8 +9,9 @@
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
-#include "core/config_loader.h"
-#include "core/registries.h"
+#include "core/config/config_loader.h"
+#include "app/register_all.h"
+#include "core/registry/registries.h"
 #include "losses/loss.h"
 #include "models/clip/clip.h"
 #include "train/components.h"

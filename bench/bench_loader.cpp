@@ -9,7 +9,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "core/config_loader.h"
+#include "core/config/config_loader.h"
 #include "data/image_folder.h"
 #include "data/loader.h"
 

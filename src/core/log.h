@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/cat.h"
+#include "core/text/cat.h"
 
 namespace loom::log {
 

@@ -6,7 +6,7 @@
 // The loss sees whatever rows it is given: passed globally gathered features it is open_clip's global
 // loss (labels arange(N_global)). open_clip's --local-loss variant (local rows against global columns,
 // labels offset by rank) would be a separate (local, global) overload; it does not exist yet.
-#include "core/config_schema.h"
+#include "core/config/config_schema.h"
 #include "losses/loss.h"
 
 namespace loom {

@@ -3,7 +3,7 @@
 // similarity matrix with the diagonal as positives, computed by the loom::focal_contrastive_loss op.
 // The two directions (image→text and text→image) sum the same B² terms, so the loss is their mean:
 // sum / B, which keeps its scale independent of the batch size.
-#include "core/config_schema.h"
+#include "core/config/config_schema.h"
 #include "losses/loss.h"
 
 namespace loom {

@@ -1,6 +1,6 @@
 #include "losses/register.h"
 
-#include "core/registries.h"
+#include "core/registry/registries.h"
 #include "losses/clip_contrastive.h"
 #include "losses/focal_contrastive.h"
 #include "losses/siglip.h"

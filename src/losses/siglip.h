@@ -6,7 +6,7 @@
 // it is the global loss normalised by the global batch. open_clip's distributed form (local rows, other
 // ranks' text blocks as negative-only terms, normalised by the local batch) would be a separate
 // (local, global) overload; it does not exist yet.
-#include "core/config_schema.h"
+#include "core/config/config_schema.h"
 #include "losses/loss.h"
 
 namespace loom {

@@ -5,7 +5,7 @@
 
 #include <ATen/ops/sign.h>
 
-#include "core/cat.h"
+#include "core/text/cat.h"
 #include "core/error.h"
 
 namespace loom::nn {

@@ -1,6 +1,6 @@
 #include "nn/attention.h"
 
-#include "core/cat.h"
+#include "core/text/cat.h"
 #include "core/error.h"
 
 namespace loom::nn {

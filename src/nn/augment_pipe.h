@@ -18,7 +18,7 @@
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
 
-#include "core/config_schema.h"
+#include "core/config/config_schema.h"
 
 namespace loom::nn {
 

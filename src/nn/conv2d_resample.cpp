@@ -3,7 +3,7 @@
 #include <ATen/ops/conv2d.h>
 #include <ATen/ops/conv_transpose2d.h>
 
-#include "core/cat.h"
+#include "core/text/cat.h"
 #include "nn/upfirdn2d.h"
 
 namespace loom::nn {

@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "core/cat.h"
+#include "core/text/cat.h"
 #include "core/error.h"
 
 namespace loom::nn {

@@ -9,7 +9,7 @@
 #include <ATen/core/Generator.h>
 #include <ATen/core/Tensor.h>
 
-#include "core/config_schema.h"
+#include "core/config/config_schema.h"
 
 namespace loom::nn {
 

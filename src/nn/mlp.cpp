@@ -1,6 +1,6 @@
 #include "nn/mlp.h"
 
-#include "core/cat.h"
+#include "core/text/cat.h"
 #include "core/error.h"
 
 namespace loom::nn {

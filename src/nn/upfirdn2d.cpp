@@ -8,7 +8,7 @@
 #include <ATen/ops/zeros_like.h>
 #include <torch/csrc/autograd/custom_function.h>
 
-#include "core/cat.h"
+#include "core/text/cat.h"
 #include "core/error.h"
 
 namespace loom::nn {

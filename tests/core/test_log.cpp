@@ -5,7 +5,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
-#include "test_env.h"
+#include "support/test_env.h"
 
 TEST_CASE("the log facade writes to a file in the run directory, honouring the level") {
   auto dir = loom::test::scratch("log");

@@ -5,15 +5,16 @@
 
 #include <opencv2/imgcodecs.hpp>
 
-#include "core/config_error.h"
-#include "core/config_loader.h"
-#include "core/registries.h"
+#include "core/config/config_error.h"
+#include "app/register_all.h"
+#include "core/config/config_loader.h"
+#include "core/registry/registries.h"
 #include "data/caption_table.h"
 #include "data/dataset.h"
 #include "data/image_folder.h"
 #include "data/image_io.h"
 #include "data/loader.h"
-#include "test_env.h"
+#include "support/test_env.h"
 
 using namespace loom;
 using namespace loom::data;

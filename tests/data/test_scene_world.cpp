@@ -8,12 +8,13 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 
-#include "core/config_loader.h"
-#include "core/registries.h"
+#include "core/config/config_loader.h"
+#include "app/register_all.h"
+#include "core/registry/registries.h"
 #include "data/image_io.h"
 #include "data/loader.h"
 #include "data/synthetic/scenes.h"
-#include "test_env.h"
+#include "support/test_env.h"
 
 using namespace loom;
 using namespace loom::data;

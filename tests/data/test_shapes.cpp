@@ -6,10 +6,11 @@
 
 #include <opencv2/core.hpp>
 
-#include "core/config_loader.h"
-#include "core/registries.h"
+#include "core/config/config_loader.h"
+#include "app/register_all.h"
+#include "core/registry/registries.h"
 #include "data/synthetic/shapes.h"
-#include "test_env.h"
+#include "support/test_env.h"
 
 using namespace loom;
 using namespace loom::data;

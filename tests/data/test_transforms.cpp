@@ -2,8 +2,8 @@
 
 #include <opencv2/core.hpp>
 
-#include "core/config_error.h"
-#include "core/config_loader.h"
+#include "core/config/config_error.h"
+#include "core/config/config_loader.h"
 #include "data/image_io.h"
 #include "data/transforms.h"
 

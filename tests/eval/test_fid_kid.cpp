@@ -8,16 +8,16 @@
 #include <cmath>
 #include <fstream>
 
-#include "core/config_loader.h"
-#include "core/config_schema.h"
+#include "core/config/config_loader.h"
+#include "core/config/config_schema.h"
 #include "core/error.h"
 #include "eval/metrics/fallback_extractor.h"
 #include "eval/metrics/feature_extractor.h"
 #include "eval/metrics/fid.h"
 #include "eval/metrics/inception_v3.h"
 #include "eval/metrics/kid.h"
-#include "losses/gradient_check.h"
-#include "test_env.h"
+#include "support/gradient_check.h"
+#include "support/test_env.h"
 
 using namespace loom::eval;
 using loom::test::relative_error;

@@ -6,13 +6,14 @@
 #include <memory>
 #include <set>
 
-#include "core/config_loader.h"
+#include "core/config/config_loader.h"
+#include "app/register_all.h"
 #include "core/error.h"
-#include "core/registries.h"
+#include "core/registry/registries.h"
 #include "losses/clip_contrastive.h"
-#include "losses/gradient_check.h"
+#include "support/gradient_check.h"
 #include "losses/siglip.h"
-#include "test_env.h"
+#include "support/test_env.h"
 
 namespace {
 

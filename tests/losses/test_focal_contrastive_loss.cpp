@@ -4,7 +4,7 @@
 #include <torch/torch.h>
 
 #include "losses/focal_contrastive.h"
-#include "losses/gradient_check.h"
+#include "support/gradient_check.h"
 #include "ops/focal_contrastive.h"
 
 using loom::test::gradient_check_error;

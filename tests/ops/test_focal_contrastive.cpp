@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "ops/focal_contrastive.h"
-#include "ops/focal_contrastive_check.h"
+#include "support/focal_contrastive_check.h"
 
 namespace {
 

@@ -10,7 +10,7 @@
 
 #include "ops/cpu_capability.h"
 #include "ops/focal_contrastive.h"
-#include "ops/focal_contrastive_check.h"
+#include "support/focal_contrastive_check.h"
 #include "ops/focal_contrastive_cpu.h"
 
 namespace {

@@ -1,4 +1,4 @@
-"""Independent reference of the ADA augmentation pipe for tests/augment (loom::nn::AugmentPipe).
+"""Independent reference of the ADA augmentation pipe for tests/nn/test_augment_parity.cpp (loom::nn::AugmentPipe).
 
   augment_reference.py IN.safetensors OUT.safetensors
 

@@ -3,7 +3,7 @@
 
 usage: check_tensorboard.py <event_dir> <expected.json>
 
-expected.json (written by tests/metrics/test_tensorboard.cpp):
+expected.json (written by tests/core/metrics/test_tensorboard.cpp):
   scalars: [{tag, step, value}] (value already rounded to float32), images: [{tag, step, height, width,
   colorspace, pixels [H][W][C]}], histograms: [{tag, step, bins, values, counts?}], events: the number
   of summary events. Every check failing prints what differs and exits 1.

@@ -1,4 +1,4 @@
-"""Reference outputs of open_clip CLIP models for tests/clip/test_open_clip_parity.cpp.
+"""Reference outputs of open_clip CLIP models for tests/models/clip/test_open_clip_parity.cpp.
 
     open_clip_reference.py OUTDIR                      the fixed cases below
     open_clip_reference.py --expect MODEL WEIGHTS OUT  outputs of open_clip MODEL loaded from WEIGHTS

@@ -1,4 +1,4 @@
-"""rosinality/stylegan2-pytorch ↔ NVlabs layout checks for tests/io/rosinality_layout_test.cpp.
+"""rosinality/stylegan2-pytorch ↔ NVlabs layout checks for tests/models/stylegan2/test_rosinality_layout.cpp.
 
   stylegan2_layouts.py write DIR            random NVlabs G/D (stylegan2_reference.py) and the same weights
                                             in rosinality layout (the inverse map, written here)

@@ -1,4 +1,4 @@
-"""Reference tokenizations for tests/tokenizer (loom::data::ClipTokenizer).
+"""Reference tokenizations for tests/data/test_clip_tokenizer.cpp (loom::data::ClipTokenizer).
 
   tokenizer_reference.py DIR   writes DIR/tokenizer_reference.json:
     strings    N >= 600 texts: hand-written cases (scripts, entities, whitespace, contractions, long

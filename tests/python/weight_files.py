@@ -1,9 +1,9 @@
-"""Reference weight files for tests/io (loom::weights).
+"""Reference weight files for tests/core/io (loom::weights).
 
   weight_files.py make DIR    writes Python-made files for the C++ reader to check
   weight_files.py check DIR   checks DIR/cpp.pt and DIR/cpp.safetensors written by C++
 
-Values come from formulas that tests/io/weight_files_test.cpp recomputes, so comparisons are exact.
+Values come from formulas that tests/core/io/test_weight_files.cpp recomputes, so comparisons are exact.
 Exit status 0 on success, 1 with a message on the first mismatch.
 """
 import collections

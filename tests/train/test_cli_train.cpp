@@ -13,7 +13,7 @@
 
 #include "data/image_io.h"
 #include "train/trainer.h"
-#include "trainer_test_util.h"
+#include "support/trainer_test_util.h"
 
 using namespace loom;
 using namespace loom::test;

@@ -8,7 +8,7 @@
 
 #include "train/stop_signal.h"
 #include "train/trainer.h"
-#include "trainer_test_util.h"
+#include "support/trainer_test_util.h"
 
 using namespace loom;
 using namespace loom::test;

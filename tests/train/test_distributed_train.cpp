@@ -14,7 +14,7 @@
 #include <torch/torch.h>
 
 #include "train/training_state.h"
-#include "trainer_test_util.h"
+#include "support/trainer_test_util.h"
 
 using namespace loom;
 using namespace loom::test;

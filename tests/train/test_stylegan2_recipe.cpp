@@ -7,11 +7,11 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
-#include "core/weights.h"
+#include "core/io/weights.h"
 #include "data/image_io.h"
 #include "train/stop_signal.h"
 #include "train/trainer.h"
-#include "trainer_test_util.h"
+#include "support/trainer_test_util.h"
 
 using namespace loom;
 using namespace loom::test;

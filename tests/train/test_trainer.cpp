@@ -3,11 +3,11 @@
 #include <catch2/catch.hpp>
 #include <torch/torch.h>
 
-#include "core/config_error.h"
+#include "core/config/config_error.h"
 #include "train/stop_signal.h"
 #include "train/trainer.h"
-#include "toy_recipes.h"
-#include "trainer_test_util.h"
+#include "support/toy_recipes.h"
+#include "support/trainer_test_util.h"
 
 using namespace loom;
 using namespace loom::test;

@@ -3,7 +3,7 @@
 #include <torch/nn/functional/pooling.h>
 #include <torch/nn/modules/activation.h>
 
-#include "core/registries.h"
+#include "core/registry/registries.h"
 
 namespace loom {
 

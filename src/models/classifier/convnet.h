@@ -11,7 +11,7 @@
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
 
-#include "core/config_schema.h"
+#include "core/config/config_schema.h"
 #include "models/classifier/image_classifier.h"
 
 namespace loom {

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "core/registries.h"
+#include "core/registry/registries.h"
 
 namespace loom {
 namespace {

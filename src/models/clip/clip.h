@@ -12,7 +12,7 @@
 
 #include <ATen/core/Tensor.h>
 
-#include "core/config_schema.h"
+#include "core/config/config_schema.h"
 #include "models/clip/text_transformer.h"
 #include "models/clip/vision_transformer.h"
 #include "models/model.h"

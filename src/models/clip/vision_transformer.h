@@ -15,7 +15,7 @@
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
 
-#include "core/config_schema.h"
+#include "core/config/config_schema.h"
 #include "nn/cropped_positional_embedding.h"
 #include "nn/mlp.h"
 #include "nn/transformer.h"

@@ -5,7 +5,7 @@
 #include <ATen/ops/cat.h>
 #include <ATen/ops/sqrt.h>
 
-#include "core/cat.h"
+#include "core/text/cat.h"
 #include "core/error.h"
 #include "nn/upfirdn2d.h"
 

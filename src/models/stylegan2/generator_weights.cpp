@@ -3,8 +3,8 @@
 #include <map>
 #include <string>
 
-#include "core/cat.h"
-#include "core/checkpoint.h"
+#include "core/text/cat.h"
+#include "core/io/checkpoint.h"
 #include "core/error.h"
 #include "models/stylegan2/rosinality_layout.h"
 

@@ -4,7 +4,7 @@
 // scripts/convert_stylegan2.py, unprefixed or under G_ema. / G.), or a rosinality generator state dict.
 #include <filesystem>
 
-#include "core/weights.h"
+#include "core/io/weights.h"
 
 namespace loom {
 

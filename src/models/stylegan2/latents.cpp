@@ -5,9 +5,9 @@
 #include <ATen/ops/one_hot.h>
 #include <ATen/ops/stack.h>
 
-#include "core/cat.h"
+#include "core/text/cat.h"
 #include "core/error.h"
-#include "core/numpy_random.h"
+#include "core/random/numpy_random.h"
 
 namespace loom {
 

@@ -8,7 +8,7 @@
 #include <set>
 #include <vector>
 
-#include "core/cat.h"
+#include "core/text/cat.h"
 #include "core/error.h"
 #include "nn/upfirdn2d.h"
 

@@ -1,8 +1,8 @@
 #include "models/stylegan2/stylegan2.h"
 
-#include "core/cat.h"
-#include "core/registries.h"
-#include "core/with_commas.h"
+#include "core/text/cat.h"
+#include "core/registry/registries.h"
+#include "core/text/with_commas.h"
 
 namespace loom {
 

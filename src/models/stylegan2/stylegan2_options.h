@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "core/config_schema.h"
+#include "core/config/config_schema.h"
 
 namespace loom {
 

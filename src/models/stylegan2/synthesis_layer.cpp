@@ -5,7 +5,7 @@
 #include <ATen/ops/randn.h>
 #include <ATen/ops/zeros.h>
 
-#include "core/cat.h"
+#include "core/text/cat.h"
 #include "core/error.h"
 #include "nn/bias_act.h"
 #include "nn/modulated_conv2d.h"

@@ -2,7 +2,7 @@
 
 #include <ATen/ops/randn.h>
 
-#include "core/cat.h"
+#include "core/text/cat.h"
 #include "core/error.h"
 #include "nn/upfirdn2d.h"
 

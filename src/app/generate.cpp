@@ -1,0 +1,130 @@
+#include "app/generate.h"
+
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <map>
+
+#include <ATen/ops/cat.h>
+#include <ATen/ops/zeros.h>
+#include <c10/core/GradMode.h>
+
+#include "app/register_all.h"
+#include "core/text/cat.h"
+#include "core/config/config_loader.h"
+#include "core/registry/registries.h"
+#include "core/io/weights.h"
+#include "data/image_grid.h"
+#include "data/image_io.h"
+#include "models/stylegan2/latents.h"
+#include "models/stylegan2/generator_weights.h"
+#include "models/stylegan2/stylegan2.h"
+#include "train/run_config.h"
+
+namespace loom::cli {
+namespace {
+
+struct GenerateArguments {
+  std::string checkpoint, out = "grid.png", noise = "const", device = "auto";
+  std::string seeds = "0-15", mix_rows, mix_cols, mix_styles = "0-6";
+  double psi = 1.0;
+  int64_t cutoff = -1, class_index = -1, columns = 0;
+};
+
+// Splits generate's own key=value arguments from config overrides.
+GenerateArguments parse_arguments(const std::vector<std::string>& arguments, std::vector<std::string>& overrides) {
+  GenerateArguments a;
+  std::map<std::string, std::string*> text{{"ckpt", &a.checkpoint}, {"out", &a.out}, {"noise", &a.noise}, {"device", &a.device},
+                                           {"seeds", &a.seeds}, {"mix_rows", &a.mix_rows}, {"mix_cols", &a.mix_cols},
+                                           {"mix_styles", &a.mix_styles}};
+  std::map<std::string, int64_t*> integers{{"cutoff", &a.cutoff}, {"class", &a.class_index}, {"columns", &a.columns}};
+  for (const auto& argument : arguments) {
+    const size_t eq = argument.find('=');
+    const std::string key = argument.substr(0, eq), value = eq == std::string::npos ? "" : argument.substr(eq + 1);
+    if (text.count(key)) {
+      *text[key] = value;
+      continue;
+    }
+    if (!integers.count(key) && key != "psi") {  // a config override
+      overrides.push_back(argument);
+      continue;
+    }
+    size_t used = 0;
+    try {
+      if (integers.count(key)) *integers[key] = std::stoll(value, &used);
+      else a.psi = std::stod(value, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (value.empty() || used != value.size()) throw UserError(cat("loom generate: ", key, "=", value, " is not a number"));
+  }
+  if (a.checkpoint.empty()) throw UserError("loom generate needs ckpt=PATH (a run folder, a checkpoint, or a weight file)");
+  return a;
+}
+
+at::Tensor labels(const StyleGan2Options& o, int64_t n, int64_t class_index, c10::Device device) {
+  if (o.c_dim == 0) {
+    if (class_index >= 0) throw UserError("loom generate: class= given, but the generator is unconditional");
+    return {};
+  }
+  if (class_index < 0 || class_index >= o.c_dim)
+    throw UserError(cat("loom generate: the generator is conditional: give class=0..", o.c_dim - 1));
+  return class_vectors(at::full({n}, class_index, at::kLong), o.c_dim, "loom generate class=").to(device);
+}
+
+}  // namespace
+
+int generate(const std::string& config_path, const std::vector<std::string>& arguments) {
+  register_all();
+  std::vector<std::string> overrides;
+  const GenerateArguments a = parse_arguments(arguments, overrides);
+  const ConfigNode config = load_config(config_path, overrides);
+  const ConfigNode* section = config.find("model");
+  if (!section) throw ConfigError(cat(config_path, ": no 'model' section"));
+  auto model = std::dynamic_pointer_cast<StyleGan2>(model_registry().get(registered_name(model_registry(), *section, "model"))(*section));
+  if (!model) throw UserError(cat(config_path, ": loom generate needs a stylegan2 model"));
+  GeneratorImpl& G = *model->G;
+  const auto report = weights::load_into(G, generator_weights(a.checkpoint), {}, a.checkpoint);
+  const c10::Device device = pick_device(a.device);
+  G.to(device);
+  G.eval();
+  c10::NoGradGuard no_grad;
+  const NoiseMode noise = parse_noise_mode(a.noise);
+  const auto& o = G.options();
+  const auto start = std::chrono::steady_clock::now();
+  at::Tensor grid;
+  int64_t images = 0;
+  if (!a.mix_rows.empty() || !a.mix_cols.empty()) {
+    const auto rows = parse_index_list(a.mix_rows, "mix_rows"), cols = parse_index_list(a.mix_cols, "mix_cols");
+    auto ws_of = [&](const std::vector<int64_t>& seeds) {
+      at::Tensor z = z_from_seeds(seeds, o.z_dim).to(device);
+      return G.mapping->forward(z, labels(o, z.size(0), a.class_index, device), a.psi, a.cutoff);
+    };
+    const at::Tensor row_ws = ws_of(rows), col_ws = ws_of(cols);
+    const at::Tensor mixed = G.synthesis->forward(mix_styles(row_ws, col_ws, parse_index_list(a.mix_styles, "mix_styles")), noise);
+    // NVlabs' layout: a blank corner, the column sources across the top, each row source at its left.
+    const at::Tensor tops = G.synthesis->forward(col_ws, noise), lefts = G.synthesis->forward(row_ws, noise);
+    std::vector<at::Tensor> cells{at::zeros_like(tops[0]).fill_(-1)};
+    for (int64_t c = 0; c < tops.size(0); ++c) cells.push_back(tops[c]);
+    for (int64_t r = 0; r < lefts.size(0); ++r) {
+      cells.push_back(lefts[r]);
+      for (int64_t c = 0; c < tops.size(0); ++c) cells.push_back(mixed[r * tops.size(0) + c]);
+    }
+    grid = data::image_grid(at::stack(cells), tops.size(0) + 1);
+    images = mixed.size(0) + tops.size(0) + lefts.size(0);
+  } else {
+    const auto seeds = parse_index_list(a.seeds, "seeds");
+    const at::Tensor all = images_from_seeds(G, seeds, labels(o, static_cast<int64_t>(seeds.size()), a.class_index, c10::kCPU),
+                                             {.truncation_psi = a.psi, .truncation_cutoff = a.cutoff, .noise_mode = noise}, device);
+    grid = data::image_grid(all, a.columns);
+    images = all.size(0);
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  data::write_png(a.out, grid);
+  std::cout << "loaded " << report.loaded << " tensors from " << a.checkpoint << "\n"
+            << "wrote " << a.out << " (" << images << " images of " << o.resolution << "x" << o.resolution << " on "
+            << device.str() << ", " << static_cast<double>(images) / seconds << " images/s)\n";
+  return 0;
+}
+
+}  // namespace loom::cli

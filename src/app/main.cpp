@@ -1,0 +1,83 @@
+// The `loom` command line. Exit codes: 0 success (also a run stopped by SIGINT/SIGTERM after writing
+// its checkpoint), 1 internal error (a bug: please report), 2 user error (bad config, command line, or
+// input file; the message says which and where), 3 training diverged (non-finite loss, nan_policy stop).
+#include <exception>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <c10/util/Exception.h>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "app/cli_commands.h"
+#include "app/generate.h"
+#include "train/trainer.h"
+
+namespace {
+
+constexpr int kUserError = 2;
+constexpr int kDiverged = 3;
+
+struct ConfigArgs {
+  std::string path;
+  std::vector<std::string> overrides;
+};
+
+CLI::App* config_command(CLI::App& app, const char* name, const char* help, ConfigArgs& args) {
+  CLI::App* sub = app.add_subcommand(name, help);
+  sub->add_option("config", args.path, "YAML config file")->required()->check(CLI::ExistingFile);
+  sub->add_option("overrides", args.overrides, "key.path=value overrides (YAML values)");
+  return sub;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Loom: training and distillation of vision and vision-language models"};
+  app.require_subcommand(1);
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level, "debug | info | warn | error");
+
+  ConfigArgs config_args, info_args, train_args, eval_args, generate_args;
+  CLI::App* train = config_command(app, "train", "Train the config's recipe (resume=auto continues the newest run)", train_args);
+  CLI::App* eval = config_command(app, "eval", "Evaluate a checkpoint: loom eval CONFIG ckpt=PATH [key=value ...]", eval_args);
+  CLI::App* generate = config_command(app, "generate",
+                                      "Image grids from a generator: loom generate CONFIG ckpt=PATH seeds=0-15 psi=0.7 noise=const out=grid.png "
+                                      "(style mixing: mix_rows=.. mix_cols=.. mix_styles=0-6)",
+                                      generate_args);
+  CLI::App* config = config_command(app, "config", "Print the resolved config (bases and overrides applied)", config_args);
+  CLI::App* info = config_command(app, "info", "Parameters and multiply-accumulates per top-level module of the config's model", info_args);
+  CLI::App* list = app.add_subcommand("list", "List every registry: models, recipes, datasets, losses, optimizers, schedules, metrics");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : kUserError;
+  }
+
+  try {
+    loom::log::set_level(loom::log::parse_level(log_level));
+    if (*config) return loom::cli::print_config(config_args.path, config_args.overrides);
+    if (*info) return loom::cli::model_info(info_args.path, info_args.overrides);
+    if (*list) return loom::cli::list_registries();
+    if (*train) return loom::cli::train(train_args.path, train_args.overrides);
+    if (*eval) return loom::cli::evaluate(eval_args.path, eval_args.overrides);
+    if (*generate) return loom::cli::generate(generate_args.path, generate_args.overrides);
+  } catch (const loom::TrainingDiverged& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kDiverged;
+  } catch (const loom::UserError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kUserError;
+  } catch (const c10::Error& e) {
+    std::cerr << "internal error: " << e.what_without_backtrace() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "internal error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

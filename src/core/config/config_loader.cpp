@@ -1,0 +1,171 @@
+#include "core/config/config_loader.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <yaml-cpp/yaml.h>
+
+#include "core/text/cat.h"
+#include "core/config/config_error.h"
+
+namespace fs = std::filesystem;
+
+namespace loom {
+namespace {
+
+ConfigNode convert(const YAML::Node& y, const std::string& file) {
+  Origin origin{file, y.Mark().line + 1};
+  switch (y.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined: {
+      ConfigNode n;
+      n.set_origin(origin);
+      return n;
+    }
+    case YAML::NodeType::Scalar:
+      // yaml-cpp tags plain scalars "?" and quoted ones "!".
+      return ConfigNode::make_scalar(y.Scalar(), origin, y.Tag() == "!");
+    case YAML::NodeType::Sequence: {
+      ConfigNode n = ConfigNode::make_list(origin);
+      for (const auto& item : y) n.push_back(convert(item, file));
+      return n;
+    }
+    case YAML::NodeType::Map: {
+      ConfigNode n = ConfigNode::make_map(origin);
+      for (const auto& kv : y) {
+        if (!kv.first.IsScalar())
+          throw ConfigError(cat(Origin{file, kv.first.Mark().line + 1}.str(), ": mapping keys must be plain strings"));
+        std::string key = kv.first.Scalar();
+        if (n.find(key))
+          throw ConfigError(cat(Origin{file, kv.first.Mark().line + 1}.str(), ": duplicate key '", key, "'"));
+        n.set(key, convert(kv.second, file));
+      }
+      return n;
+    }
+  }
+  return {};
+}
+
+std::string read_file(const fs::path& path, const std::string& wanted_by) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(cat(wanted_by, "cannot read config file '", path.string(), "'"));
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::vector<std::string> base_paths(const ConfigNode& base) {
+  std::vector<std::string> out;
+  auto add = [&](const ConfigNode& n) {
+    if (!n.is_scalar())
+      throw ConfigError(cat(n.origin().str(), ": _base_ must be a path or a list of paths, got ", n.brief()));
+    out.push_back(n.scalar());
+  };
+  if (base.is_list())
+    for (const auto& item : base.items()) add(item);
+  else if (!base.is_null())
+    add(base);
+  return out;
+}
+
+ConfigNode load_recursive(const fs::path& path, std::vector<fs::path>& chain, const std::string& wanted_by) {
+  if (!fs::exists(path)) throw ConfigError(cat(wanted_by, "config file '", path.string(), "' does not exist"));
+  fs::path canonical = fs::canonical(path);
+  for (const auto& p : chain) {
+    if (p == canonical) {
+      std::string cycle;
+      for (const auto& q : chain) cycle += q.filename().string() + " -> ";
+      throw ConfigError(cat(path.string(), ": _base_ cycle: ", cycle, canonical.filename().string()));
+    }
+  }
+  chain.push_back(canonical);
+
+  ConfigNode own = parse_yaml(read_file(path, wanted_by), path.string());
+  if (!own.is_map() && !own.is_null())
+    throw ConfigError(cat(path.string(), ": the top level of a config must be a mapping, got ", own.brief()));
+  ConfigNode result = ConfigNode::make_map(Origin{path.string(), 1});
+  if (const ConfigNode* base = own.find("_base_")) {
+    for (const std::string& rel : base_paths(*base)) {
+      fs::path base_path = fs::path(rel).is_absolute() ? fs::path(rel) : path.parent_path() / rel;
+      result.merge_from(load_recursive(base_path, chain, base->origin().str() + ": _base_: "));
+    }
+    own.erase("_base_");
+  }
+  if (own.is_map()) result.merge_from(own);
+  chain.pop_back();
+  return result;
+}
+
+}  // namespace
+
+ConfigNode parse_yaml(const std::string& text, const std::string& file) {
+  try {
+    return convert(YAML::Load(text), file);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(cat(file, ":", e.mark.line + 1, ":", e.mark.column + 1, ": malformed YAML: ", e.msg));
+  }
+}
+
+void apply_override(ConfigNode& root, const std::string& assignment) {
+  const std::string where = cat("override '", assignment, "'");
+  size_t eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw ConfigError(cat(where, ": expected key.path=value"));
+  const std::string key_path = assignment.substr(0, eq);
+  ConfigNode value = parse_yaml(assignment.substr(eq + 1), where);
+  // Origins inside the parsed value would name a line of the one-line override; name the override.
+  value.set_origin_recursive(Origin{where, 0});
+
+  ConfigNode* node = &root;
+  std::string walked;
+  std::istringstream parts(key_path);
+  std::vector<std::string> keys;
+  for (std::string part; std::getline(parts, part, '.');) {
+    if (part.empty()) throw ConfigError(cat(where, ": empty key in '", key_path, "'"));
+    keys.push_back(part);
+  }
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const std::string& key = keys[i];
+    walked += (walked.empty() ? "" : ".") + key;
+    bool last = i + 1 == keys.size();
+    if (node->is_list()) {
+      size_t index = 0;
+      try {
+        size_t used = 0;
+        index = std::stoul(key, &used);
+        if (used != key.size()) throw std::invalid_argument(key);
+      } catch (const std::exception&) {
+        throw ConfigError(cat(where, ": '", walked, "' indexes a list; expected a number"));
+      }
+      if (index >= node->items().size())
+        throw ConfigError(cat(where, ": '", walked, "' is past the end of the list (", node->items().size(), " items)"));
+      node = &node->item(index);
+      if (last) node->merge_from(value);
+      continue;
+    }
+    if (!node->is_map()) {
+      if (!node->is_null())
+        throw ConfigError(cat(where, ": '", walked, "' goes inside ", node->brief(), " which is not a mapping"));
+      *node = ConfigNode::make_map(Origin{where, 0});
+    }
+    ConfigNode* child = node->find(key);
+    if (last) {
+      if (child && child->is_map() && value.is_map())
+        child->merge_from(value);
+      else
+        node->set(key, value);
+      return;
+    }
+    node = child ? child : &node->set(key, ConfigNode::make_map(Origin{where, 0}));
+  }
+}
+
+ConfigNode load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  std::vector<fs::path> chain;
+  ConfigNode root = load_recursive(path, chain, "");
+  for (const auto& o : overrides) apply_override(root, o);
+  return root;
+}
+
+}  // namespace loom

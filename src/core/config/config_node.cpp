@@ -1,0 +1,159 @@
+#include "core/config/config_node.h"
+
+#include <algorithm>
+#include <sstream>
+
+namespace loom {
+
+std::string Origin::str() const { return line > 0 ? file + ":" + std::to_string(line) : file; }
+
+ConfigNode ConfigNode::make_scalar(std::string value, Origin origin, bool quoted) {
+  ConfigNode n;
+  n.kind_ = Kind::scalar;
+  n.scalar_ = std::move(value);
+  n.quoted_ = quoted;
+  n.origin_ = std::move(origin);
+  return n;
+}
+
+ConfigNode ConfigNode::make_list(Origin origin) {
+  ConfigNode n;
+  n.kind_ = Kind::list;
+  n.origin_ = std::move(origin);
+  return n;
+}
+
+ConfigNode ConfigNode::make_map(Origin origin) {
+  ConfigNode n;
+  n.kind_ = Kind::map;
+  n.origin_ = std::move(origin);
+  return n;
+}
+
+void ConfigNode::set_origin_recursive(const Origin& origin) {
+  origin_ = origin;
+  for (auto& item : items_) item.set_origin_recursive(origin);
+  for (auto& entry : entries_) entry.second.set_origin_recursive(origin);
+}
+
+const ConfigNode* ConfigNode::find(const std::string& key) const {
+  for (const auto& [k, v] : entries_)
+    if (k == key) return &v;
+  return nullptr;
+}
+
+ConfigNode* ConfigNode::find(const std::string& key) {
+  return const_cast<ConfigNode*>(std::as_const(*this).find(key));
+}
+
+ConfigNode& ConfigNode::set(const std::string& key, ConfigNode value) {
+  if (ConfigNode* existing = find(key)) return *existing = std::move(value);
+  return entries_.emplace_back(key, std::move(value)).second;
+}
+
+bool ConfigNode::erase(const std::string& key) {
+  return std::erase_if(entries_, [&](const auto& e) { return e.first == key; }) > 0;
+}
+
+void ConfigNode::merge_from(const ConfigNode& other) {
+  if (!(is_map() && other.is_map())) {
+    *this = other;
+    return;
+  }
+  for (const auto& [key, value] : other.entries_) {
+    if (ConfigNode* mine = find(key))
+      mine->merge_from(value);
+    else
+      entries_.emplace_back(key, value);
+  }
+}
+
+std::string ConfigNode::brief() const {
+  switch (kind_) {
+    case Kind::null: return "null";
+    case Kind::scalar: return "'" + scalar_ + "'";
+    case Kind::list: return "a list";
+    case Kind::map: return "a mapping";
+  }
+  return "";
+}
+
+namespace {
+
+// Plain YAML scalars that would not read back as the same string need quotes.
+bool needs_quotes(const ConfigNode& n) {
+  const std::string& s = n.scalar();
+  if (s.empty()) return true;
+  if (n.quoted()) return true;
+  if (s.find_first_of(":#{}[],&*!|>'\"%@`\n") != std::string::npos) return true;
+  if (s.front() == ' ' || s.back() == ' ' || s.front() == '-' || s.front() == '?') return true;
+  return s == "null" || s == "~";
+}
+
+std::string quote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string scalar_text(const ConfigNode& n) { return needs_quotes(n) ? quote(n.scalar()) : n.scalar(); }
+
+bool is_flow(const ConfigNode& n) {
+  if (n.is_list()) return std::all_of(n.items().begin(), n.items().end(), [](auto& i) { return i.is_scalar() || i.is_null(); });
+  return n.is_scalar() || n.is_null() || (n.is_map() && n.entries().empty());
+}
+
+std::string flow(const ConfigNode& n) {
+  if (n.is_null()) return "null";
+  if (n.is_scalar()) return scalar_text(n);
+  if (n.is_map()) return "{}";
+  std::string out = "[";
+  for (size_t i = 0; i < n.items().size(); ++i) out += (i ? ", " : "") + flow(n.items()[i]);
+  return out + "]";
+}
+
+void emit(std::ostringstream& out, const ConfigNode& n, int indent) {
+  const std::string pad(indent, ' ');
+  if (n.is_map()) {
+    for (const auto& [k, v] : n.entries()) {
+      out << pad << k << ":";
+      if (is_flow(v)) {
+        out << " " << flow(v) << "\n";
+      } else {
+        out << "\n";
+        emit(out, v, indent + 2);
+      }
+    }
+  } else if (n.is_list()) {
+    for (const auto& item : n.items()) {
+      if (is_flow(item)) {
+        out << pad << "- " << flow(item) << "\n";
+      } else {
+        // "- " followed by the item's block, its first line on the dash's line.
+        std::ostringstream inner;
+        emit(inner, item, indent + 2);
+        std::string block = inner.str();
+        out << pad << "- " << block.substr(indent + 2);
+      }
+    }
+  } else {
+    out << pad << flow(n) << "\n";
+  }
+}
+
+}  // namespace
+
+std::string to_yaml(const ConfigNode& node) {
+  std::ostringstream out;
+  emit(out, node, 0);
+  return out.str();
+}
+
+}  // namespace loom

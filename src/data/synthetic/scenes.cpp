@@ -1,0 +1,104 @@
+#include "data/synthetic/scenes.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "core/text/cat.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "data/random.h"
+#include "data/synthetic/generated_folder.h"
+
+namespace loom::data {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string stamp_text(const SyntheticScenesOptions& o) {
+  std::string novel;
+  for (const auto& s : o.world.novel_shapes) novel += (novel.empty() ? "" : ",") + s;
+  return cat("synthetic_scenes v1 size=", o.size, " seed=", o.world.seed, " split=", o.world.split,
+             " image_size=", o.world.image_size, " max_objects=", o.world.max_objects,
+             " heldout_fraction=", o.world.heldout_fraction, " heldout_seed=", o.world.heldout_seed,
+             " novel_shapes=", novel, " label=", o.label, " caption=", o.caption, "\n");
+}
+
+}  // namespace
+
+SyntheticScenes::SyntheticScenes(const SyntheticScenesOptions& options, const std::string& path)
+    : world_(options.world, path),
+      size_(options.size),
+      kind_(class_kind(options.label)),
+      random_caption_(options.caption == "random"),
+      transforms_(Transforms::from_config(options.transforms, path + ".transforms")) {}
+
+Sample SyntheticScenes::get(int64_t index, std::mt19937_64& rng) const {
+  Scene scene = world_.render(index);
+  const int64_t slots = world_.options().max_objects;
+  at::Tensor boxes = at::full({slots, 4}, -1.0f, at::kFloat), box_labels = at::full({slots}, -1, at::kLong);
+  auto b = boxes.accessor<float, 2>();
+  auto l = box_labels.accessor<int64_t, 1>();
+  for (size_t i = 0; i < scene.objects.size(); ++i) {
+    for (int k = 0; k < 4; ++k) b[static_cast<int64_t>(i)][k] = scene.objects[i].box[static_cast<size_t>(k)];
+    l[static_cast<int64_t>(i)] = object_label(scene.objects[i], kind_);
+  }
+  const auto caption = random_caption_ ? uniform_int(rng, 0, static_cast<int64_t>(scene.captions.size()) - 1) : 0;
+  Sample s;
+  s.tensors["image"] = transforms_(scene.image, rng);
+  s.tensors["label"] = at::scalar_tensor(scene_label(scene, kind_), at::kLong);
+  s.tensors["boxes"] = boxes;
+  s.tensors["box_labels"] = box_labels;
+  s.text["caption"] = scene.captions[static_cast<size_t>(caption)];
+  return s;
+}
+
+std::string SyntheticScenes::describe() const {
+  const auto& o = world_.options();
+  return cat("synthetic_scenes ", o.split, " (", size_, " scenes of ", o.image_size, "px, up to ", o.max_objects,
+             " objects, ", world_.split_pairs().size(), " shape-colour pairs, seed ", o.seed, ")");
+}
+
+void materialize_scenes(const std::string& dir, const SyntheticScenesOptions& options) {
+  const std::string stamp = stamp_text(options);
+  if (generated_folder_ready(dir, stamp)) return;
+  const SceneWorld world(options.world, "materialize_scenes");
+  const ClassKind kind = class_kind(options.label);
+  LOOM_INFO("generating ", options.size, " synthetic scenes (", options.world.split, ", ", options.world.image_size,
+            "px) in ", dir);
+  generate_folder(dir, stamp, [&](const fs::path& tmp) {
+    fs::create_directories(tmp / "images");
+    std::ofstream jsonl(tmp / "captions.jsonl"), tsv(tmp / "captions.tsv");
+    tsv << "filepath\tcaption\n";
+    for (int64_t i = 0; i < options.size; ++i) {
+      Scene scene = world.render(i);
+      char name[32];
+      std::snprintf(name, sizeof name, "images/%05lld.png", static_cast<long long>(i));
+      cv::Mat bgr;
+      cv::cvtColor(scene.image, bgr, cv::COLOR_RGB2BGR);
+      if (!cv::imwrite((tmp / name).string(), bgr)) throw UserError(cat("cannot write synthetic scenes into ", tmp.string()));
+      // Not the loader's generator (there is none here): the caption is fixed by (seed, index).
+      std::mt19937_64 rng(mix_seed({static_cast<uint64_t>(options.world.seed), static_cast<uint64_t>(i), 0x63617074}));
+      const auto caption = options.caption == "random" ? uniform_int(rng, 0, static_cast<int64_t>(scene.captions.size()) - 1) : 0;
+      nlohmann::json boxes = nlohmann::json::array(), box_labels = nlohmann::json::array();
+      for (const auto& o : scene.objects) {
+        boxes.push_back({o.box[0], o.box[1], o.box[2], o.box[3]});
+        box_labels.push_back(object_label(o, kind));
+      }
+      const std::string& text = scene.captions[static_cast<size_t>(caption)];
+      nlohmann::json row = {{"filepath", name},     {"caption", text},           {"captions", scene.captions},
+                            {"label", scene_label(scene, kind)}, {"boxes", boxes}, {"box_labels", box_labels},
+                            {"background", scene_backgrounds()[static_cast<size_t>(scene.background)]}};
+      jsonl << row.dump() << "\n";
+      tsv << name << "\t" << text << "\n";
+    }
+    if (!jsonl || !tsv) throw UserError(cat("cannot write the caption tables into ", tmp.string()));
+  });
+}
+
+}  // namespace loom::data

@@ -1,0 +1,54 @@
+#pragma once
+// Image augmentation pipelines from YAML, e.g.
+//   transforms:
+//     - {name: random_resized_crop, size: 224}
+//     - {name: hflip}
+//     - {name: normalize, mean: [0.481, 0.458, 0.408], std: [0.269, 0.261, 0.276]}
+// Geometric steps run on the 8-bit cv::Mat (cheap); the result is a float [3, H, W] tensor in [0, 1],
+// normalised when the list ends with `normalize`. Random choices draw only from the generator passed
+// in, so a sample's augmentation is fixed by its seed.
+#include <array>
+#include <functional>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+#include <opencv2/core/mat.hpp>
+
+#include "core/config/config_node.h"
+
+namespace loom::data {
+
+// A crop window in pixels (rows top..top+height, columns left..left+width).
+struct CropBox {
+  int top = 0, left = 0, height = 0, width = 0;
+};
+
+// The window random_resized_crop takes from an image of height x width (torchvision's algorithm:
+// ten tries at a random area fraction in `scale` and log-uniform aspect ratio in `ratio`, then a
+// central crop clamped to the ratio range).
+CropBox random_resized_crop_box(int height, int width, std::array<double, 2> scale, std::array<double, 2> ratio,
+                                std::mt19937_64& rng);
+
+class Transforms {
+ public:
+  using Step = std::function<cv::Mat(const cv::Mat& rgb, std::mt19937_64& rng)>;
+
+  Transforms() = default;  // no augmentation: the image converted to float
+  // `list` is null (no augmentation) or a list of maps with `name`; `path` (e.g. "dataset.transforms")
+  // is where errors point. Throws ConfigError.
+  static Transforms from_config(const ConfigNode& list, const std::string& path);
+  static std::vector<std::string> names();  // valid transform names
+
+  cv::Mat apply_geometry(const cv::Mat& rgb, std::mt19937_64& rng) const;  // every step but normalize
+  at::Tensor operator()(const cv::Mat& rgb, std::mt19937_64& rng) const;  // uint8 HWC RGB -> float CHW
+  bool empty() const { return steps_.empty() && !mean_; }
+
+ private:
+  std::vector<Step> steps_;
+  std::optional<std::array<double, 3>> mean_, std_;
+};
+
+}  // namespace loom::data

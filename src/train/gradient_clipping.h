@@ -1,0 +1,26 @@
+#pragma once
+// Gradient clipping of one phase's parameters, by global norm or by value.
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+#include "core/config/config_schema.h"
+
+namespace loom {
+
+struct ClipOptions {
+  std::string mode = "none";  // none | norm | value
+  double max = 1.0;           // max global L2 norm, or max |gradient| per element
+
+  template <class V>
+  void visit(V& v) {
+    v("mode", mode, {.help = "none, norm (global L2) or value (elementwise)", .choices = {"none", "norm", "value"}});
+    v("max", max, {.help = "the clipping threshold", .min = 0.0});
+  }
+};
+
+// Returns the global L2 norm of the gradients before clipping (0 when there are none).
+double clip_gradients(const std::vector<at::Tensor>& parameters, const ClipOptions& options);
+
+}  // namespace loom

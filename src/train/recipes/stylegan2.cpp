@@ -1,0 +1,280 @@
+#include "train/recipes/stylegan2.h"
+
+#include <cmath>
+
+#include <ATen/ops/cat.h>
+#include <ATen/ops/one_hot.h>
+#include <ATen/ops/randint.h>
+#include <ATen/ops/randn.h>
+#include <ATen/ops/randn_like.h>
+#include <c10/core/GradMode.h>
+#include <torch/nn/module.h>
+
+#include "core/text/cat.h"
+#include "core/log.h"
+#include "core/registry/registries.h"
+#include "data/dataset.h"
+#include "data/image_grid.h"
+#include "data/image_io.h"
+#include "data/loader.h"
+#include "eval/metrics/fid.h"
+#include "eval/metrics/kid.h"
+#include "losses/gan_regularizers.h"
+#include "models/stylegan2/generator_weights.h"
+#include "models/stylegan2/latents.h"
+#include "models/stylegan2/stylegan2.h"
+#include "train/components.h"
+#include "train/distributed/agreement.h"
+#include "train/ema.h"
+
+namespace loom {
+
+StyleGan2Recipe::StyleGan2Recipe(const ConfigNode& config)
+    : options_(read_config<StyleGan2RecipeOptions>(required_section(config, "recipe"), "recipe")),
+      data_(read_config<StyleGan2DataOptions>(required_section(config, "data"), "data")),
+      model_section_(required_section(config, "model")),
+      optimizer_section_(required_section(config, "optimizer")),
+      ada_(options_.ada) {
+  if (const ConfigNode* s = config.find("sample")) sample_ = read_config<StyleGan2SampleOptions>(*s, "sample");
+  if (const ConfigNode* e = config.find("eval")) eval_ = read_config<StyleGan2EvalOptions>(*e, "eval");
+  if (const ConfigNode* d = config.find("d_optimizer")) d_optimizer_section_ = *d;
+}
+
+TrainSetup StyleGan2Recipe::setup(const RecipeContext& context) {
+  seed_ = context.seed;
+  group_ = context.group;
+  TrainSetup setup;
+  train_data_ = make_dataset(data_.train, "data.train");
+  setup.train_data = train_data_;
+  model_ = std::dynamic_pointer_cast<StyleGan2>(make_model(model_section_, "model"));
+  if (!model_) config_detail::fail(model_section_, "model.name", "the stylegan2 recipe needs model.name: stylegan2");
+  model_->to(context.device);
+  setup.modules["G"] = model_->G.ptr();
+  setup.modules["D"] = model_->D.ptr();
+  augment_ = nn::AugmentPipe(options_.augment);
+  augment_->to(context.device);
+  augment_->set_p(ada_.p());
+  setup.modules["augment"] = augment_.ptr();  // its buffer p, for evaluation and inspection
+  if (options_.ema) {
+    ema_ = Generator(model_->options());
+    ema_->to(context.device);
+    ema_update(*ema_, *model_->G, 0.0);  // starts as a copy
+    setup.ema["G"] = EmaPair{model_->G.ptr(), ema_.ptr()};
+  }
+
+  const bool path_length = options_.pl_weight > 0, r1 = options_.r1_gamma > 0;
+  const ConfigNode& d_section = d_optimizer_section_ ? *d_optimizer_section_ : optimizer_section_;
+  // The lazy-regularisation lr/β adjustment applies even with a penalty off, as in NVlabs' cifar config.
+  setup.optimizers["G"] = {make_optimizer(named_parameters(*model_->G), optimizer_section_, "optimizer", options_.g_reg_interval),
+                           nullptr};
+  setup.optimizers["D"] = {make_optimizer(named_parameters(*model_->D), d_section, d_optimizer_section_ ? "d_optimizer" : "optimizer",
+                                          options_.d_reg_interval),
+                           nullptr};
+  const std::vector<at::Tensor> g_params = model_->G->parameters(), d_params = model_->D->parameters();
+  const int64_t z_dim = model_->options().z_dim;
+
+  setup.phases.push_back({"Gmain", g_params, "G", 1, [this, z_dim](const data::Batch& batch, const StepInfo& info) {
+                            begin_step(info);
+                            const auto device = batch.at("image").device();
+                            const int64_t n = batch.size();
+                            at::Tensor c = random_labels(n, device);
+                            at::Tensor img = model_->G->synthesis->forward(run_mapping(at::randn({n, z_dim}, device), c));
+                            at::Tensor logits = discriminate(img, c);
+                            return LossOutput{generator_logistic_loss(logits).mean(), {{"D(fake)", logits.mean().item<double>()}}};
+                          }});
+  if (path_length)
+    setup.phases.push_back({"Greg", g_params, "G", options_.g_reg_interval, [this, z_dim](const data::Batch& batch, const StepInfo&) {
+                              const auto device = batch.at("image").device();
+                              const int64_t n = std::max<int64_t>(batch.size() / options_.pl_batch_shrink, 1);
+                              at::Tensor ws = run_mapping(at::randn({n, z_dim}, device), random_labels(n, device));
+                              at::Tensor img = model_->G->synthesis->forward(ws);
+                              at::Tensor noise = at::randn_like(img) / std::sqrt(static_cast<double>(img.size(2) * img.size(3)));
+                              at::Tensor lengths = path_lengths(img, ws, noise);
+                              at::Tensor penalty = path_length_penalty(lengths, pl_mean_, options_.pl_decay);
+                              // Scaled by the interval: the lazy phase stands in for that many steps.
+                              at::Tensor loss = (penalty * options_.pl_weight).mean() * static_cast<double>(options_.g_reg_interval);
+                              return LossOutput{loss, {{"pl_length", lengths.mean().item<double>()}, {"pl_mean", pl_mean_}}};
+                            }});
+  setup.phases.push_back({"Dmain", d_params, "D", 1, [this, z_dim](const data::Batch& batch, const StepInfo&) {
+                            const auto device = batch.at("image").device();
+                            const int64_t n = batch.size();
+                            at::Tensor fake, c = random_labels(n, device);
+                            {
+                              c10::NoGradGuard no_grad;  // D's step: G only supplies images
+                              fake = model_->G->synthesis->forward(run_mapping(at::randn({n, z_dim}, device), c));
+                            }
+                            at::Tensor fake_logits = discriminate(fake, c);
+                            at::Tensor real_logits = discriminate(real_images(batch), real_labels(batch, device));
+                            ada_.observe(real_logits);
+                            at::Tensor loss = discriminator_logistic_loss(fake_logits, real_logits).mean();
+                            return LossOutput{loss, {{"D(real)", real_logits.mean().item<double>()},
+                                                     {"D(fake)", fake_logits.mean().item<double>()},
+                                                     {"augment_p", ada_.p()}}};
+                          }});
+  if (r1)
+    setup.phases.push_back({"Dreg", d_params, "D", options_.d_reg_interval, [this](const data::Batch& batch, const StepInfo&) {
+                              at::Tensor real = real_images(batch).detach().requires_grad_(true);
+                              at::Tensor logits = discriminate(real, real_labels(batch, real.device()));
+                              ada_.observe(logits);
+                              at::Tensor penalty = r1_penalty(logits, real);
+                              at::Tensor loss = (penalty * (options_.r1_gamma / 2)).mean() * static_cast<double>(options_.d_reg_interval);
+                              return LossOutput{loss, {{"r1_penalty", penalty.mean().item<double>()}}};
+                            }});
+  return setup;
+}
+
+at::Tensor StyleGan2Recipe::real_images(const data::Batch& batch) {
+  const at::Tensor& image = batch.at("image");
+  if (!range_checked_) {  // once: a normalize transform would silently double-shift the images
+    const double low = image.min().item<double>(), high = image.max().item<double>();
+    if (low < -1e-3 || high > 1 + 1e-3)
+      throw UserError(cat("stylegan2: training images must be in [0, 1] (got ", low, " .. ", high,
+                          "): remove the normalize transform from data.train"));
+    range_checked_ = true;
+  }
+  return image * 2 - 1;
+}
+
+at::Tensor StyleGan2Recipe::run_mapping(const at::Tensor& z, const at::Tensor& c) {
+  at::Tensor ws = model_->G->mapping->forward(z, c);
+  if (options_.style_mixing <= 0) return ws;
+  // The crossover layer and the coin, drawn every call as NVlabs does, from the CPU generator (no device
+  // sync; checkpointed like every generator). Without mixing the second mapping is skipped: it would
+  // change nothing.
+  const int64_t num_ws = ws.size(1);
+  const int64_t cutoff = at::randint(1, num_ws, {}, at::kLong).item<int64_t>();
+  if (at::rand({}).item<double>() >= options_.style_mixing) return ws;
+  at::Tensor other = model_->G->mapping->forward(at::randn_like(z), c, 1.0, -1, /*update_w_avg=*/false);
+  return at::cat({ws.narrow(1, 0, cutoff), other.narrow(1, cutoff, num_ws - cutoff)}, 1);
+}
+
+at::Tensor StyleGan2Recipe::random_labels(int64_t n, c10::Device device) const {
+  const int64_t c_dim = model_->options().c_dim;
+  if (c_dim == 0) return {};
+  return class_vectors(at::randint(0, c_dim, {n}, at::TensorOptions(device).dtype(at::kLong)), c_dim, "generated labels");
+}
+
+at::Tensor StyleGan2Recipe::real_labels(const data::Batch& batch, c10::Device device) const {
+  const int64_t c_dim = model_->options().c_dim;
+  if (c_dim == 0) return {};
+  auto it = batch.tensors.find("label");
+  if (it == batch.tensors.end()) throw UserError("stylegan2: model.c_dim > 0 needs class labels, and data.train gives none");
+  return class_vectors(it->second.to(device), c_dim, "data.train labels");
+}
+
+at::Tensor StyleGan2Recipe::discriminate(const at::Tensor& images, const at::Tensor& c) {
+  return model_->D->forward(ada_.p() > 0 ? augment_->forward(images) : images, c);
+}
+
+void StyleGan2Recipe::begin_step(const StepInfo& info) {
+  if (info.micro_batch != 0 || !ada_.due(info.step)) return;
+  if (group_) {  // every rank moves p alike, from the signs of all ranks
+    std::vector<double> sums{ada_.sign_sum(), ada_.count()};
+    sum_over_ranks(*group_, sums);
+    ada_.set_accumulators(sums[0], sums[1]);
+  }
+  const int64_t images = info.images_seen - ada_images_at_update_;
+  ada_.update(images / options_.ada.interval);
+  ada_images_at_update_ = info.images_seen;
+  augment_->set_p(ada_.p());
+}
+
+std::map<std::string, double> StyleGan2Recipe::counters() const {
+  std::map<std::string, double> out{{"pl_mean", pl_mean_}, {"ada_images_at_update", static_cast<double>(ada_images_at_update_)}};
+  for (const auto& [key, value] : ada_.state()) out["ada_" + key] = value;
+  return out;
+}
+
+void StyleGan2Recipe::set_counters(const std::map<std::string, double>& counters) {
+  std::map<std::string, double> ada;
+  for (const auto& [key, value] : counters) {
+    if (key == "pl_mean") pl_mean_ = value;
+    else if (key == "ada_images_at_update") ada_images_at_update_ = static_cast<int64_t>(value);
+    else if (key.starts_with("ada_")) ada[key.substr(4)] = value;
+  }
+  ada_.restore(ada);
+  augment_->set_p(ada_.p());
+}
+
+GeneratorImpl& StyleGan2Recipe::generator_for_output() { return ema_ ? *ema_ : *model_->G; }
+
+eval::FeatureExtractor& StyleGan2Recipe::extractor(c10::Device device) {
+  if (!extractor_) {
+    extractor_ = eval::make_feature_extractor(eval_.extractor, device);
+    LOOM_INFO("FID/KID features: ", extractor_->name());
+  }
+  return *extractor_;
+}
+
+const at::Tensor& StyleGan2Recipe::real_features(c10::Device device) {
+  if (real_features_.defined()) return real_features_;
+  data::Loader loader(train_data_, evaluation_loader_options(eval_.batch_size, 2), seed_);
+  std::vector<at::Tensor> features;
+  int64_t seen = 0;
+  while (auto batch = loader.next()) {
+    if (eval_.num_real > 0 && seen >= eval_.num_real) break;
+    at::Tensor images = batch->at("image");
+    if (eval_.num_real > 0) images = images.narrow(0, 0, std::min(images.size(0), eval_.num_real - seen));
+    features.push_back(extractor(device).features(images.to(device)));
+    seen += images.size(0);
+  }
+  if (features.empty()) throw UserError("stylegan2 evaluation: the training dataset gave no images");
+  real_features_ = at::cat(features);
+  return real_features_;
+}
+
+Scalars StyleGan2Recipe::evaluate(const EvalContext& context) {
+  const at::Tensor& real = real_features(context.device);
+  GeneratorImpl& g = generator_for_output();
+  at::manual_seed(seed_ + 7);  // the same latents at every evaluation
+  std::vector<at::Tensor> features;
+  for (int64_t done = 0; done < eval_.num_fake; done += eval_.batch_size) {
+    const int64_t n = std::min(eval_.batch_size, eval_.num_fake - done);
+    at::Tensor z = at::randn({n, g.options().z_dim}).to(context.device);
+    at::Tensor images = g.forward(z, random_labels(n, context.device), {.noise_mode = NoiseMode::random});
+    // Rounded to 8-bit levels like the real images and like NVlabs' metric code.
+    features.push_back(extractor(context.device).features((images * 127.5 + 128).clamp(0, 255).floor() / 255));
+  }
+  at::Tensor fake = at::cat(features);
+  const std::string suffix = extractor(context.device).comparable_to_published() ? "" : "_fallback";
+  Scalars out{{"val/fid" + suffix, eval::frechet_distance(real, fake)}};
+  if (eval_.kid_subsets > 0) {
+    // Subsets as large as both sets are all the same set: one evaluation, and no spread to report.
+    const bool sampled = eval_.kid_subset_size < std::min(real.size(0), fake.size(0));
+    eval::KidResult kid = eval::kernel_inception_distance(real, fake, sampled ? eval_.kid_subsets : 1, eval_.kid_subset_size, seed_);
+    out.emplace_back("val/kid" + suffix, kid.mean);
+    if (sampled) out.emplace_back("val/kid_std" + suffix, kid.std);
+  }
+  out.emplace_back("val/augment_p", ada_.p());
+  return out;
+}
+
+void StyleGan2Recipe::write_samples(const EvalContext& context) {
+  GeneratorImpl& g = generator_for_output();
+  std::vector<int64_t> seeds(static_cast<size_t>(sample_.count));
+  for (int64_t i = 0; i < sample_.count; ++i) seeds[static_cast<size_t>(i)] = i;
+  at::Tensor c;  // conditional: the classes in turn
+  if (g.options().c_dim > 0) c = class_vectors(at::arange(sample_.count) % g.options().c_dim, g.options().c_dim, "samples");
+  at::Tensor grid = data::image_grid(images_from_seeds(
+      g, seeds, c, {.truncation_psi = sample_.psi, .noise_mode = parse_noise_mode(sample_.noise)}, context.device));
+  if (!context.samples_dir.empty()) {
+    char name[32];
+    std::snprintf(name, sizeof name, "fakes-%09lld.png", static_cast<long long>(context.step));
+    data::write_png((context.samples_dir / name).string(), grid);
+  }
+  if (context.metrics) context.metrics->add_image("samples/fakes", grid, context.step);
+}
+
+void StyleGan2Recipe::load_weight_file(const TrainSetup&, const std::filesystem::path& path) {
+  const weights::NamedTensors state = generator_weights(path);
+  LOOM_INFO(weights::load_into(*model_->G, state, {}, path.string()).summary());
+  if (ema_) weights::load_into(*ema_, state, {}, path.string());
+}
+
+void register_stylegan2_recipe() {
+  recipe_registry().add(
+      "stylegan2", [](const ConfigNode& config) { return std::make_shared<StyleGan2Recipe>(config); },
+      "StyleGAN2 GAN training (Gmain/Greg/Dmain/Dreg, ADA, G EMA); FID/KID evaluation and sample grids");
+}
+
+}  // namespace loom

@@ -1,0 +1,46 @@
+#include "train/run_directory.h"
+
+#include <algorithm>
+#include <ctime>
+#include <vector>
+
+#include "core/text/cat.h"
+
+namespace loom {
+
+namespace {
+
+std::string timestamp() {
+  std::time_t now = std::time(nullptr);
+  std::tm local{};
+  localtime_r(&now, &local);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y%m%d-%H%M%S", &local);
+  return buffer;
+}
+
+bool has_checkpoint(const std::filesystem::path& run) {
+  std::error_code ec;
+  return std::filesystem::exists(run / "checkpoints" / "latest", ec);
+}
+
+}  // namespace
+
+RunDirectory resolve_run_directory(const OutputOptions& options, const std::string& config_path, bool continue_latest) {
+  std::string name = options.name.empty() ? std::filesystem::path(config_path).stem().string() : options.name;
+  std::filesystem::path base = std::filesystem::path(options.root) / name;
+  if (!options.id.empty()) return {base / options.id};
+  if (continue_latest) {
+    std::vector<std::filesystem::path> runs;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(base, ec))
+      if (entry.is_directory() && has_checkpoint(entry.path())) runs.push_back(entry.path());
+    // Ids default to sortable timestamps, so the greatest name is the newest run.
+    if (!runs.empty()) return {*std::max_element(runs.begin(), runs.end())};
+  }
+  std::filesystem::path dir = base / timestamp();
+  for (int n = 2; std::filesystem::exists(dir); ++n) dir = base / cat(timestamp(), "-", n);
+  return {dir};
+}
+
+}  // namespace loom
