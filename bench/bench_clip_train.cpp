@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
   loom::ConfigNode config = loom::load_config(argv[1]);
   auto model = std::dynamic_pointer_cast<loom::Clip>(loom::make_model(loom::required_section(config, "model"), "model"));
   auto loss = std::dynamic_pointer_cast<loom::ContrastiveLoss>(
-      loom::loss_registry().get("clip")(loom::parse_yaml("name: clip\n", "bench")));
+      loom::loss_registry().get("clip")(loom::parse_yaml("name: clip\n", "bench"), "loss"));
   auto optimizer = loom::make_optimizer(loom::named_parameters(*model),
                                         loom::parse_yaml("{name: adamw, lr: 1.0e-4, weight_decay: 0.1}", "bench"), "optimizer");
   torch::manual_seed(0);

@@ -10,12 +10,26 @@
 #include "core/text/with_commas.h"
 #include "core/registry/registries.h"
 #include "models/model.h"
+#include "train/run_config.h"
 #include "train/trainer.h"
 
 namespace loom::cli {
 
+namespace {
+
+// A config that names a recipe is checked as `loom train` checks it (without a device, process group or
+// run folder); one without is a fragment (a model file that configs include through _base_).
+ConfigNode load_checked(const std::string& path, const std::vector<std::string>& overrides) {
+  register_all();
+  ConfigNode config = load_config(path, overrides);
+  if (config.find("recipe")) check_run_config(config);
+  return config;
+}
+
+}  // namespace
+
 int print_config(const std::string& path, const std::vector<std::string>& overrides) {
-  std::cout << "# resolved from " << path << "\n" << to_yaml(load_config(path, overrides));
+  std::cout << "# resolved from " << path << "\n" << to_yaml(load_checked(path, overrides));
   return 0;
 }
 
@@ -31,12 +45,11 @@ int list_registries() {
 }
 
 int model_info(const std::string& path, const std::vector<std::string>& overrides) {
-  register_all();
-  ConfigNode config = load_config(path, overrides);
+  ConfigNode config = load_checked(path, overrides);
   const ConfigNode* section = config.find("model");
   if (!section) throw ConfigError(cat(path, ": no 'model' section to describe"));
   std::string name = registered_name(model_registry(), *section, "model");
-  std::shared_ptr<Model> model = model_registry().get(name)(*section);
+  std::shared_ptr<Model> model = model_registry().get(name)(*section, "model");
 
   std::map<std::string, int64_t> macs;
   for (const auto& [module, count] : model->multiply_accumulates()) macs[module] += count;

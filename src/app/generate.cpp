@@ -12,13 +12,13 @@
 #include "app/register_all.h"
 #include "core/text/cat.h"
 #include "core/config/config_loader.h"
-#include "core/registry/registries.h"
 #include "core/io/weights.h"
 #include "data/image_grid.h"
 #include "data/image_io.h"
 #include "models/stylegan2/latents.h"
 #include "models/stylegan2/generator_weights.h"
 #include "models/stylegan2/stylegan2.h"
+#include "train/components.h"
 #include "train/run_config.h"
 
 namespace loom::cli {
@@ -81,8 +81,7 @@ int generate(const std::string& config_path, const std::vector<std::string>& arg
   const ConfigNode config = load_config(config_path, overrides);
   const ConfigNode* section = config.find("model");
   if (!section) throw ConfigError(cat(config_path, ": no 'model' section"));
-  auto model = std::dynamic_pointer_cast<StyleGan2>(model_registry().get(registered_name(model_registry(), *section, "model"))(*section));
-  if (!model) throw UserError(cat(config_path, ": loom generate needs a stylegan2 model"));
+  auto model = make_model<StyleGan2>(*section, "model", "loom generate needs a stylegan2 model");
   GeneratorImpl& G = *model->G;
   const auto report = weights::load_into(G, generator_weights(a.checkpoint), {}, a.checkpoint);
   const c10::Device device = pick_device(a.device);

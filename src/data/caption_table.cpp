@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/text/cat.h"
+#include "core/text/join.h"
 #include "core/error.h"
 #include "data/image_io.h"
 
@@ -17,17 +18,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
-  return out;
-}
-
 // Every data row must have as many fields as the header.
 void check_widths(const TextTable& t, const std::string& file) {
   for (size_t i = 0; i < t.rows.size(); ++i)
     if (t.rows[i].size() != t.columns.size())
-      throw UserError(cat(file, ":", t.lines[i], ": expected ", t.columns.size(), " fields (", join(t.columns),
+      throw UserError(cat(file, ":", t.lines[i], ": expected ", t.columns.size(), " fields (", join(t.columns, ", "),
                           "), found ", t.rows[i].size()));
 }
 
@@ -136,7 +131,7 @@ TextTable parse_jsonl(const std::string& text, const std::string& file, const st
       if (it == object.end()) {
         std::vector<std::string> keys;
         for (const auto& [k, v] : object.items()) keys.push_back(k);
-        throw UserError(cat(file, ":", line, ": no key '", column, "' (keys: ", join(keys), ")"));
+        throw UserError(cat(file, ":", line, ": no key '", column, "' (keys: ", join(keys, ", "), ")"));
       }
       if (!it->is_string()) throw UserError(cat(file, ":", line, ": '", column, "' is not a string"));
       row.push_back(it->get<std::string>());
@@ -169,7 +164,7 @@ CaptionTable::CaptionTable(const CaptionTableOptions& options, const std::string
   for (const auto& [column, key] : {std::pair{options.path_column, "path_column"}, std::pair{options.caption_column, "caption_column"}}) {
     auto it = std::find(table.columns.begin(), table.columns.end(), column);
     if (it == table.columns.end())
-      throw UserError(cat(table_, ": no column '", column, "' (columns: ", join(table.columns), "); set ", path, ".",
+      throw UserError(cat(table_, ": no column '", column, "' (columns: ", join(table.columns, ", "), "); set ", path, ".",
                           key));
     at.push_back(static_cast<size_t>(it - table.columns.begin()));
   }

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "core/text/cat.h"
+#include "core/text/join.h"
 #include "core/error.h"
 #include "data/image_io.h"
 
@@ -67,9 +68,7 @@ ImageFolder::ImageFolder(const ImageFolderOptions& options, const std::string& p
     files_ = list_images(root_, extensions);
   }
   if (files_.empty()) {
-    std::string exts;
-    for (const auto& e : extensions) exts += (exts.empty() ? "" : ", ") + e;
-    throw UserError(cat(path, ".root: no images (", exts, ") in '", root_, "'",
+    throw UserError(cat(path, ".root: no images (", join(extensions, ", "), ") in '", root_, "'",
                         by_class ? cat(" under its ", subfolders.size(), " class subfolders") : ""));
   }
 }

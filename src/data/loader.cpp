@@ -42,7 +42,7 @@ struct Pending {
   std::optional<BatchResult> done;
 };
 
-BatchResult assemble(const std::vector<int64_t>& indices, std::vector<SampleResult>& results) {
+BatchResult assemble(const std::vector<int64_t>& indices, std::vector<SampleResult>& results, bool pin_memory) {
   BatchResult out;
   out.attempted = static_cast<int64_t>(indices.size());
   std::vector<Sample> good;
@@ -59,12 +59,14 @@ BatchResult assemble(const std::vector<int64_t>& indices, std::vector<SampleResu
   }
   if (out.error) return out;
   try {
-    out.batch = collate(good, std::move(good_indices));
+    out.batch = collate(good, std::move(good_indices), pin_memory);
   } catch (...) {
     out.error = std::current_exception();
   }
   return out;
 }
+
+constexpr uint64_t kDrawStream = 0x64726177;  // "draw": seeds by position, for samplers that repeat indices
 
 }  // namespace
 
@@ -74,6 +76,7 @@ struct Loader::State {
   uint64_t seed;
   Sampler sampler;
   int64_t per_epoch = 0;
+  std::atomic<bool> pin_memory{false};
 
   // Consumer side (next() / seek() only).
   int64_t attempted = 0, bad = 0;
@@ -93,7 +96,11 @@ struct Loader::State {
   std::vector<std::thread> threads;
 
   State(std::shared_ptr<const Dataset> d, LoaderOptions o, uint64_t s, int64_t rank, int64_t world)
-      : dataset(std::move(d)), options(o), seed(s), sampler(dataset->size(), s, o.shuffle, o.drop_last, rank, world) {}
+      : dataset(std::move(d)),
+        options(o),
+        seed(s),
+        sampler(dataset->size(), s, o.shuffle, o.drop_last, rank, world, sampling_mode(o.sampler),
+                o.batch_size * world) {}
 
   // Dataset indices of batch g. Caller holds the mutex (or there are no workers).
   std::vector<int64_t> batch_indices(int64_t g) {
@@ -109,11 +116,17 @@ struct Loader::State {
     return {order.begin() + begin, order.begin() + end};
   }
 
-  // The sample's generator depends only on (seed, epoch, index), never on which thread builds it.
-  SampleResult load(int64_t index, int64_t epoch) const {
+  // The sample's generator depends only on (seed, epoch, index), never on which thread builds it; where
+  // the sampler can repeat an index within an epoch, also on the sample's position in it, so that the
+  // copies of one image are augmented differently.
+  SampleResult load(int64_t index, int64_t g, int64_t slot) const {
     SampleResult r;
     try {
-      std::mt19937_64 rng(mix_seed({seed, static_cast<uint64_t>(epoch), static_cast<uint64_t>(index)}));
+      const uint64_t epoch = static_cast<uint64_t>(g / per_epoch);
+      const uint64_t position = static_cast<uint64_t>(sampler.global_position((g % per_epoch) * options.batch_size + slot));
+      std::mt19937_64 rng(options.sampler == "permutation"
+                              ? mix_seed({seed, epoch, static_cast<uint64_t>(index)})
+                              : mix_seed({seed, epoch, static_cast<uint64_t>(index), kDrawStream, position}));
       r.sample = dataset->get(index, rng);
     } catch (const BadSample& e) {
       r.bad_path = e.path;
@@ -144,7 +157,7 @@ struct Loader::State {
       const uint64_t gen = generation;
       const int64_t index = p.indices[slot];
       lock.unlock();
-      SampleResult r = load(index, g / per_epoch);
+      SampleResult r = load(index, g, slot);
       lock.lock();
       if (gen != generation) continue;
       Pending& q = pending.at(g);
@@ -154,7 +167,7 @@ struct Loader::State {
       std::vector<SampleResult> results = std::move(q.results);
       std::vector<int64_t> indices = q.indices;
       lock.unlock();
-      BatchResult done = assemble(indices, results);
+      BatchResult done = assemble(indices, results, pin_memory);
       lock.lock();
       if (gen != generation) continue;
       pending.at(g).done = std::move(done);
@@ -166,8 +179,9 @@ struct Loader::State {
     if (threads.empty()) {
       std::vector<int64_t> indices = batch_indices(g);
       std::vector<SampleResult> results;
-      for (int64_t index : indices) results.push_back(load(index, g / per_epoch));
-      return assemble(indices, results);
+      for (size_t slot = 0; slot < indices.size(); ++slot)
+        results.push_back(load(indices[slot], g, static_cast<int64_t>(slot)));
+      return assemble(indices, results, pin_memory);
     }
     std::unique_lock lock(mutex);
     ready_cv.wait(lock, [&] {
@@ -209,7 +223,9 @@ Loader::Loader(std::shared_ptr<const Dataset> dataset, LoaderOptions options, ui
   if (s.per_epoch == 0)
     throw UserError(cat(s.dataset->describe(), ": ", s.dataset->size(), " samples are too few for one batch of ",
                         options.batch_size, " on each of ", world_size, " ranks",
-                        options.drop_last ? " (drop_last is on)" : ""));
+                        options.drop_last ? " (drop_last is on)" : "",
+                        "; to train on fewer samples than a batch, draw them with the loader option "
+                        "sampler: with_replacement (or repeat), e.g. train.loader.sampler"));
   seek({0, 0});
   for (int64_t i = 0; i < options.workers; ++i) s.threads.emplace_back([&s] { s.worker(); });
 }
@@ -259,6 +275,7 @@ void Loader::seek(LoaderPosition position) {
   s.work_cv.notify_all();
 }
 
+void Loader::set_pin_memory(bool on) { state_->pin_memory = on; }
 int64_t Loader::batches_per_epoch() const { return state_->per_epoch; }
 int64_t Loader::bad_samples() const { return state_->bad; }
 const Dataset& Loader::dataset() const { return *state_->dataset; }

@@ -1,6 +1,6 @@
 #pragma once
 
 namespace loom::data {
-// Registers image_folder, caption_table, synthetic_shapes and synthetic_scenes in the dataset registry.
+// Registers image_folder, caption_table, synthetic_shapes, synthetic_scenes and mixture in the dataset registry.
 void register_datasets();
 }  // namespace loom::data

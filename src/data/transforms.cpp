@@ -45,15 +45,6 @@ std::array<double, 2> read_range(const std::vector<double>& v, const ConfigNode&
   return {v[0], v[1]};
 }
 
-// Zero padding so that the image is at least `size`, split evenly around it (torchvision's center_crop).
-cv::Mat pad_to(const cv::Mat& img, cv::Size size) {
-  int dh = std::max(0, size.height - img.rows), dw = std::max(0, size.width - img.cols);
-  if (dh == 0 && dw == 0) return img;
-  cv::Mat out;
-  cv::copyMakeBorder(img, out, dh / 2, (dh + 1) / 2, dw / 2, (dw + 1) / 2, cv::BORDER_CONSTANT, cv::Scalar::all(0));
-  return out;
-}
-
 struct ResizeOptions {
   std::string name;
   ConfigNode size;
@@ -116,6 +107,27 @@ struct FlipOptions {
   }
 };
 
+// ViTDet's large-scale jitter: detectron2's ResizeScale then FixedSizeCrop (see large_scale_jitter_step).
+struct LargeScaleJitterOptions {
+  std::string name;
+  ConfigNode size;
+  double min_scale = 0.1;
+  double max_scale = 2.0;
+  bool pad = true;
+  int pad_value = 0;
+  std::string interpolation = "bilinear";
+  template <class V>
+  void visit(V& v) {
+    v("name", name);
+    v("size", size, {.help = "output size or [height, width] (1024 in ViTDet)", .required = true});
+    v("min_scale", min_scale, {.help = "smallest scale of the output size the image is fitted into", .min = 1e-3});
+    v("max_scale", max_scale, {.help = "largest scale of the output size the image is fitted into", .min = 1e-3});
+    v("pad", pad, {.help = "pad a smaller image at the right and bottom to the output size"});
+    v("pad_value", pad_value, {.help = "value of the padding pixels (0..255, every channel)", .min = 0, .max = 255});
+    v("interpolation", interpolation, {.help = "resampling filter", .choices = kInterpolations});
+  }
+};
+
 struct NormalizeOptions {
   std::string name;
   std::vector<double> mean{0.5, 0.5, 0.5};
@@ -128,51 +140,46 @@ struct NormalizeOptions {
   }
 };
 
+using Plan = std::vector<GeometricOp>;
+
 Transforms::Step resize_step(const ConfigNode& item, const std::string& path) {
   auto o = read_config<ResizeOptions>(item, path);
   cv::Size size = read_size(o.size, path + ".size", o.mode == "exact");
   int flag = interpolation_flag(o.interpolation);
-  if (o.mode == "exact")
-    return [size, flag](const cv::Mat& img, std::mt19937_64&) {
-      cv::Mat out;
-      cv::resize(img, out, size, 0, 0, flag);
-      return out;
-    };
+  if (o.mode == "exact") return [size, flag](cv::Size, std::mt19937_64&) { return Plan{GeometricOp::resize(size, flag)}; };
   int side = size.height;
-  return [side, flag](const cv::Mat& img, std::mt19937_64&) {
+  return [side, flag](cv::Size in, std::mt19937_64&) {
     // As torchvision: the shorter side becomes `side`, the longer one side * long / short, truncated.
-    int64_t h = img.rows, w = img.cols;
+    int64_t h = in.height, w = in.width;
     cv::Size target = h <= w ? cv::Size(static_cast<int>(side * w / h), side) : cv::Size(side, static_cast<int>(side * h / w));
-    if (target == img.size()) return img;
-    cv::Mat out;
-    cv::resize(img, out, target, 0, 0, flag);
-    return out;
+    return target == in ? Plan{} : Plan{GeometricOp::resize(target, flag)};
   };
 }
 
+// torchvision's center_crop: zero padding split evenly around an image smaller than the crop, offsets
+// rounded with Python's round() (half to even).
 Transforms::Step center_crop_step(const ConfigNode& item, const std::string& path) {
   auto o = read_config<CenterCropOptions>(item, path);
   cv::Size size = read_size(o.size, path + ".size", true);
-  return [size](const cv::Mat& img, std::mt19937_64&) {
-    cv::Mat padded = pad_to(img, size);
-    // Python's round() (half to even), as torchvision computes the offsets.
-    int top = static_cast<int>(std::nearbyint((padded.rows - size.height) / 2.0));
-    int left = static_cast<int>(std::nearbyint((padded.cols - size.width) / 2.0));
-    return padded(cv::Rect(left, top, size.width, size.height));
+  return [size](cv::Size in, std::mt19937_64&) {
+    const int dh = std::max(0, size.height - in.height), dw = std::max(0, size.width - in.width);
+    const int top = static_cast<int>(std::nearbyint((in.height + dh - size.height) / 2.0)) - dh / 2;
+    const int left = static_cast<int>(std::nearbyint((in.width + dw - size.width) / 2.0)) - dw / 2;
+    return Plan{GeometricOp::crop({left, top}, size)};
   };
 }
 
+// A window of the image zero-padded by `padding` on every side, then evenly up to the crop size.
 Transforms::Step random_crop_step(const ConfigNode& item, const std::string& path) {
   auto o = read_config<RandomCropOptions>(item, path);
   cv::Size size = read_size(o.size, path + ".size", true);
   int padding = o.padding;
-  return [size, padding](const cv::Mat& img, std::mt19937_64& rng) {
-    cv::Mat padded = img;
-    if (padding > 0) cv::copyMakeBorder(img, padded, padding, padding, padding, padding, cv::BORDER_CONSTANT, cv::Scalar::all(0));
-    padded = pad_to(padded, size);
-    int top = static_cast<int>(uniform_int(rng, 0, padded.rows - size.height));
-    int left = static_cast<int>(uniform_int(rng, 0, padded.cols - size.width));
-    return padded(cv::Rect(left, top, size.width, size.height));
+  return [size, padding](cv::Size in, std::mt19937_64& rng) {
+    const int ph = in.height + 2 * padding, pw = in.width + 2 * padding;
+    const int dh = std::max(0, size.height - ph), dw = std::max(0, size.width - pw);
+    const int top = static_cast<int>(uniform_int(rng, 0, ph + dh - size.height));
+    const int left = static_cast<int>(uniform_int(rng, 0, pw + dw - size.width));
+    return Plan{GeometricOp::crop({left - padding - dw / 2, top - padding - dh / 2}, size)};
   };
 }
 
@@ -182,21 +189,38 @@ Transforms::Step random_resized_crop_step(const ConfigNode& item, const std::str
   std::array<double, 2> scale = read_range(o.scale, item, path + ".scale");
   std::array<double, 2> ratio = read_range(o.ratio, item, path + ".ratio");
   int flag = interpolation_flag(o.interpolation);
-  return [=](const cv::Mat& img, std::mt19937_64& rng) {
-    CropBox box = random_resized_crop_box(img.rows, img.cols, scale, ratio, rng);
-    cv::Mat out;
-    cv::resize(img(cv::Rect(box.left, box.top, box.width, box.height)), out, size, 0, 0, flag);
-    return out;
+  return [=](cv::Size in, std::mt19937_64& rng) {
+    CropBox box = random_resized_crop_box(in.height, in.width, scale, ratio, rng);
+    return Plan{GeometricOp::crop({box.left, box.top}, {box.width, box.height}), GeometricOp::resize(size, flag)};
   };
 }
 
 Transforms::Step hflip_step(const ConfigNode& item, const std::string& path) {
   double p = read_config<FlipOptions>(item, path).p;
-  return [p](const cv::Mat& img, std::mt19937_64& rng) {
-    if (uniform01(rng) >= p) return img;
-    cv::Mat out;
-    cv::flip(img, out, 1);
-    return out;
+  return [p](cv::Size, std::mt19937_64& rng) { return uniform01(rng) >= p ? Plan{} : Plan{GeometricOp::hflip()}; };
+}
+
+// detectron2's ResizeScale(min_scale, max_scale, target_height, target_width): a scale s drawn
+// uniformly, the image resized by min(s * target_h / h, s * target_w / w) (aspect kept, sides rounded
+// half to even); then FixedSizeCrop(target): a random window of the target size where the image is
+// larger (one uniform draw u for both offsets, round(u * (side - target))), padding at the right and
+// bottom where it is smaller. Boxes are clipped to the window and those left without area removed.
+Transforms::Step large_scale_jitter_step(const ConfigNode& item, const std::string& path) {
+  auto o = read_config<LargeScaleJitterOptions>(item, path);
+  cv::Size target = read_size(o.size, path + ".size", true);
+  if (o.min_scale > o.max_scale) fail(item, path + ".min_scale", "must not be above max_scale");
+  int flag = interpolation_flag(o.interpolation);
+  const uint8_t fill = static_cast<uint8_t>(o.pad_value);
+  return [=](cv::Size in, std::mt19937_64& rng) {
+    const double s = uniform(rng, o.min_scale, o.max_scale);
+    const double r = std::min(s * target.height / in.height, s * target.width / in.width);
+    const cv::Size scaled(std::max(1, static_cast<int>(std::nearbyint(in.width * r))),
+                          std::max(1, static_cast<int>(std::nearbyint(in.height * r))));
+    const double u = uniform01(rng);
+    const int top = static_cast<int>(std::nearbyint(std::max(0, scaled.height - target.height) * u));
+    const int left = static_cast<int>(std::nearbyint(std::max(0, scaled.width - target.width) * u));
+    const cv::Size window = o.pad ? target : cv::Size(std::min(target.width, scaled.width), std::min(target.height, scaled.height));
+    return Plan{GeometricOp::resize(scaled, flag), GeometricOp::crop({left, top}, window, fill)};
   };
 }
 
@@ -204,7 +228,8 @@ using StepFactory = Transforms::Step (*)(const ConfigNode&, const std::string&);
 const std::map<std::string, StepFactory>& step_factories() {
   static const std::map<std::string, StepFactory> factories = {
       {"resize", resize_step},           {"center_crop", center_crop_step}, {"random_crop", random_crop_step},
-      {"random_resized_crop", random_resized_crop_step}, {"hflip", hflip_step}};
+      {"random_resized_crop", random_resized_crop_step}, {"hflip", hflip_step},
+      {"large_scale_jitter", large_scale_jitter_step}};
   return factories;
 }
 
@@ -270,15 +295,31 @@ Transforms Transforms::from_config(const ConfigNode& list, const std::string& pa
   return t;
 }
 
-cv::Mat Transforms::apply_geometry(const cv::Mat& rgb, std::mt19937_64& rng) const {
+cv::Mat Transforms::geometry(const cv::Mat& rgb, Targets* targets, std::mt19937_64& rng) const {
   cv::Mat img = rgb;
-  for (const Step& step : steps_) img = step(img, rng);
+  if (targets) targets->size();  // validates before any step
+  for (const Step& step : steps_)
+    for (const GeometricOp& op : step(img.size(), rng)) {
+      if (targets) op.apply(*targets, img.size());
+      img = op.apply(img);
+    }
   return img;
 }
 
-at::Tensor Transforms::operator()(const cv::Mat& rgb, std::mt19937_64& rng) const {
-  cv::Mat img = apply_geometry(rgb, rng);
+cv::Mat Transforms::apply_geometry(const cv::Mat& rgb, std::mt19937_64& rng) const { return geometry(rgb, nullptr, rng); }
+
+cv::Mat Transforms::apply_geometry(const cv::Mat& rgb, Targets& targets, std::mt19937_64& rng) const {
+  return geometry(rgb, &targets, rng);
+}
+
+at::Tensor Transforms::to_float(const cv::Mat& img) const {
   return mean_ ? to_tensor(img, mean_->data(), std_->data()) : to_tensor(img);
+}
+
+at::Tensor Transforms::operator()(const cv::Mat& rgb, std::mt19937_64& rng) const { return to_float(geometry(rgb, nullptr, rng)); }
+
+at::Tensor Transforms::operator()(const cv::Mat& rgb, Targets& targets, std::mt19937_64& rng) const {
+  return to_float(geometry(rgb, &targets, rng));
 }
 
 }  // namespace loom::data

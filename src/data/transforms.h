@@ -4,9 +4,11 @@
 //     - {name: random_resized_crop, size: 224}
 //     - {name: hflip}
 //     - {name: normalize, mean: [0.481, 0.458, 0.408], std: [0.269, 0.261, 0.276]}
-// Geometric steps run on the 8-bit cv::Mat (cheap); the result is a float [3, H, W] tensor in [0, 1],
-// normalised when the list ends with `normalize`. Random choices draw only from the generator passed
-// in, so a sample's augmentation is fixed by its seed.
+// Geometric steps (resize, center_crop, random_crop, random_resized_crop, hflip, large_scale_jitter)
+// run on the 8-bit cv::Mat (cheap) and move the image's Targets with it (boxes, keypoints, masks:
+// data/targets.h); the result is a float [3, H, W] tensor in [0, 1], normalised when the list ends
+// with `normalize`, which leaves targets alone. Random choices draw only from the generator passed
+// in, so a sample's augmentation is fixed by its seed; with or without targets the image is the same.
 #include <array>
 #include <functional>
 #include <optional>
@@ -18,6 +20,8 @@
 #include <opencv2/core/mat.hpp>
 
 #include "core/config/config_node.h"
+#include "data/geometric_op.h"
+#include "data/targets.h"
 
 namespace loom::data {
 
@@ -34,7 +38,8 @@ CropBox random_resized_crop_box(int height, int width, std::array<double, 2> sca
 
 class Transforms {
  public:
-  using Step = std::function<cv::Mat(const cv::Mat& rgb, std::mt19937_64& rng)>;
+  // A geometric step: its random choices for an input of this size, as primitive operations.
+  using Step = std::function<std::vector<GeometricOp>(cv::Size input, std::mt19937_64& rng)>;
 
   Transforms() = default;  // no augmentation: the image converted to float
   // `list` is null (no augmentation) or a list of maps with `name`; `path` (e.g. "dataset.transforms")
@@ -43,10 +48,16 @@ class Transforms {
   static std::vector<std::string> names();  // valid transform names
 
   cv::Mat apply_geometry(const cv::Mat& rgb, std::mt19937_64& rng) const;  // every step but normalize
+  // The same, moving `targets` (given for the input image) with the image.
+  cv::Mat apply_geometry(const cv::Mat& rgb, Targets& targets, std::mt19937_64& rng) const;
   at::Tensor operator()(const cv::Mat& rgb, std::mt19937_64& rng) const;  // uint8 HWC RGB -> float CHW
+  at::Tensor operator()(const cv::Mat& rgb, Targets& targets, std::mt19937_64& rng) const;
   bool empty() const { return steps_.empty() && !mean_; }
 
  private:
+  cv::Mat geometry(const cv::Mat& rgb, Targets* targets, std::mt19937_64& rng) const;
+  at::Tensor to_float(const cv::Mat& img) const;
+
   std::vector<Step> steps_;
   std::optional<std::array<double, 3>> mean_, std_;
 };

@@ -18,6 +18,9 @@ at::Tensor path_lengths(const at::Tensor& images, const at::Tensor& ws, const at
 
 // (lengths − a)² where a = pl_mean lerped towards mean(lengths) by `decay` (a depends on the lengths,
 // as in NVlabs); pl_mean is updated to a's value.
+// `pl_mean` is a scalar tensor on the lengths' device (undefined = 0), updated in place without a host
+// sync, as NVlabs keeps it; the double form is the same computation on a host value.
+at::Tensor path_length_penalty(const at::Tensor& lengths, at::Tensor& pl_mean, double decay);
 at::Tensor path_length_penalty(const at::Tensor& lengths, double& pl_mean, double decay);
 
 }  // namespace loom

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/text/cat.h"
+#include "core/text/join.h"
 #include "core/error.h"
 
 namespace loom::nn {
@@ -17,10 +18,8 @@ constexpr int64_t kTries = 10;
 
 void check_range(const std::vector<double>& range, const char* key, double lowest) {
   if (range.size() == 2 && range[0] > lowest && range[0] <= range[1]) return;
-  std::string got;
-  for (double value : range) got += cat(got.empty() ? "" : ", ", value);
   throw UserError(cat("cropped positional embedding: '", key, "' must be [min, max] with ", lowest,
-                      " < min <= max, got [", got, "]"));
+                      " < min <= max, got [", join(range, ", "), "]"));
 }
 
 // Pixel coordinates of the single RoIAlign sample in each bin along one axis, and the bilinear taps

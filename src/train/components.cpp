@@ -3,32 +3,66 @@
 #include <torch/nn/module.h>
 #include <torch/optim/optimizer.h>
 
+#include <algorithm>
+#include <stdexcept>
+
 #include "core/config/config_error.h"
 #include "core/registry/registries.h"
 #include "data/dataset.h"
+#include "data/to_device.h"
+#include "losses/loss.h"
 #include "models/model.h"
 #include "train/ema.h"
 #include "train/optim/schedules.h"
 
 namespace loom {
 
+RecipeSections::RecipeSections(const ConfigNode& config, const std::vector<RecipeSection>& declared) {
+  std::vector<RecipeSection> all{{"recipe", true}};
+  all.insert(all.end(), declared.begin(), declared.end());
+  for (const auto& [key, required] : all) {
+    if (key != "recipe") keys_.push_back(key);
+    if (const ConfigNode* section = config.find(key)) present_.emplace(key, *section);
+    else if (required) throw ConfigError(cat("the config has no '", key, "' section"));
+  }
+}
+
+const ConfigNode* RecipeSections::find(const std::string& key) const {
+  if (key != "recipe" && std::find(keys_.begin(), keys_.end(), key) == keys_.end())
+    throw std::logic_error(cat("recipe section '", key, "' is read but not declared"));
+  auto it = present_.find(key);
+  return it == present_.end() ? nullptr : &it->second;
+}
+
+const ConfigNode& RecipeSections::at(const std::string& key) const {
+  static const ConfigNode absent;
+  const ConfigNode* section = find(key);
+  return section ? *section : absent;
+}
+
+std::vector<std::string> RecipeSections::keys() const { return keys_; }
+
 std::shared_ptr<const data::Dataset> make_dataset(const ConfigNode& section, const std::string& path) {
-  return dataset_registry().get(registered_name(dataset_registry(), section, path))(section);
+  return dataset_registry().get(registered_name(dataset_registry(), section, path))(section, path);
 }
 
 std::shared_ptr<Model> make_model(const ConfigNode& section, const std::string& path) {
-  return model_registry().get(registered_name(model_registry(), section, path))(section);
+  return model_registry().get(registered_name(model_registry(), section, path))(section, path);
+}
+
+std::shared_ptr<Loss> make_loss(const ConfigNode& section, const std::string& path) {
+  return loss_registry().get(registered_name(loss_registry(), section, path))(section, path);
 }
 
 std::shared_ptr<torch::optim::Optimizer> make_optimizer(const NamedParameters& parameters, const ConfigNode& section,
                                                         const std::string& path, int64_t interval) {
   const auto& factory = optimizer_registry().get(registered_name(optimizer_registry(), section, path));
-  return factory(parameters, section, lazy_regularization_ratio(interval));
+  return factory(parameters, section, OptimizerContext(lazy_regularization_ratio(interval), path));
 }
 
 std::shared_ptr<Schedule> make_schedule(const ConfigNode* section, const std::string& path) {
   if (!section || section->is_null()) return nullptr;
-  return schedule_registry().get(registered_name(schedule_registry(), *section, path))(*section);
+  return schedule_registry().get(registered_name(schedule_registry(), *section, path))(*section, path);
 }
 
 void add_model(TrainSetup& setup, const std::shared_ptr<torch::nn::Module>& model, const std::shared_ptr<torch::nn::Module>& ema,
@@ -56,6 +90,33 @@ data::LoaderOptions evaluation_loader_options(int64_t batch_size, int64_t worker
   options.drop_last = false;
   options.repeat = false;
   return options;
+}
+
+namespace {
+
+// The first `n` samples of a batch.
+data::Batch first_samples(data::Batch batch, int64_t n) {
+  for (auto& [key, tensor] : batch.tensors) tensor = tensor.narrow(0, 0, n);
+  for (auto& [key, list] : batch.lists) list.resize(static_cast<size_t>(n));
+  for (auto& [key, text] : batch.text) text.resize(static_cast<size_t>(n));
+  batch.indices.resize(static_cast<size_t>(n));
+  return batch;
+}
+
+}  // namespace
+
+int64_t for_each_eval_batch(std::shared_ptr<const data::Dataset> dataset, const EvalPass& pass, c10::Device device,
+                            const std::function<void(const data::Batch&)>& each) {
+  data::Loader loader(std::move(dataset), evaluation_loader_options(pass.batch_size, pass.workers), pass.seed);
+  int64_t seen = 0;
+  while (pass.limit <= 0 || seen < pass.limit) {
+    auto batch = loader.next();
+    if (!batch) break;
+    const int64_t n = pass.limit > 0 ? std::min(batch->size(), pass.limit - seen) : batch->size();
+    each(data::to_device(n < batch->size() ? first_samples(std::move(*batch), n) : std::move(*batch), device, /*pin=*/false));
+    seen += n;
+  }
+  return seen;
 }
 
 NamedParameters named_parameters(const torch::nn::Module& module) {

@@ -1,20 +1,62 @@
 #pragma once
 // Building registered components from config sections: what every recipe does in setup().
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/config/config_node.h"
+#include "core/config/config_schema.h"
 #include "data/loader.h"
 #include "train/optim/optimizers.h"
 #include "train/recipe.h"
 
 namespace loom {
 
+class Loss;
 class Model;
+
+// The top-level config sections a recipe reads, declared once: its constructor reads them from here
+// and its sections() answers from here (keys()). `recipe` is always one of them.
+struct RecipeSection {
+  std::string key;
+  bool required = true;
+};
+
+class RecipeSections {
+ public:
+  // ConfigError naming a required section that is absent.
+  RecipeSections(const ConfigNode& config, const std::vector<RecipeSection>& declared);
+  // A declared section; null when an optional one is absent.
+  const ConfigNode* find(const std::string& key) const;
+  // A declared section; an empty (null) node when an optional one is absent.
+  const ConfigNode& at(const std::string& key) const;
+  // Options read from a declared section under its key; the defaults when an optional one is absent.
+  template <class T>
+  T read(const std::string& key) const {
+    const ConfigNode* section = find(key);
+    return section ? read_config<T>(*section, key) : T{};
+  }
+  // The declared keys but `recipe`: the answer to Recipe::sections().
+  std::vector<std::string> keys() const;
+
+ private:
+  std::vector<std::string> keys_;
+  std::map<std::string, ConfigNode> present_;
+};
 
 // `section` is the config subtree at `path` (e.g. "data.train"), holding `name` and the options.
 std::shared_ptr<const data::Dataset> make_dataset(const ConfigNode& section, const std::string& path);
 std::shared_ptr<Model> make_model(const ConfigNode& section, const std::string& path);
+std::shared_ptr<Loss> make_loss(const ConfigNode& section, const std::string& path);
+// The model as the class a recipe needs; a ConfigError at `<path>.name` saying `what` when it is another.
+template <class T>
+std::shared_ptr<T> make_model(const ConfigNode& section, const std::string& path, const std::string& what) {
+  auto model = std::dynamic_pointer_cast<T>(make_model(section, path));
+  if (!model) fail_config(section.find("name") ? *section.find("name") : section, path + ".name", what);
+  return model;
+}
 // `interval` > 1 applies the lazy-regularisation adjustment (train/optim/optimizers.h).
 std::shared_ptr<torch::optim::Optimizer> make_optimizer(const NamedParameters& parameters, const ConfigNode& section,
                                                         const std::string& path, int64_t interval = 1);
@@ -44,6 +86,18 @@ void add_main_phase(TrainSetup& setup, torch::nn::Module& model, const ConfigNod
 
 // Loader options for one in-order pass over an evaluation set (every sample, last batch kept).
 data::LoaderOptions evaluation_loader_options(int64_t batch_size, int64_t workers);
+
+struct EvalPass {
+  int64_t batch_size = 256;
+  int64_t workers = 2;
+  uint64_t seed = 0;   // of the loader: random transforms draw as in training
+  int64_t limit = 0;   // samples passed at most (0 = all); the batch that crosses it is cut
+};
+
+// One in-order pass over an evaluation set (evaluation_loader_options): `each` gets every batch with
+// its tensors on `device`. Returns the number of samples passed.
+int64_t for_each_eval_batch(std::shared_ptr<const data::Dataset> dataset, const EvalPass& pass, c10::Device device,
+                            const std::function<void(const data::Batch&)>& each);
 
 // The named parameters of a module, for make_optimizer.
 NamedParameters named_parameters(const torch::nn::Module& module);

@@ -7,11 +7,13 @@
 
 namespace loom {
 
-double clip_gradients(const std::vector<at::Tensor>& parameters, const ClipOptions& options) {
+GradientNorm::operator double() const { return value.defined() ? value.item<double>() : 0.0; }
+
+GradientNorm clip_gradients(const std::vector<at::Tensor>& parameters, const ClipOptions& options) {
   std::vector<at::Tensor> grads;
   for (const auto& p : parameters)
     if (p.grad().defined()) grads.push_back(p.grad());
-  if (grads.empty()) return 0.0;
+  if (grads.empty()) return {};
   at::Tensor norm = at::stack(at::_foreach_norm(grads, 2)).norm();
   if (options.mode == "norm") {
     // Scale by min(1, max / norm) without a host sync on the comparison.
@@ -20,7 +22,7 @@ double clip_gradients(const std::vector<at::Tensor>& parameters, const ClipOptio
   } else if (options.mode == "value") {
     for (auto& g : grads) g.clamp_(-options.max, options.max);
   }
-  return norm.item<double>();
+  return {norm};
 }
 
 }  // namespace loom

@@ -20,7 +20,14 @@ struct ClipOptions {
   }
 };
 
-// Returns the global L2 norm of the gradients before clipping (0 when there are none).
-double clip_gradients(const std::vector<at::Tensor>& parameters, const ClipOptions& options);
+// The global L2 norm of the gradients before clipping, as a scalar tensor on their device (undefined
+// when there are none). Reading it as a double is a host sync, which the trainer never does per step.
+struct GradientNorm {
+  at::Tensor value;
+  explicit operator double() const;
+};
+
+// Clips in place on the device, without a host sync.
+GradientNorm clip_gradients(const std::vector<at::Tensor>& parameters, const ClipOptions& options);
 
 }  // namespace loom

@@ -4,7 +4,9 @@
 #include <ATen/ops/_amp_foreach_non_finite_check_and_unscale.h>
 #include <ATen/ops/_amp_update_scale.h>
 #include <ATen/ops/full.h>
+#include <ATen/ops/ones.h>
 #include <ATen/ops/zeros.h>
+#include <ATen/ops/zeros_like.h>
 
 #include "core/config/config_error.h"
 
@@ -36,23 +38,26 @@ AutocastScope::~AutocastScope() {
 
 LossScaler::LossScaler(const AmpOptions& options, c10::Device device)
     : active_(options.enabled && options.dtype == "fp16"), growth_interval_(options.growth_interval) {
-  if (!active_) return;
   auto f32 = at::TensorOptions().dtype(at::kFloat).device(device);
+  found_inf_ = at::zeros({1}, f32);
+  one_ = at::ones({1}, f32);
+  if (!active_) return;
   scale_ = at::full({1}, options.init_scale, f32);
   growth_tracker_ = at::zeros({1}, f32.dtype(at::kInt));
-  found_inf_ = at::zeros({1}, f32);
 }
+
+UnscaleResult::operator bool() const { return found_inf.item<float>() == 0.0f; }
 
 at::Tensor LossScaler::scale(const at::Tensor& loss) const { return active_ ? loss * scale_ : loss; }
 
-bool LossScaler::unscale(const std::vector<at::Tensor>& parameters) {
-  if (!active_) return true;
+UnscaleResult LossScaler::unscale(const std::vector<at::Tensor>& parameters) {
   std::vector<at::Tensor> grads;
   for (const auto& p : parameters)
     if (p.grad().defined()) grads.push_back(p.grad());
-  found_inf_.zero_();
-  at::_amp_foreach_non_finite_check_and_unscale_(grads, found_inf_, scale_.reciprocal());
-  return found_inf_.item<float>() == 0.0f;
+  // A fresh flag per call: the caller may still hold the previous phase's until the step ends.
+  found_inf_ = at::zeros_like(found_inf_);
+  if (!grads.empty()) at::_amp_foreach_non_finite_check_and_unscale_(grads, found_inf_, active_ ? scale_.reciprocal() : one_);
+  return {found_inf_};
 }
 
 void LossScaler::update() {

@@ -45,16 +45,25 @@ class AutocastScope {
   c10::ScalarType was_dtype_{};
 };
 
+// The outcome of LossScaler::unscale: `found_inf` is a float32 [1] flag on the device, 1 when a
+// gradient is inf/NaN and the optimizer step must be skipped. Reading it as a bool (true = clean) is a
+// host sync; the trainer instead hands the flag to the optimizer, which skips on the device.
+struct UnscaleResult {
+  at::Tensor found_inf;
+  explicit operator bool() const;
+};
+
 class LossScaler {
  public:
-  // Active for fp16 (which autocast allows on CUDA only; the ATen kernels also run on CPU, where the
-  // tests exercise them).
+  // Scaling is active for fp16 (which autocast allows on CUDA only; the ATen kernels also run on CPU,
+  // where the tests exercise them). The non-finite check runs in every mode: it is the trainer's guard
+  // against non-finite losses and gradients.
   LossScaler(const AmpOptions& options, c10::Device device);
   bool active() const { return active_; }
   at::Tensor scale(const at::Tensor& loss) const;
-  // Divides the gradients by the scale; false when any is inf/NaN (skip the optimizer step).
-  bool unscale(const std::vector<at::Tensor>& parameters);
-  void update();  // after every unscale(): halves on overflow, grows after clean steps
+  // Divides the gradients by the scale (fp16) and checks them for inf/NaN in the same pass.
+  UnscaleResult unscale(const std::vector<at::Tensor>& parameters);
+  void update();  // after every unscale(): halves on overflow, grows after clean steps (fp16)
   double current() const;
   // For checkpoints.
   std::vector<double> state() const;  // {scale, clean steps}
@@ -63,9 +72,10 @@ class LossScaler {
  private:
   bool active_ = false;
   int64_t growth_interval_ = 2000;
-  at::Tensor scale_;          // float32 [1] on the device
-  at::Tensor growth_tracker_;  // int32 [1]
+  at::Tensor scale_;          // float32 [1] on the device (fp16 only)
+  at::Tensor growth_tracker_;  // int32 [1] (fp16 only)
   at::Tensor found_inf_;      // float32 [1]
+  at::Tensor one_;            // float32 [1]: the inverse scale of the check without scaling
 };
 
 }  // namespace loom

@@ -10,6 +10,8 @@
 #include "core/config/config_error.h"
 #include "core/log.h"
 #include "core/registry/registries.h"
+#include "core/text/did_you_mean.h"
+#include "core/text/join.h"
 #include "train/distributed/gradient_reducer.h"
 
 namespace loom {
@@ -28,7 +30,7 @@ c10::Device pick_device(const std::string& name, int64_t local_rank) {
   return device;
 }
 
-RunConfig read_run_config(const ConfigNode& config) {
+RunConfig check_run_config(const ConfigNode& config) {
   RunConfig run;
   const ConfigNode* recipe = config.find("recipe");
   if (!recipe) throw ConfigError("the config has no 'recipe' section (e.g. recipe: {name: classify}); see `loom list`");
@@ -43,10 +45,15 @@ RunConfig read_run_config(const ConfigNode& config) {
   for (const auto& s : run.recipe->sections()) known.push_back(s);
   for (const auto& [key, node] : config.entries()) {
     if (std::find(known.begin(), known.end(), key) != known.end()) continue;
-    std::string suggestion = closest_match(key, known);
-    config_detail::fail(node, key, cat("unknown top-level section", suggestion.empty() ? "" : cat("; did you mean '", suggestion, "'?")));
+    fail_config(node, key, cat("unknown top-level section", did_you_mean(key, known), " (valid here: ", join(known, ", "), ")"));
   }
-  if ((run.train.steps > 0) == (run.train.epochs > 0)) throw ConfigError("train: give exactly one of steps and epochs");
+  if ((run.train.steps > 0) == (run.train.epochs > 0))
+    fail_config(train ? *train : config, "train", "give exactly one of steps and epochs");
+  return run;
+}
+
+RunConfig read_run_config(const ConfigNode& config) {
+  RunConfig run = check_run_config(config);
   run.launch = detect_launch_environment();
   run.device = pick_device(run.train.device, run.launch.local_rank);
   if (run.train.threads > 0) at::set_num_threads(static_cast<int>(run.train.threads));

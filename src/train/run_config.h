@@ -24,8 +24,12 @@ struct RunConfig {
   bool main() const { return launch.rank == 0; }
 };
 
-// Reads the sections the trainer owns, builds the recipe, rejects unknown top-level keys, picks the
-// device and, when launched with several ranks, joins the process group.
+// Every check of a training config that touches nothing outside the process, shared by `loom train`,
+// `loom config` and `loom info`: builds the recipe (which reads its sections), reads the sections the
+// trainer owns and rejects unknown top-level keys. Leaves device, launch and group at their defaults.
+RunConfig check_run_config(const ConfigNode& config);
+
+// check_run_config, then picks the device and, when launched with several ranks, joins the process group.
 RunConfig read_run_config(const ConfigNode& config);
 
 // Seeds, runs the recipe's setup and makes every rank start from rank 0's weights; afterwards each

@@ -2,6 +2,7 @@
 // The `train:` section: how long, how (accumulation, clipping, mixed precision, EMA), how often
 // (logging, evaluation, samples, checkpoints) and what to do when things go wrong.
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include "core/io/checkpoint.h"
@@ -13,6 +14,19 @@
 #include "train/mixed_precision.h"
 
 namespace loom {
+
+// When a phase runs, set from the config for any recipe's phase by name (train.phases.<name>): staged
+// training ("D from step 1000", "unfreeze the mapping later") without recipe code.
+struct PhaseWindowOptions {
+  int64_t start = 0;
+  int64_t stop = -1;  // -1 = to the end
+
+  template <class V>
+  void visit(V& v) {
+    v("start", start, {.help = "first step the phase runs", .min = 0});
+    v("stop", stop, {.help = "step from which it no longer runs (-1 = never stops)", .min = -1});
+  }
+};
 
 struct TrainOptions {
   int64_t steps = 0;   // optimizer steps; or
@@ -33,6 +47,7 @@ struct TrainOptions {
   std::string nan_policy = "stop";  // stop | skip
   DistributedOptions distributed;
   double bucket_mb = 25;  // gradient all-reduce bucket size
+  std::map<std::string, PhaseWindowOptions> phases;  // by phase name
 
   template <class V>
   void visit(V& v) {
@@ -54,6 +69,7 @@ struct TrainOptions {
     v("nan_policy", nan_policy, {.help = "on a non-finite loss: stop, or skip the step and count it", .choices = {"stop", "skip"}});
     v("distributed", distributed, {.help = "data-parallel process group (used when launched with several ranks)"});
     v("bucket_mb", bucket_mb, {.help = "size of the gradient all-reduce buckets in MB", .min = 0.001});
+    v("phases", phases, {.help = "start and stop steps of the recipe's phases, by name"});
   }
 };
 

@@ -8,6 +8,7 @@
 #include <ATen/Parallel.h>
 #include <ATen/core/Generator.h>
 #include <ATen/detail/CUDAHooksInterface.h>
+#include <ATen/ops/stack.h>
 #include <c10/core/GradMode.h>
 #include <torch/nn/module.h>
 #include <torch/optim/optimizer.h>
@@ -21,11 +22,15 @@
 #include "core/registry/registries.h"
 #include "core/metrics/tensorboard_writer.h"
 #include "data/dataset.h"
-#include "train/optim/schedules.h"
-#include "train/progress.h"
+#include "core/text/did_you_mean.h"
+#include "core/text/join.h"
 #include "train/distributed/agreement.h"
-#include "train/distributed/gradient_reducer.h"
+#include "train/frozen_modules.h"
+#include "train/periodic_tasks.h"
+#include "train/phase_runner.h"
+#include "train/progress.h"
 #include "train/rng_state.h"
+#include "train/step_logs.h"
 #include "train/run_config.h"
 #include "train/stop_signal.h"
 #include "train/train_options.h"
@@ -42,13 +47,14 @@ class TrainingLoop {
   TrainResult run();
 
  private:
+  void stage_phases(const ConfigNode& config);
   void freeze_untrained_parameters();
   void restore();
   void step();
-  void run_phase(const Phase& phase, const std::vector<data::Batch>& batches);
+  bool agree_after_step(std::vector<PhaseRun>& runs);
   std::vector<data::Batch> next_batches(int64_t& images);
   void log_metrics();
-  Scalars evaluate_and_sample(bool evaluate, bool samples);
+  PeriodicTasks::Outcome run_tasks(bool last);
   void save_checkpoint(const Scalars& metrics);
   void restore_rng(const LoadedCheckpoint& checkpoint);
   std::string progress_figures() const;
@@ -60,14 +66,14 @@ class TrainingLoop {
   MultiWriter metrics_;
   std::unique_ptr<data::Loader> loader_;
   std::unique_ptr<CheckpointStore> store_;
-  std::map<std::string, LossScaler> scalers_;
-  std::map<std::string, std::unique_ptr<GradientReducer>> reducers_;  // per optimizer, data-parallel runs only
-  std::map<std::string, std::vector<double>> base_lrs_;  // per optimizer group, before schedules
+  std::unique_ptr<PhaseRunner> runner_;
+  std::unique_ptr<PeriodicTasks> tasks_;
+  std::map<std::string, FrozenRecord> frozen_records_;  // computed once: frozen weights never change
   TrainCounters counters_;
   int64_t total_steps_ = 0;
-  // Sums over the current logging window: name -> (sum, count); and the newest loss per phase.
-  std::map<std::string, std::pair<double, int64_t>> window_;
-  std::vector<std::pair<std::string, double>> last_loss_;
+  bool stop_ = false;  // a stop signal reached some rank (agreed after each step)
+  StepLogs logs_;      // the current logging window, on the device
+  Scalars last_losses_;  // the phases' mean losses of the last window, for the progress line
   TrainResult result_;
 };
 
@@ -77,7 +83,9 @@ TrainingLoop::TrainingLoop(RunConfig run, TrainSetup setup, const ConfigNode& co
   for (const auto& phase : setup_.phases)
     if (!setup_.optimizers.count(phase.optimizer))
       throw std::logic_error(cat("phase '", phase.name, "' names unknown optimizer '", phase.optimizer, "'"));
-
+  stage_phases(config);
+  enforce_frozen(setup_);
+  frozen_records_ = frozen_records(setup_);
   freeze_untrained_parameters();
   // Rank 0 names the run folder (its default id is a time stamp) and alone writes into it.
   std::string dir = run_.main() ? resolve_run_directory(run_.output, config_path, run_.resume == "auto").dir.string() : "";
@@ -92,31 +100,39 @@ TrainingLoop::TrainingLoop(RunConfig run, TrainSetup setup, const ConfigNode& co
 
   loader_ = std::make_unique<data::Loader>(setup_.train_data, run_.train.loader, static_cast<uint64_t>(run_.train.seed),
                                            run_.launch.rank, run_.launch.world_size);
-  if (run_.group) {
-    // One reducer per optimizer: phases that share one (a main and a lazy-regularisation phase) train
-    // the same parameters, and a parameter takes one reducer's hook.
-    std::map<std::string, std::vector<at::Tensor>> parameters;
-    for (const auto& phase : setup_.phases) {
-      auto& list = parameters[phase.optimizer];
-      for (const auto& p : phase.parameters)
-        if (std::none_of(list.begin(), list.end(), [&](const at::Tensor& q) { return q.is_same(p); })) list.push_back(p);
-    }
-    for (auto& [name, list] : parameters)
-      reducers_[name] = std::make_unique<GradientReducer>(run_.group, list, static_cast<int64_t>(run_.train.bucket_mb * (1 << 20)));
-  }
+  runner_ = std::make_unique<PhaseRunner>(setup_, run_.train, run_.device, run_.group);
+  tasks_ = std::make_unique<PeriodicTasks>(*run_.recipe, setup_, run_.train.eval_every, run_.train.sample_every, run_.main());
   int64_t per_epoch = (loader_->batches_per_epoch() + run_.train.accumulate - 1) / run_.train.accumulate;
   total_steps_ = run_.train.steps > 0 ? run_.train.steps : run_.train.epochs * per_epoch;
 
-  for (auto& [name, slot] : setup_.optimizers) {
-    scalers_.emplace(name, LossScaler(run_.train.amp, run_.device));
-    for (auto& group : slot.optimizer->param_groups()) base_lrs_[name].push_back(group.options().get_lr());
-  }
   LOOM_INFO("run folder ", dir_.dir.string(), " | data: ", setup_.train_data->describe(), " | ", total_steps_,
             " steps of ", run_.train.accumulate, " x ", run_.train.loader.batch_size, " samples on ", run_.device.str());
 }
 
-// Parameters of the recipe's modules that no phase trains (a frozen teacher, encoder, early layers)
-// never get gradients, so backward skips them.
+// train.phases.<name>: {start, stop} from the config, for any recipe's phases.
+void TrainingLoop::stage_phases(const ConfigNode& config) {
+  const ConfigNode* windows = config.find("train") ? config.find("train")->find("phases") : nullptr;
+  std::vector<std::string> names;
+  for (const auto& phase : setup_.phases) names.push_back(phase.name);
+  for (const auto& [name, window] : run_.train.phases) {
+    const ConfigNode& node = *windows->find(name);
+    auto phase = std::find_if(setup_.phases.begin(), setup_.phases.end(), [&](const Phase& p) { return p.name == name; });
+    if (phase == setup_.phases.end())
+      config_detail::fail(node, cat("train.phases.", name), cat("this recipe has no such phase", did_you_mean(name, names),
+                                                                "; its phases: ", join(names, ", ")));
+    phase->start = window.start;
+    phase->stop = window.stop;
+    if (window.stop >= 0 && window.start > window.stop)
+      config_detail::fail(node, cat("train.phases.", name), cat("start ", window.start, " is after stop ", window.stop));
+  }
+  for (const auto& phase : setup_.phases)
+    if (phase.interval < 1 || (phase.stop >= 0 && phase.start > phase.stop))
+      throw ConfigError(cat("phase '", phase.name, "': interval ", phase.interval, ", start ", phase.start, ", stop ", phase.stop,
+                            " never runs (the recipe's phase window is inconsistent)"));
+}
+
+// Parameters of the recipe's modules that no phase trains (early layers, Freeze-D) never get gradients,
+// so backward skips them. Frozen modules (TrainSetup::frozen) are frozen by enforce_frozen.
 void TrainingLoop::freeze_untrained_parameters() {
   std::set<const void*> trained;
   for (const auto& phase : setup_.phases)
@@ -154,8 +170,9 @@ void TrainingLoop::restore() {
               counters_.batch_size, "): the data position is recomputed from the samples consumed");
     counters_.loader = rescale_loader_position(counters_.loader, counters_.batch_size * counters_.world_size, batch * world);
   }
-  for (auto& [name, scaler] : scalers_)
+  for (auto& [name, scaler] : runner_->scalers())
     if (counters_.loss_scales.count(name)) scaler.set_state(counters_.loss_scales[name]);
+  check_frozen_records(setup_, counters_.frozen, checkpoint->path.string());
   run_.recipe->set_counters(counters_.recipe);
   loader_->seek(counters_.loader);
   LOOM_INFO("resumed from ", checkpoint->path.string(), " at step ", counters_.step, " (", counters_.images_seen, " images seen)");
@@ -174,75 +191,15 @@ std::vector<data::Batch> TrainingLoop::next_batches(int64_t& images) {
   return batches;
 }
 
-void TrainingLoop::run_phase(const Phase& phase, const std::vector<data::Batch>& batches) {
-  // Only this phase's parameters collect gradients; the others' modules still pass gradients through.
-  for (const auto& other : setup_.phases)
-    for (const auto& p : other.parameters) p.requires_grad_(false);
-  for (const auto& p : phase.parameters) {
-    p.requires_grad_(true);
-    p.mutable_grad().reset();
-  }
-  LossScaler& scaler = scalers_.at(phase.optimizer);
-  GradientReducer* reducer = reducers_.count(phase.optimizer) ? reducers_.at(phase.optimizer).get() : nullptr;
-  const auto micro = static_cast<int64_t>(batches.size());
-  double loss_sum = 0;
-  for (int64_t m = 0; m < micro; ++m) {
-    StepInfo info{counters_.step, counters_.images_seen, m, micro};
-    LossOutput out;
-    {
-      AutocastScope autocast(run_.device.type(), run_.train.amp);
-      out = phase.loss(batches[static_cast<size_t>(m)], info);
-    }
-    double value = out.loss.item<double>();
-    // Every rank must take the same branch, or the collectives below would not pair up.
-    bool finite = std::isfinite(value);
-    if (run_.group && any_rank(*run_.group, !finite)) finite = false;
-    if (!finite) {
-      std::string what = cat("phase '", phase.name, "' at step ", counters_.step, ": loss is ",
-                             std::isfinite(value) ? cat("not finite on another rank") : cat(value));
-      if (run_.train.nan_policy == "stop")
-        throw TrainingDiverged(cat(what, "; stopping (set train.nan_policy=skip to skip such steps)"));
-      LOOM_WARN(what, "; step skipped (", ++counters_.nan_skipped, " so far)");
-      for (const auto& p : phase.parameters) p.mutable_grad().reset();
-      return;
-    }
-    loss_sum += value;
-    for (const auto& [key, v] : out.logs) {
-      auto& slot = window_[cat("train/", phase.name, "/", key)];
-      slot.first += v;
-      slot.second += 1;
-    }
-    if (reducer) reducer->prepare(/*sync=*/m == micro - 1);  // accumulate locally until the last micro-batch
-    scaler.scale(out.loss / static_cast<double>(micro)).backward();
-  }
-  if (reducer) reducer->finish();
-  auto& loss_slot = window_[cat("train/", phase.name, "/loss")];
-  loss_slot.first += loss_sum / static_cast<double>(micro);
-  loss_slot.second += 1;
-  std::erase_if(last_loss_, [&](const auto& e) { return e.first == phase.name; });
-  last_loss_.emplace_back(phase.name, loss_sum / static_cast<double>(micro));
-
-  bool clean = scaler.unscale(phase.parameters);
-  if (run_.train.clip_grad.mode != "none") {
-    auto& norm_slot = window_[cat("train/", phase.name, "/grad_norm")];
-    norm_slot.first += clip_gradients(phase.parameters, run_.train.clip_grad);
-    norm_slot.second += 1;
-  }
-  OptimizerSlot& slot = setup_.optimizers.at(phase.optimizer);
-  double factor = slot.schedule ? slot.schedule->factor(counters_.step) : 1.0;
-  auto& groups = slot.optimizer->param_groups();
-  for (size_t g = 0; g < groups.size(); ++g) groups[g].options().set_lr(base_lrs_.at(phase.optimizer)[g] * factor);
-  if (clean) slot.optimizer->step();
-  scaler.update();
-  for (const auto& p : phase.parameters) p.mutable_grad().reset();
-}
-
 void TrainingLoop::step() {
   int64_t images = 0;
   std::vector<data::Batch> batches = next_batches(images);
   images *= run_.launch.world_size;  // every rank consumes an equal share of the global batch
+  StepInfo info{counters_.step, counters_.images_seen, 0, run_.train.accumulate};
+  run_.recipe->before_step(info);
+  std::vector<PhaseRun> runs;
   for (const auto& phase : setup_.phases)
-    if (counters_.step % phase.interval == 0) run_phase(phase, batches);
+    if (phase.due(counters_.step)) runs.push_back(runner_->run(phase, batches, info, logs_));
   if (run_.group && run_.train.distributed.buffers == "broadcast") {
     std::vector<at::Tensor> buffers;
     for (const auto& [name, module] : setup_.modules)
@@ -251,9 +208,39 @@ void TrainingLoop::step() {
   }
   for (auto& [name, pair] : setup_.ema)
     ema_update(*pair.target, *pair.source, ema_beta(run_.train.ema, counters_.step, images, counters_.images_seen));
+  info.images_seen = counters_.images_seen + images;
+  run_.recipe->after_step(info);
+  stop_ = agree_after_step(runs);
   counters_.images_seen += images;
   counters_.step += 1;
   counters_.loader = loader_->position();
+}
+
+// The step's one host read and one agreement: the phases' non-finite flags come to the host together,
+// and travel with this rank's stop signal in a single all-reduce (a signal to one rank stops them all
+// at the same step). Returns whether to stop.
+bool TrainingLoop::agree_after_step(std::vector<PhaseRun>& runs) {
+  std::vector<at::Tensor> device_flags;
+  for (const auto& run : runs) {
+    device_flags.push_back(run.found_inf.reshape({}));
+    device_flags.push_back(run.loss_not_finite.reshape({}));
+  }
+  std::vector<double> flags{stop_signal::requested() ? 1.0 : 0.0};
+  if (!device_flags.empty()) {
+    at::Tensor host = at::stack(device_flags).to(at::kDouble).to(c10::kCPU);
+    flags.insert(flags.end(), host.data_ptr<double>(), host.data_ptr<double>() + host.numel());
+  }
+  if (run_.group) sum_over_ranks(*run_.group, flags);
+  std::vector<std::pair<double, double>> per_run;
+  for (size_t i = 0; i < runs.size(); ++i) per_run.emplace_back(flags[1 + 2 * i], flags[2 + 2 * i]);
+  Divergence diverged = check_phase_runs(runs, per_run, counters_.step, runner_->scalers());
+  if (diverged.phases > 0) {
+    if (run_.train.nan_policy == "stop")
+      throw TrainingDiverged(cat(diverged.first, "; stopping (set train.nan_policy=skip to skip such steps)"));
+    counters_.nan_skipped += diverged.phases;
+    LOOM_WARN(diverged.first, "; step skipped (", counters_.nan_skipped, " so far)");
+  }
+  return flags[0] > 0;
 }
 
 std::string TrainingLoop::progress_figures() const {
@@ -263,7 +250,7 @@ std::string TrainingLoop::progress_figures() const {
     return std::string(buffer);
   };
   std::string out;
-  for (const auto& [phase, loss] : last_loss_) out += cat(out.empty() ? "" : "  ", "loss/", phase, " ", figure(loss));
+  for (const auto& [name, loss] : last_losses_) out += cat(out.empty() ? "" : "  ", name, " ", figure(loss));
   for (const auto& [name, slot] : setup_.optimizers) {
     const auto& groups = slot.optimizer->param_groups();
     if (!groups.empty()) out += cat("  lr/", name, " ", figure(groups[0].options().get_lr()));
@@ -272,55 +259,26 @@ std::string TrainingLoop::progress_figures() const {
 }
 
 void TrainingLoop::log_metrics() {
-  // Every rank logs the same keys in the same order, so sums and counts reduce element-wise.
-  std::vector<double> sums;
-  for (const auto& [name, slot] : window_) {
-    sums.push_back(slot.first);
-    sums.push_back(static_cast<double>(slot.second));
-  }
-  if (run_.group) sum_over_ranks(*run_.group, sums);
-  Scalars scalars;
-  size_t i = 0;
-  for (const auto& [name, slot] : window_) {
-    scalars.emplace_back(name, sums[i] / sums[i + 1]);
-    i += 2;
-  }
-  window_.clear();
+  // Every rank logs the same names, so one all-reduce serves the whole window.
+  Scalars scalars = logs_.reduce(run_.group.get());
+  last_losses_.clear();
+  for (const auto& [name, value] : scalars)  // "train/G/loss" -> "loss/G" on the progress line
+    if (name.ends_with("/loss")) last_losses_.emplace_back(cat("loss/", name.substr(6, name.size() - 11)), value);
   if (!run_.main()) return;
   for (const auto& [name, slot] : setup_.optimizers)
     if (!slot.optimizer->param_groups().empty()) scalars.emplace_back(cat("lr/", name), slot.optimizer->param_groups()[0].options().get_lr());
   scalars.emplace_back("progress/images_seen", static_cast<double>(counters_.images_seen));
   scalars.emplace_back("progress/bad_samples", static_cast<double>(loader_->bad_samples()));
   if (counters_.nan_skipped) scalars.emplace_back("progress/nan_skipped", static_cast<double>(counters_.nan_skipped));
-  for (const auto& [name, scaler] : scalers_)
+  for (const auto& [name, scaler] : runner_->scalers())
     if (scaler.active()) scalars.emplace_back(cat("amp/loss_scale/", name), scaler.current());
-  for (const auto& [name, value] : run_.recipe->counters()) scalars.emplace_back(cat("recipe/", name), value);
   metrics_.add_scalars(counters_.step, scalars);
 }
 
-Scalars TrainingLoop::evaluate_and_sample(bool evaluate, bool samples) {
-  // Evaluation and samples may draw random numbers (latents, noise; samples on rank 0 only); the
-  // training streams continue as if they had not, so the eval cadence never changes training.
-  const weights::NamedTensors rng = capture_rng_state();
-  for (auto& [name, module] : setup_.modules) module->eval();
-  Scalars metrics;
-  {
-    c10::NoGradGuard no_grad;
-    // Every rank evaluates (no rank idles into a collective timeout); rank 0 writes.
-    EvalContext context{run_.device, counters_.step, run_.main() ? &metrics_ : nullptr, dir_.samples()};
-    if (evaluate) {
-      metrics = run_.recipe->evaluate(context);
-      std::string line;
-      for (const auto& [name, value] : metrics) line += cat(line.empty() ? "" : "  ", name, " ", value);
-      LOOM_INFO("eval at step ", counters_.step, ": ", line.empty() ? "(no metrics)" : line);
-      if (run_.main()) metrics_.add_scalars(counters_.step, metrics);
-    }
-    if (samples && run_.main()) run_.recipe->write_samples(context);
-  }
-  for (auto& [name, module] : setup_.modules) module->train();
-  restore_rng_state(rng);
-  metrics_.flush();
-  return metrics;
+PeriodicTasks::Outcome TrainingLoop::run_tasks(bool last) {
+  // Every rank runs the tasks (no rank idles into a collective timeout); rank 0 writes.
+  EvalContext context{run_.device, counters_.step, run_.main() ? &metrics_ : nullptr, dir_.samples()};
+  return tasks_->run(counters_.step, last, context, setup_, run_.main() ? &metrics_ : nullptr);
 }
 
 void TrainingLoop::save_checkpoint(const Scalars& metrics) {
@@ -339,7 +297,8 @@ void TrainingLoop::save_checkpoint(const Scalars& metrics) {
   counters_.world_size = run_.launch.world_size;
   counters_.batch_size = run_.train.loader.batch_size;
   counters_.recipe = run_.recipe->counters();
-  for (const auto& [name, scaler] : scalers_)
+  counters_.frozen = frozen_records_;
+  for (const auto& [name, scaler] : runner_->scalers())
     if (scaler.active()) counters_.loss_scales[name] = scaler.state();
   std::map<std::string, double> by_name(metrics.begin(), metrics.end());
   const std::string& best = run_.train.checkpoint.best_metric;
@@ -375,21 +334,16 @@ TrainResult TrainingLoop::run() {
   for (auto& [name, module] : setup_.modules) module->train();
   Progress progress(total_steps_, run_.train.log_every);
   auto due = [this](int64_t every) { return every > 0 && counters_.step % every == 0; };
-  auto stop_requested = [this] {
-    bool stop = stop_signal::requested();
-    return run_.group ? any_rank(*run_.group, stop) : stop;  // a signal to one rank stops them all together
-  };
-  while (counters_.step < total_steps_ && !stop_requested()) {
+  while (counters_.step < total_steps_ && !stop_) {
     int64_t before = counters_.images_seen;
     step();
-    if (run_.main()) progress.update(counters_.step, counters_.images_seen - before, progress_figures());
     if (due(run_.train.log_every)) log_metrics();
-    bool last = counters_.step == total_steps_;
-    bool evaluate = !last && due(run_.train.eval_every), samples = !last && due(run_.train.sample_every);
-    Scalars metrics = (evaluate || samples) ? evaluate_and_sample(evaluate, samples) : Scalars{};
+    if (run_.main()) progress.update(counters_.step, counters_.images_seen - before, progress_figures());
+    if (counters_.step == total_steps_ || stop_) break;
+    PeriodicTasks::Outcome done = run_tasks(/*last=*/false);
     // Keep-best needs a checkpoint of the weights every evaluation measured.
-    bool for_best = evaluate && !run_.train.checkpoint.best_metric.empty();
-    if (!last && (due(run_.train.checkpoint_every) || for_best)) save_checkpoint(metrics);
+    bool for_best = done.evaluated && !run_.train.checkpoint.best_metric.empty();
+    if (due(run_.train.checkpoint_every) || for_best) save_checkpoint(done.metrics);
   }
   progress.finish();
   result_.interrupted = counters_.step < total_steps_;
@@ -398,7 +352,7 @@ TrainResult TrainingLoop::run() {
     save_checkpoint({});
   } else {
     log_metrics();
-    result_.final_metrics = evaluate_and_sample(true, true);
+    result_.final_metrics = run_tasks(/*last=*/true).metrics;
     save_checkpoint(result_.final_metrics);
   }
   metrics_.flush();
@@ -418,13 +372,6 @@ TrainResult train(const ConfigNode& config, const std::string& config_path) {
   return loop.run();
 }
 
-void Recipe::load_weight_file(const TrainSetup& setup, const std::filesystem::path& path) {
-  auto model = setup.modules.find("model");
-  if (model == setup.modules.end()) throw UserError(cat(path.string(), ": a weight file loads into the recipe's 'model', and this recipe has none"));
-  LOOM_INFO(weights::load_file(*model->second, path.string()).summary());
-  if (auto ema = setup.ema.find("model"); ema != setup.ema.end()) weights::load_file(*ema->second.target, path.string());
-}
-
 Scalars evaluate(const ConfigNode& config, const std::filesystem::path& checkpoint) {
   RunConfig run = read_run_config(config);
   TrainSetup setup = build_setup(run, config);
@@ -436,6 +383,7 @@ Scalars evaluate(const ConfigNode& config, const std::filesystem::path& checkpoi
     if (std::filesystem::exists(path / "checkpoints")) path /= "checkpoints";
     restore_modules(setup, CheckpointStore::load(path));
   }
+  enforce_frozen(setup);
   for (auto& [name, module] : setup.modules) module->eval();
   c10::NoGradGuard no_grad;
   return run.recipe->evaluate(EvalContext{run.device, 0, nullptr, {}});

@@ -43,6 +43,7 @@ std::string TrainCounters::to_json() const {
   j["batch_size"] = batch_size;
   j["loss_scales"] = loss_scales;
   j["recipe"] = recipe;
+  for (const auto& [name, record] : frozen) j["frozen"][name] = {{"source", record.source}, {"hash", record.hash}};
   return j.dump(2);
 }
 
@@ -59,6 +60,9 @@ TrainCounters TrainCounters::from_json(const std::string& json, const std::strin
     c.batch_size = j.value("batch_size", int64_t{0});
     c.loss_scales = j.at("loss_scales").get<std::map<std::string, std::vector<double>>>();
     c.recipe = j.at("recipe").get<std::map<std::string, double>>();
+    if (j.contains("frozen"))
+      for (const auto& [name, record] : j.at("frozen").items())
+        c.frozen[name] = {record.at("source").get<std::string>(), record.at("hash").get<std::string>()};
     return c;
   } catch (const nlohmann::json::exception& e) {
     throw UserError(cat(source, ": state.json: ", e.what()));

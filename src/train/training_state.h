@@ -8,6 +8,7 @@
 
 #include "core/io/checkpoint.h"
 #include "data/loader.h"
+#include "train/frozen_modules.h"
 #include "train/recipe.h"
 
 namespace loom {
@@ -21,6 +22,7 @@ struct TrainCounters {
   int64_t batch_size = 0;  // resume with other values maps the loader position by samples consumed
   std::map<std::string, std::vector<double>> loss_scales;  // per optimizer (fp16 only)
   std::map<std::string, double> recipe;                   // Recipe::counters()
+  std::map<std::string, FrozenRecord> frozen;             // what the frozen modules were
 
   std::string to_json() const;
   // `source` names the checkpoint in errors.

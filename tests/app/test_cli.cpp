@@ -62,6 +62,32 @@ TEST_CASE("user errors exit with code 2 and one clear message") {
   CHECK(r.code == 2);
 }
 
+TEST_CASE("loom config and loom info check a training config as loom train does", "[cli]") {
+  auto dir = loom::test::scratch("cli_checks");
+  std::ofstream(dir / "typo.yaml") << "_base_: " << config_path("quickstart.yaml") << "\ntrain:\n  max_stepz: 5\n";
+  std::ofstream(dir / "section.yaml") << "_base_: " << config_path("quickstart.yaml") << "\noptimiser: {lr: 0.1}\n";
+  for (const std::string command : {"config", "info"}) {
+    INFO(command);
+    auto r = run_loom(command + " " + config_path("quickstart.yaml") + " train.max_stepz=5");
+    CHECK(r.code == 2);
+    CHECK_THAT(r.output, Catch::Contains("override 'train.max_stepz=5': unknown key 'train.max_stepz'; did you mean 'train.steps'?") &&
+                             Catch::Contains("(valid keys here: steps, epochs,"));
+    r = run_loom(command + " " + (dir / "typo.yaml").string());
+    CHECK(r.code == 2);
+    CHECK_THAT(r.output, Catch::Contains("typo.yaml:3: unknown key 'train.max_stepz'; did you mean 'train.steps'?"));
+    r = run_loom(command + " " + (dir / "section.yaml").string());
+    CHECK(r.code == 2);
+    CHECK_THAT(r.output, Catch::Contains("section.yaml:2: optimiser: unknown top-level section; did you mean 'optimizer'?") &&
+                             Catch::Contains("schedule"));
+    r = run_loom(command + " " + config_path("quickstart.yaml") + " train.epochs=2");
+    CHECK(r.code == 2);
+    CHECK_THAT(r.output, Catch::Contains("train: give exactly one of steps and epochs"));
+    r = run_loom(command + " " + config_path("quickstart.yaml") + " train.steps=5");
+    INFO(r.output);
+    CHECK(r.code == 0);
+  }
+}
+
 TEST_CASE("every shipped config resolves", "[cli][configs]") {
   int count = 0;
   for (const auto& entry : std::filesystem::recursive_directory_iterator(loom::test::source_dir() / "configs")) {

@@ -34,7 +34,7 @@ void write_image(const fs::path& file, int h = 8, int w = 8) {
 std::shared_ptr<Dataset> make(const std::string& yaml) {
   register_all();
   ConfigNode node = parse_yaml(yaml, "data.yaml");
-  return dataset_registry().get(registered_name(dataset_registry(), node, "dataset"))(node);
+  return dataset_registry().get(registered_name(dataset_registry(), node, "dataset"))(node, "dataset");
 }
 
 LoaderOptions one_pass(int64_t batch, double max_bad) {

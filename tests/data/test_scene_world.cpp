@@ -41,7 +41,7 @@ bool contains(const std::string& text, const std::string& word) { return text.fi
 std::shared_ptr<Dataset> make(const std::string& yaml) {
   register_all();
   ConfigNode node = parse_yaml(yaml, "data.yaml");
-  return dataset_registry().get(registered_name(dataset_registry(), node, "dataset"))(node);
+  return dataset_registry().get(registered_name(dataset_registry(), node, "dataset"))(node, "dataset");
 }
 
 }  // namespace

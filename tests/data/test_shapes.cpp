@@ -32,7 +32,7 @@ TEST_CASE("synthetic_shapes: materialised once, deterministic, read as an image 
   register_all();
   auto make = [&](const fs::path& r, const std::string& extra, int size = 16) {
     ConfigNode node = parse_yaml(cat("name: synthetic_shapes\nroot: ", r.string(), "\nimages_per_class: 3\nimage_size: ", size, "\n", extra), "d.yaml");
-    return dataset_registry().get("synthetic_shapes")(node);
+    return dataset_registry().get("synthetic_shapes")(node, "dataset");
   };
   auto ds = make(root, "");
   CHECK(ds->size() == 30);

@@ -109,11 +109,11 @@ TEST_CASE("siglip without a logit bias is a user error", "[losses][siglip]") {
 
 TEST_CASE("the loss registry builds clip and siglip from config", "[losses][registry]") {
   loom::register_all();
-  auto clip = loom::loss_registry().get("clip")(loom::parse_yaml("name: clip\nlabel_smoothing: 0.1\n", "loss.yaml"));
-  auto siglip = loom::loss_registry().get("siglip")(loom::parse_yaml("name: siglip\n", "loss.yaml"));
+  auto clip = loom::loss_registry().get("clip")(loom::parse_yaml("name: clip\nlabel_smoothing: 0.1\n", "loss.yaml"), "loss");
+  auto siglip = loom::loss_registry().get("siglip")(loom::parse_yaml("name: siglip\n", "loss.yaml"), "loss");
   REQUIRE(std::dynamic_pointer_cast<loom::ClipContrastiveLoss>(clip));
   REQUIRE(std::dynamic_pointer_cast<loom::SigLipLoss>(siglip));
   CHECK_THROWS_WITH(
-      loom::loss_registry().get("clip")(loom::parse_yaml("name: clip\nlabel_smoothing: 1.5\n", "loss.yaml")),
+      loom::loss_registry().get("clip")(loom::parse_yaml("name: clip\nlabel_smoothing: 1.5\n", "loss.yaml"), "loss"),
       Catch::Contains("label_smoothing"));
 }

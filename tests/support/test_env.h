@@ -3,7 +3,6 @@
 // scratch folder in the build tree, and the built binaries. The build compiles the defaults in
 // (tests/CMakeLists.txt), so a test executable or a single case runs by hand as under ctest; the
 // environment variables of the same names override them.
-#include <ftw.h>
 #include <unistd.h>
 #include <sys/wait.h>
 
@@ -15,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "core/io/file_system.h"
 #include "core/text/cat.h"
 #include "train/distributed/process_group.h"
 
@@ -29,11 +29,9 @@ inline std::string python() { return env_or("LOOM_PYTHON", LOOM_TEST_PYTHON); }
 inline std::filesystem::path source_dir() { return env_or("LOOM_SOURCE_DIR", LOOM_TEST_SOURCE_DIR); }
 inline std::filesystem::path bin_dir() { return env_or("LOOM_BIN", LOOM_TEST_BIN_DIR); }
 
-// Deletes a folder tree. Not std::filesystem::remove_all: libtorch.so exports its own copy of it, which
-// test executables bind to and which crashes on non-empty folders.
-inline void remove_tree(const std::filesystem::path& dir) {
-  nftw(dir.c_str(), [](const char* path, const struct stat*, int, FTW*) { return ::remove(path); }, 16, FTW_DEPTH | FTW_PHYS);
-}
+// Folder trees are deleted with loom::remove_tree (core/io/file_system.h), never std::filesystem::remove_all:
+// libtorch.so exports its own copy of it, which test executables bind to and which crashes on non-empty folders.
+using loom::remove_tree;
 
 // A fresh, empty folder for one test case under $LOOM_TEST_DATA.
 inline std::filesystem::path scratch(const std::string& name) {

@@ -72,7 +72,7 @@ class ToyGan : public Recipe {
       : o_(read_config<ToyOptions>(required_section(config, "recipe"), "recipe")), optimizer_(required_section(config, "optimizer")) {}
   std::vector<std::string> sections() const override { return {"optimizer"}; }
 
-  TrainSetup setup(const RecipeContext& context) override {
+  TrainSetup setup(const RecipeContext&) override {
     G_ = mlp(4, o_.hidden, 2).ptr();
     D_ = mlp(2, o_.hidden, 1).ptr();
     G_ema_ = mlp(4, o_.hidden, 2).ptr();
@@ -97,7 +97,7 @@ class ToyGan : public Recipe {
     if (o_.only_g) return s;
     s.phases.push_back({"D", D_->parameters(), "D", 1, [this, fake](const data::Batch& b, const StepInfo& info) {
                           at::Tensor real = D_->forward(b.at("point")), generated = D_->forward(fake(b, info).detach());
-                          return LossOutput{torch::softplus(generated).mean() + torch::softplus(-real).mean(), {{"real_score", real.mean().item<double>()}}};
+                          return LossOutput{torch::softplus(generated).mean() + torch::softplus(-real).mean(), {{"real_score", real.mean()}}};
                         }});
     s.phases.push_back({"Dreg", D_->parameters(), "D", o_.reg_interval, [this](const data::Batch& b, const StepInfo&) {
                           reg_runs_ += 1;
@@ -168,6 +168,7 @@ void register_toy_recipes() {
     register_all();
     recipe_registry().add("toy_gan", [](const ConfigNode& c) { return std::make_shared<ToyGan>(c); }, "test: 2-D GAN");
     recipe_registry().add("toy_regression", [](const ConfigNode& c) { return std::make_shared<ToyRegression>(c); }, "test: regression");
+    register_toy_student_recipe();
   });
 }
 

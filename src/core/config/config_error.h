@@ -1,17 +1,18 @@
 #pragma once
 #include <string>
-#include <vector>
 
 #include "core/error.h"
 
 namespace loom {
+
+class ConfigNode;
 
 // A user error in a configuration; the message starts with "file:line: key.path: ...".
 struct ConfigError : UserError {
   using UserError::UserError;
 };
 
-// The candidate closest to `word` by edit distance, or "" when none is close enough to be a typo.
-std::string closest_match(const std::string& word, const std::vector<std::string>& candidates);
+// Throws ConfigError "<node's file:line>: <path>: <message>" (path may be empty).
+[[noreturn]] void fail_config(const ConfigNode& node, const std::string& path, const std::string& message);
 
 }  // namespace loom

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <sstream>
 
+#include "core/text/cat.h"
+#include "core/text/join.h"
+
 namespace loom {
 
 std::string Origin::str() const { return line > 0 ? file + ":" + std::to_string(line) : file; }
@@ -114,9 +117,7 @@ std::string flow(const ConfigNode& n) {
   if (n.is_null()) return "null";
   if (n.is_scalar()) return scalar_text(n);
   if (n.is_map()) return "{}";
-  std::string out = "[";
-  for (size_t i = 0; i < n.items().size(); ++i) out += (i ? ", " : "") + flow(n.items()[i]);
-  return out + "]";
+  return cat("[", join(n.items(), ", ", flow), "]");
 }
 
 void emit(std::ostringstream& out, const ConfigNode& n, int indent) {

@@ -3,12 +3,21 @@
 #include <algorithm>
 #include <cctype>
 
-namespace loom::config_detail {
+#include "core/text/did_you_mean.h"
+#include "core/text/join.h"
 
-void fail(const ConfigNode& node, const std::string& path, const std::string& message) {
+namespace loom {
+
+void fail_config(const ConfigNode& node, const std::string& path, const std::string& message) {
   std::string where = node.origin().str();
   throw ConfigError(cat(where.empty() ? "" : where + ": ", path.empty() ? "" : path + ": ", message));
 }
+
+}  // namespace loom
+
+namespace loom::config_detail {
+
+void fail(const ConfigNode& node, const std::string& path, const std::string& message) { fail_config(node, path, message); }
 
 std::string child_path(const std::string& path, const std::string& key) {
   return path.empty() ? key : path + "." + key;
@@ -20,13 +29,9 @@ void ConfigReader::finish() const {
   if (!node_.is_map()) return;
   for (const auto& [key, value] : node_.entries()) {
     if (std::find(known_.begin(), known_.end(), key) != known_.end()) continue;
-    std::string suggestion = closest_match(key, known_);
-    std::string valid;
-    for (const auto& k : known_) valid += (valid.empty() ? "" : ", ") + k;
     fail(value, "",
-         cat("unknown key '", child_path(path_, key), "'",
-             suggestion.empty() ? "" : cat("; did you mean '", child_path(path_, suggestion), "'?"),
-             " (valid keys here: ", valid.empty() ? "none" : valid, ")"));
+         cat("unknown key '", child_path(path_, key), "'", did_you_mean(key, known_, path_.empty() ? "" : path_ + "."),
+             " (valid keys here: ", known_.empty() ? "none" : join(known_, ", "), ")"));
   }
 }
 
@@ -91,11 +96,7 @@ void check_range(const ConfigNode& node, const std::string& path, double value, 
 void check_choice(const ConfigNode& node, const std::string& path, const std::string& value, const FieldSpec& spec) {
   if (spec.choices.empty() || std::find(spec.choices.begin(), spec.choices.end(), value) != spec.choices.end())
     return;
-  std::string all;
-  for (const auto& c : spec.choices) all += (all.empty() ? "" : ", ") + c;
-  std::string suggestion = closest_match(value, spec.choices);
-  fail(node, path,
-       cat("'", value, "' is not one of ", all, suggestion.empty() ? "" : cat(" (did you mean '", suggestion, "'?)")));
+  fail(node, path, cat("'", value, "' is not one of ", join(spec.choices, ", "), did_you_mean(value, spec.choices)));
 }
 
 }  // namespace loom::config_detail

@@ -5,7 +5,7 @@
 
 namespace loom {
 
-// Writes `text` to `path` (creating its folder) through a temporary file, fsync and a rename.
+// Writes `text` to `path` (creating its folder) through write_durably (core/io/file_system.h).
 // Throws UserError naming the path.
 void write_file_atomically(const std::filesystem::path& path, const std::string& text);
 

@@ -1,9 +1,6 @@
 #include "core/io/checkpoint.h"
 
-#include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,93 +8,19 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
-#include <fstream>
-#include <nlohmann/json.hpp>
-#include <sstream>
 
-#include "core/io/atomic_file.h"
-#include "core/text/cat.h"
-#include "core/io/crc32c.h"
 #include "core/error.h"
+#include "core/io/atomic_file.h"
+#include "core/io/checkpoint_manifest.h"
+#include "core/io/file_system.h"
 #include "core/log.h"
+#include "core/text/cat.h"
 
 namespace loom {
 namespace fs = std::filesystem;
-using json = nlohmann::json;
+using checkpoint::kManifest, checkpoint::kState, checkpoint::kTensors, checkpoint::load_folder, checkpoint::safe_name;
 
 namespace {
-
-constexpr const char* kManifest = "MANIFEST.json";
-constexpr const char* kTensors = "tensors.safetensors";
-constexpr const char* kState = "state.json";
-constexpr const char* kFormat = "loom-checkpoint";
-constexpr int kVersion = 1;
-
-// ---- small file-system helpers (no std::filesystem::remove_all: libtorch.so exports a broken copy) ----
-
-// Deletes a file or a folder tree; true when nothing is left.
-bool remove_tree(const fs::path& path) {
-  nftw(path.c_str(), [](const char* p, const struct stat*, int, FTW*) { return ::remove(p); }, 16,
-       FTW_DEPTH | FTW_PHYS);
-  struct stat st;
-  return ::lstat(path.c_str(), &st) != 0;
-}
-
-void fsync_path(const fs::path& path, bool directory) {
-  int fd = ::open(path.c_str(), directory ? (O_RDONLY | O_DIRECTORY) : O_RDONLY);
-  if (fd < 0) return;
-  ::fsync(fd);
-  ::close(fd);
-}
-
-// Writes `bytes` to `path` (created or truncated) and fsyncs it.
-void write_file(const fs::path& path, std::string_view bytes, const std::string& what) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw UserError(cat(what, ": cannot create ", path.string(), " (", std::strerror(errno), ")."));
-  const char* p = bytes.data();
-  std::size_t left = bytes.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      throw UserError(cat(what, ": writing ", path.string(), " failed (", std::strerror(err), ")."));
-    }
-    p += n;
-    left -= static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0)
-    throw UserError(cat(what, ": flushing ", path.string(), " failed (", std::strerror(errno), ")."));
-}
-
-std::optional<std::string> read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream out;
-  out << in.rdbuf();
-  if (in.bad()) return std::nullopt;
-  return std::move(out).str();
-}
-
-// CRC32C and size of a file, streamed.
-std::optional<std::pair<uint64_t, uint32_t>> file_crc(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::vector<char> buffer(1 << 20);
-  uint32_t crc = 0;
-  uint64_t size = 0;
-  while (in) {
-    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-    std::streamsize n = in.gcount();
-    if (n <= 0) break;
-    crc = crc32c_extend(crc, buffer.data(), static_cast<std::size_t>(n));
-    size += static_cast<uint64_t>(n);
-  }
-  if (in.bad()) return std::nullopt;
-  return std::make_pair(size, crc);
-}
 
 void write_pointer(const fs::path& dir, const std::string& name, const std::string& text) {
   write_file_atomically(dir / name, text + "\n");
@@ -108,14 +31,6 @@ std::string trim(std::string s) {
   s.erase(s.begin(), std::find_if_not(s.begin(), s.end(), blank));
   s.erase(std::find_if_not(s.rbegin(), s.rend(), blank).base(), s.end());
   return s;
-}
-
-bool safe_name(const std::string& name) {
-  if (name.empty() || name == "." || name == "..") return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-           c == '-';
-  });
 }
 
 std::string folder_name(int64_t step) {
@@ -155,100 +70,6 @@ std::optional<std::string> read_pointer(const fs::path& dir, const std::string& 
 }
 
 bool pid_alive(pid_t pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
-
-// ---- manifest ----
-
-struct Manifest {
-  int64_t step = 0;
-  std::map<std::string, double> metrics;
-  std::vector<std::pair<std::string, std::pair<uint64_t, uint32_t>>> files;  // name -> (size, crc32c)
-};
-
-[[noreturn]] void fail(const fs::path& folder, const std::string& file, const std::string& what) {
-  throw UserError(cat("checkpoint ", folder.string(), ": ", file, ": ", what));
-}
-
-Manifest read_manifest(const fs::path& folder) {
-  const fs::path path = folder / kManifest;
-  std::error_code ec;
-  if (!fs::is_regular_file(path, ec))
-    fail(folder, kManifest, "missing (the checkpoint is incomplete: its writer did not finish)");
-  auto text = read_file(path);
-  if (!text) fail(folder, kManifest, "cannot be read");
-  json j;
-  try {
-    j = json::parse(*text);
-  } catch (const std::exception& e) {
-    fail(folder, kManifest, cat("not valid JSON (", e.what(), ")"));
-  }
-  Manifest m;
-  try {
-    if (!j.is_object() || j.value("format", "") != kFormat)
-      fail(folder, kManifest, cat("not a checkpoint manifest (format is not '", kFormat, "')"));
-    const int version = j.at("version").get<int>();
-    if (version > kVersion)
-      fail(folder, kManifest, cat("format version ", version, " is newer than this build supports (", kVersion, ")"));
-    m.step = j.at("step").get<int64_t>();
-    if (auto it = j.find("metrics"); it != j.end() && it->is_object())
-      for (const auto& [k, v] : it->items()) m.metrics[k] = v.is_number() ? v.get<double>() : std::nan("");
-    for (const auto& [name, entry] : j.at("files").items()) {
-      if (!safe_name(name)) fail(folder, kManifest, cat("unsafe file name '", name, "'"));
-      m.files.emplace_back(name, std::make_pair(entry.at("size").get<uint64_t>(), entry.at("crc32c").get<uint32_t>()));
-    }
-  } catch (const UserError&) {
-    throw;
-  } catch (const std::exception& e) {
-    fail(folder, kManifest, cat("malformed (", e.what(), ")"));
-  }
-  auto listed = [&](const char* name) {
-    return std::any_of(m.files.begin(), m.files.end(), [&](const auto& f) { return f.first == name; });
-  };
-  if (!listed(kTensors)) fail(folder, kManifest, cat("does not list ", kTensors));
-  if (!listed(kState)) fail(folder, kManifest, cat("does not list ", kState));
-  return m;
-}
-
-// The manifest's metrics only (for best tracking); nullopt when unreadable.
-std::optional<Manifest> try_manifest(const fs::path& folder) {
-  try {
-    return read_manifest(folder);
-  } catch (const UserError&) {
-    return std::nullopt;
-  }
-}
-
-LoadedCheckpoint load_folder(const fs::path& folder) {
-  std::error_code ec;
-  if (!fs::is_directory(folder, ec)) throw UserError(cat("checkpoint ", folder.string(), ": not a folder"));
-  Manifest m = read_manifest(folder);
-  for (const auto& [name, expect] : m.files) {
-    const fs::path path = folder / name;
-    if (!fs::is_regular_file(path, ec)) fail(folder, name, "missing");
-    auto got = file_crc(path);
-    if (!got) fail(folder, name, "cannot be read");
-    if (got->first != expect.first)
-      fail(folder, name, cat("size is ", got->first, " bytes, the manifest says ", expect.first, " (truncated?)"));
-    if (got->second != expect.second) fail(folder, name, "CRC32C mismatch (the file is corrupt)");
-  }
-  LoadedCheckpoint out;
-  out.path = folder;
-  out.step = m.step;
-  try {
-    out.contents.tensors = weights::read((folder / kTensors).string());
-  } catch (const UserError& e) {
-    fail(folder, kTensors, e.what());
-  }
-  for (const auto& [name, expect] : m.files) {
-    if (name == kTensors) continue;
-    auto bytes = read_file(folder / name);
-    if (!bytes || bytes->size() != expect.first) fail(folder, name, "changed while being read");
-    if (name == kState)
-      out.contents.state_json = std::move(*bytes);
-    else
-      out.contents.blobs[name] = std::move(*bytes);
-  }
-  return out;
-}
 
 // load_latest's search, for a checkpoints folder.
 std::optional<LoadedCheckpoint> latest_in(const fs::path& dir) {
@@ -313,11 +134,7 @@ void CheckpointStore::cleanup_leftovers() {
   for (const auto& path : entries) {
     const std::string name = path.filename().string();
     const auto dash = name.rfind('-');
-    pid_t pid = 0;
-    if (dash != std::string::npos && dash + 1 < name.size() &&
-        std::all_of(name.begin() + dash + 1, name.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
-        name.size() - dash - 1 < 10)
-      pid = static_cast<pid_t>(std::stol(name.substr(dash + 1)));
+    const auto pid = static_cast<pid_t>(temporary_writer(name));
     if (pid != 0 && pid != ::getpid() && pid_alive(pid)) continue;  // another live writer's
     if (name.rfind(".tmp-old-", 0) == 0 && dash != std::string::npos && dash > 9) {
       const std::string original = name.substr(9, dash - 9);
@@ -351,8 +168,8 @@ fs::path CheckpointStore::save(int64_t step, const CheckpointContents& contents,
   fs::create_directories(dir_, ec);
   const std::string name = folder_name(step);
   const fs::path final_path = dir_ / name;
-  const fs::path tmp = dir_ / cat(".tmp-", name, "-", ::getpid());
-  const fs::path old = dir_ / cat(".tmp-old-", name, "-", ::getpid());
+  const fs::path tmp = temporary_path(final_path);
+  const fs::path old = temporary_path(final_path, "old");
   // The best before this save (read now: this save may replace the folder it names).
   auto best = current_best(name);
 
@@ -360,24 +177,18 @@ fs::path CheckpointStore::save(int64_t step, const CheckpointContents& contents,
   try {
     fs::create_directory(tmp, ec);
     if (ec) throw UserError(cat(where, ": cannot create ", tmp.string(), " (", ec.message(), ")"));
-    json files = json::object();
+    checkpoint::Manifest manifest{step, metrics, {}};
     weights::write((tmp / kTensors).string(), contents.tensors);
-    auto crc = file_crc(tmp / kTensors);
-    if (!crc) throw UserError(cat(where, ": cannot read back ", (tmp / kTensors).string()));
-    files[kTensors] = {{"size", crc->first}, {"crc32c", crc->second}};
+    auto tensors = checkpoint::record_of_file(tmp / kTensors);
+    if (!tensors) throw UserError(cat(where, ": cannot read back ", (tmp / kTensors).string()));
+    manifest.files.emplace_back(kTensors, *tensors);
     auto put = [&](const std::string& file, const std::string& bytes) {
-      write_file(tmp / file, bytes, where);
-      files[file] = {{"size", bytes.size()}, {"crc32c", crc32c(bytes)}};
+      write_file_atomically(tmp / file, bytes);
+      manifest.files.emplace_back(file, checkpoint::record_of(bytes));
     };
     put(kState, contents.state_json);
     for (const auto& [blob, bytes] : contents.blobs) put(blob, bytes);
-
-    json m = {{"format", kFormat}, {"version", kVersion}, {"step", step}, {"files", files}};
-    json jm = json::object();
-    for (const auto& [k, v] : metrics) jm[k] = std::isfinite(v) ? json(v) : json(nullptr);
-    m["metrics"] = jm;
-    write_file(tmp / kManifest, m.dump(2) + "\n", where);
-    fsync_path(tmp, true);
+    write_file_atomically(tmp / kManifest, checkpoint::manifest_text(manifest));
 
     // Move into place; an existing same-step folder is set aside first and deleted afterwards.
     bool replaced = false;
@@ -393,7 +204,7 @@ fs::path CheckpointStore::save(int64_t step, const CheckpointContents& contents,
       if (replaced) fs::rename(old, final_path, ec2);
       throw UserError(cat(where, ": cannot rename ", tmp.filename().string(), " to ", name, " (", ec.message(), ")"));
     }
-    fsync_path(dir_, true);
+    sync_folder(dir_);
     if (replaced) remove_tree(old);
   } catch (...) {
     remove_tree(tmp);
@@ -421,7 +232,7 @@ fs::path CheckpointStore::save(int64_t step, const CheckpointContents& contents,
 std::optional<std::pair<std::string, double>> CheckpointStore::current_best(const std::string& excluded) const {
   if (options_.best_metric.empty()) return std::nullopt;
   auto value_of = [&](const fs::path& folder) -> std::optional<double> {
-    auto m = try_manifest(folder);
+    auto m = checkpoint::try_read_manifest(folder);
     if (!m) return std::nullopt;
     auto it = m->metrics.find(options_.best_metric);
     if (it == m->metrics.end() || std::isnan(it->second)) return std::nullopt;
@@ -450,7 +261,7 @@ void CheckpointStore::prune(const std::string& just_written, const std::string& 
     const std::string name = folders[i].filename().string();
     if (name == just_written || name == best) continue;
     // Renamed first, so that a crash mid-deletion leaves a .tmp- leftover, not a half-deleted checkpoint.
-    const fs::path doomed = dir_ / cat(".tmp-prune-", name, "-", ::getpid());
+    const fs::path doomed = temporary_path(folders[i], "prune");
     std::error_code ec;
     fs::rename(folders[i], doomed, ec);
     if (ec || !remove_tree(doomed))

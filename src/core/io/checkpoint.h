@@ -1,7 +1,8 @@
 #pragma once
 // Training checkpoints: one folder per save under a run's checkpoints/ folder, written under a temporary
 // name and renamed, with a manifest (size and CRC32C of every file) written last, so a partial or
-// corrupt folder is detected. `latest` names the newest complete one; keep-last-N and keep-best prune.
+// corrupt folder is detected (core/io/checkpoint_manifest.h). `latest` names the newest complete one;
+// keep-last-N and keep-best prune.
 #include <cstdint>
 #include <filesystem>
 #include <map>

@@ -1,20 +1,21 @@
 #include "core/io/weights.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <torch/nn/module.h>
 #include <torch/utils.h>
 
+#include <algorithm>
 #include <array>
 #include <filesystem>
 #include <fstream>
+#include <span>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "core/text/cat.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/text/join.h"
+#include "core/io/file_system.h"
 #include "core/io/safetensors.h"
 #include "core/io/torch_save.h"
 
@@ -45,29 +46,12 @@ void write(const std::string& path, const NamedTensors& tensors, const Metadata&
   if (!safetensors && !metadata.empty())
     throw UserError(cat("Cannot write weights file ", path, ": only .safetensors files hold metadata."));
 
-  std::error_code ec;
-  if (fs::path(path).has_parent_path()) fs::create_directories(fs::path(path).parent_path(), ec);
-  const std::string tmp = cat(path, ".tmp-", ::getpid());
-  try {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw UserError(cat("Cannot write weights file ", path, ": cannot create ", tmp, "."));
+  write_durably(path, [&](std::ostream& out) {
     if (safetensors)
       write_safetensors(out, tensors, metadata, path);
     else
       write_torch_save(out, tensors, path);
-    out.close();
-    if (!out) throw UserError(cat("Cannot write weights file ", path, ": writing ", tmp, " failed (disk full?)."));
-    // Flushed to disk before the rename, so a crash leaves the old file or the complete new one.
-    if (int fd = ::open(tmp.c_str(), O_RDONLY); fd >= 0) {
-      ::fsync(fd);
-      ::close(fd);
-    }
-    fs::rename(tmp, path, ec);
-    if (ec) throw UserError(cat("Cannot write weights file ", path, ": renaming ", tmp, " failed (", ec.message(), ")."));
-  } catch (...) {
-    fs::remove(tmp, ec);
-    throw;
-  }
+  });
 }
 
 NamedTensors state_dict(const torch::nn::Module& module) {
@@ -86,7 +70,7 @@ void append_list(std::string& out, const char* label, const std::vector<std::str
   if (names.empty()) return;
   if (!out.empty()) out += "; ";
   out += cat(label, " (", names.size(), "): ");
-  for (std::size_t i = 0; i < names.size() && i < kShown; ++i) out += cat(i ? ", " : "", names[i]);
+  out += join(std::span(names).first(std::min(names.size(), kShown)), ", ");
   if (names.size() > kShown) out += cat(", and ", names.size() - kShown, " more");
 }
 

@@ -25,7 +25,7 @@ using Metadata = std::map<std::string, std::string>;
 NamedTensors read(const std::string& path);
 
 // Format by extension: ".safetensors", or ".pt"/".pth"/".bin" (torch.save, loadable by Python's
-// torch.load(weights_only=True)). Writes "<path>.tmp-<pid>" and renames it, so readers never see a
+// torch.load(weights_only=True)). Written durably (core/io/file_system.h), so readers never see a
 // partial file. Metadata needs ".safetensors". Throws UserError.
 void write(const std::string& path, const NamedTensors& tensors, const Metadata& metadata = {});
 

@@ -29,17 +29,25 @@ namespace data {
 class Dataset;
 }  // namespace data
 
-// Every factory takes its options subtree (the config section that named it) and validates it.
-using ModelFactory = std::function<std::shared_ptr<Model>(const ConfigNode& options)>;
-using LossFactory = std::function<std::shared_ptr<Loss>(const ConfigNode& options)>;
-// Optimizers get named parameters (for the weight-decay exclusions) and the lazy-regularisation
-// ratio c of their phase (train/optim/optimizers.h; 1 for phases that run every step).
+// Every factory takes its options subtree (the config section that named it) and that section's key
+// path ("model", "data.val"), which its errors name; it validates the options.
+using ModelFactory = std::function<std::shared_ptr<Model>(const ConfigNode& options, const std::string& path)>;
+using LossFactory = std::function<std::shared_ptr<Loss>(const ConfigNode& options, const std::string& path)>;
+// Where an optimizer is built: its section's path (errors and the group table say "d_optimizer.lr")
+// and the lazy-regularisation ratio c of its phase (train/optim/optimizers.h; 1 for phases that run
+// every step). Converts from the ratio alone, with the path "optimizer".
+struct OptimizerContext {
+  OptimizerContext(double lazy_ratio = 1.0, std::string path = "optimizer") : lazy_ratio(lazy_ratio), path(std::move(path)) {}
+  double lazy_ratio;
+  std::string path;
+};
+// Optimizers get named parameters (for the groups by name, train/optim/param_groups.h).
 using OptimizerFactory = std::function<std::unique_ptr<torch::optim::Optimizer>(
-    const std::vector<std::pair<std::string, at::Tensor>>& parameters, const ConfigNode& options, double lazy_ratio)>;
-using ScheduleFactory = std::function<std::shared_ptr<Schedule>(const ConfigNode& options)>;
+    const std::vector<std::pair<std::string, at::Tensor>>& parameters, const ConfigNode& options, const OptimizerContext& context)>;
+using ScheduleFactory = std::function<std::shared_ptr<Schedule>(const ConfigNode& options, const std::string& path)>;
 using RecipeFactory = std::function<std::shared_ptr<Recipe>(const ConfigNode& config)>;
-using DatasetFactory = std::function<std::shared_ptr<data::Dataset>(const ConfigNode& options)>;
-using MetricFactory = std::function<std::shared_ptr<Metric>(const ConfigNode& options)>;
+using DatasetFactory = std::function<std::shared_ptr<data::Dataset>(const ConfigNode& options, const std::string& path)>;
+using MetricFactory = std::function<std::shared_ptr<Metric>(const ConfigNode& options, const std::string& path)>;
 
 Registry<ModelFactory>& model_registry();
 Registry<LossFactory>& loss_registry();

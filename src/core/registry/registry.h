@@ -7,8 +7,10 @@
 #include <utility>
 #include <vector>
 
-#include "core/text/cat.h"
 #include "core/config/config_error.h"
+#include "core/text/cat.h"
+#include "core/text/did_you_mean.h"
+#include "core/text/join.h"
 
 namespace loom {
 
@@ -44,12 +46,8 @@ class Registry : public RegistryBase {
     if (it != entries_.end()) return it->second.factory;
     std::vector<std::string> names;
     for (const auto& [n, e] : entries_) names.push_back(n);
-    std::string suggestion = closest_match(name, names);
-    std::string all;
-    for (const auto& n : names) all += (all.empty() ? "" : ", ") + n;
-    throw ConfigError(cat("unknown ", kind(), " entry '", name, "'",
-                          suggestion.empty() ? "" : cat("; did you mean '", suggestion, "'?"),
-                          " (registered: ", all.empty() ? "none" : all, ")"));
+    throw ConfigError(cat("unknown ", kind(), " entry '", name, "'", did_you_mean(name, names),
+                          " (registered: ", names.empty() ? "none" : join(names, ", "), ")"));
   }
 
   std::vector<std::pair<std::string, std::string>> list() const override {

@@ -1,27 +1,16 @@
 #include "data/synthetic/generated_folder.h"
 
-#include <ftw.h>
-#include <unistd.h>
-
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 
-#include "core/text/cat.h"
 #include "core/error.h"
+#include "core/io/file_system.h"
+#include "core/text/cat.h"
 
 namespace loom::data {
 
 namespace fs = std::filesystem;
-
-namespace {
-
-// Removes a folder tree (std::filesystem::remove_all is unusable: libtorch exports a broken copy).
-void remove_tree(const fs::path& dir) {
-  nftw(dir.c_str(), [](const char* p, const struct stat*, int, FTW*) { return ::remove(p); }, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-}  // namespace
 
 bool generated_folder_ready(const std::string& dir, const std::string& stamp) {
   std::ifstream in(fs::path(dir) / "done");
@@ -34,7 +23,7 @@ void generate_folder(const std::string& dir, const std::string& stamp,
                      const std::function<void(const fs::path& tmp)>& write) {
   if (generated_folder_ready(dir, stamp)) return;
   const fs::path target(dir);
-  const fs::path tmp = cat(target.string(), ".tmp-", ::getpid());
+  const fs::path tmp = temporary_path(target);
   remove_tree(tmp);
   fs::create_directories(tmp);
   try {
@@ -51,7 +40,7 @@ void generate_folder(const std::string& dir, const std::string& stamp,
     return;
   }
   // Swap into place; an older (different) version is moved aside first and deleted after.
-  const fs::path old = cat(target.string(), ".old-", ::getpid());
+  const fs::path old = temporary_path(target, "old");
   std::error_code ec;
   if (fs::exists(target)) fs::rename(target, old, ec);
   fs::rename(tmp, target, ec);

@@ -8,6 +8,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "core/text/cat.h"
+#include "core/text/join.h"
 #include "core/error.h"
 #include "data/random.h"
 #include "data/synthetic/draw.h"
@@ -39,12 +40,6 @@ constexpr std::array<std::array<double, 4>, 5> kRegion{{{0.12, 0.3, 0.3, 0.7},
                                                         {0.4, 0.6, 0.4, 0.6}}};
 const std::array<const char*, 5> kWhere{"on the left", "on the right", "at the top", "at the bottom", "in the center"};
 const std::array<const char*, 4> kCount{"two", "three", "four", "five"};
-
-std::string join(const std::vector<std::string>& items, const std::string& sep) {
-  std::string out;
-  for (const auto& s : items) out += (out.empty() ? "" : sep) + s;
-  return out;
-}
 
 void replace_all(std::string& text, const std::string& key, const std::string& value) {
   for (size_t at = 0; (at = text.find(key, at)) != std::string::npos; at += value.size()) text.replace(at, key.size(), value);

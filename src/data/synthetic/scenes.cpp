@@ -1,5 +1,9 @@
 #include "data/synthetic/scenes.h"
 
+#include <ATen/ops/empty.h>
+#include <ATen/ops/full.h>
+#include <ATen/ops/scalar_tensor.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -9,6 +13,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "core/text/cat.h"
+#include "core/text/join.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "data/random.h"
@@ -21,12 +26,10 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string stamp_text(const SyntheticScenesOptions& o) {
-  std::string novel;
-  for (const auto& s : o.world.novel_shapes) novel += (novel.empty() ? "" : ",") + s;
   return cat("synthetic_scenes v1 size=", o.size, " seed=", o.world.seed, " split=", o.world.split,
              " image_size=", o.world.image_size, " max_objects=", o.world.max_objects,
              " heldout_fraction=", o.world.heldout_fraction, " heldout_seed=", o.world.heldout_seed,
-             " novel_shapes=", novel, " label=", o.label, " caption=", o.caption, "\n");
+             " novel_shapes=", join(o.world.novel_shapes, ","), " label=", o.label, " caption=", o.caption, "\n");
 }
 
 }  // namespace
@@ -36,22 +39,35 @@ SyntheticScenes::SyntheticScenes(const SyntheticScenesOptions& options, const st
       size_(options.size),
       kind_(class_kind(options.label)),
       random_caption_(options.caption == "random"),
+      box_collate_(options.box_collate == "pad" ? RaggedCollate::pad : RaggedCollate::list),
       transforms_(Transforms::from_config(options.transforms, path + ".transforms")) {}
 
 Sample SyntheticScenes::get(int64_t index, std::mt19937_64& rng) const {
   Scene scene = world_.render(index);
-  const int64_t slots = world_.options().max_objects;
-  at::Tensor boxes = at::full({slots, 4}, -1.0f, at::kFloat), box_labels = at::full({slots}, -1, at::kLong);
-  auto b = boxes.accessor<float, 2>();
-  auto l = box_labels.accessor<int64_t, 1>();
-  for (size_t i = 0; i < scene.objects.size(); ++i) {
-    for (int k = 0; k < 4; ++k) b[static_cast<int64_t>(i)][k] = scene.objects[i].box[static_cast<size_t>(k)];
-    l[static_cast<int64_t>(i)] = object_label(scene.objects[i], kind_);
+  const int64_t count = static_cast<int64_t>(scene.objects.size());
+  Targets targets;
+  targets.boxes = at::empty({count, 4}, at::kFloat);
+  at::Tensor labels = at::empty({count}, at::kLong);
+  auto b = targets.boxes.accessor<float, 2>();
+  auto l = labels.accessor<int64_t, 1>();
+  for (int64_t i = 0; i < count; ++i) {
+    const SceneObject& object = scene.objects[static_cast<size_t>(i)];
+    for (int k = 0; k < 4; ++k) b[i][k] = object.box[static_cast<size_t>(k)];
+    l[i] = object_label(object, kind_);
   }
+  targets.attributes["labels"] = labels;
   const auto caption = random_caption_ ? uniform_int(rng, 0, static_cast<int64_t>(scene.captions.size()) - 1) : 0;
   Sample s;
-  s.tensors["image"] = transforms_(scene.image, rng);
+  s.tensors["image"] = transforms_(scene.image, targets, rng);
   s.tensors["label"] = at::scalar_tensor(scene_label(scene, kind_), at::kLong);
+  add_targets(s, targets, "gt_", box_collate_, -1);
+  // The fixed layout: the objects left after the transforms, then -1 rows.
+  const int64_t slots = world_.options().max_objects, kept = targets.size();
+  at::Tensor boxes = at::full({slots, 4}, -1.0f, at::kFloat), box_labels = at::full({slots}, -1, at::kLong);
+  if (kept > 0) {
+    boxes.slice(0, 0, kept).copy_(targets.boxes);
+    box_labels.slice(0, 0, kept).copy_(targets.attributes.at("labels"));
+  }
   s.tensors["boxes"] = boxes;
   s.tensors["box_labels"] = box_labels;
   s.text["caption"] = scene.captions[static_cast<size_t>(caption)];

@@ -20,6 +20,7 @@ struct SyntheticScenesOptions {
   std::string label = "shape";
   std::string caption = "random";
   ConfigNode transforms;
+  std::string box_collate = "list";
 
   template <class V>
   void visit(V& v) {
@@ -31,13 +32,22 @@ struct SyntheticScenesOptions {
       {.help = "random: a caption drawn per sample and epoch; first: always the most descriptive one",
        .choices = {"random", "first"}});
     v("transforms", transforms,
-      {.help = "augmentation list (see data/transforms.h); boxes and captions ignore geometric steps"});
+      {.help = "augmentation list (see data/transforms.h); boxes move with geometric steps, captions do not "
+               "(a flipped scene's caption still says 'left')"});
+    v("box_collate", box_collate,
+      {.help = "how batches hold gt_boxes and gt_labels: list (a tensor per sample) or pad (stacked to the most "
+               "objects, padded with -1, with gt_boxes_mask and gt_labels_mask)",
+       .choices = {"list", "pad"}});
   }
 };
 
-// Samples: tensors {"image": float [3, H, W], "label": int64 [] (of the first object), "boxes": float
-// [max_objects, 4] (x1, y1, x2, y2 in rendered pixels; rows past the objects are -1), "box_labels":
-// int64 [max_objects] (-1 padded)}, text {"caption"}. classes() are class_names(label kind).
+// Samples: tensors {"image": float [3, H, W], "label": int64 [] (of the first object)}, ragged fields
+// {"gt_boxes": float [K, 4] (x1, y1, x2, y2 in pixels of the transformed image, data/targets.h),
+// "gt_labels": int64 [K]} collated by box_collate, text {"caption"}. The K objects are those the
+// transforms left in the image (a crop drops boxes it leaves without area). Also the same boxes in a
+// fixed layout, tensors "boxes": float [max_objects, 4] and "box_labels": int64 [max_objects], rows
+// past the K objects -1: kept because they stack without a collate policy and tests and recipes that
+// predate ragged fields read them. classes() are class_names(label kind).
 class SyntheticScenes : public Dataset {
  public:
   // `path` is the options' key in the config, for error messages.
@@ -56,6 +66,7 @@ class SyntheticScenes : public Dataset {
   int64_t size_;
   ClassKind kind_;
   bool random_caption_;
+  RaggedCollate box_collate_;
   Transforms transforms_;
 };
 

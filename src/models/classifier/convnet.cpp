@@ -38,7 +38,8 @@ std::vector<std::pair<std::string, int64_t>> ConvNet::multiply_accumulates() con
 
 void register_classifier_models() {
   model_registry().add(
-      "convnet", [](const ConfigNode& node) { return std::make_shared<ConvNet>(read_config<ConvNetOptions>(node, "model")); },
+      "convnet",
+      [](const ConfigNode& node, const std::string& path) { return std::make_shared<ConvNet>(read_config<ConvNetOptions>(node, path)); },
       "small CNN image classifier (conv-BN-ReLU stages, global pooling, linear head)");
 }
 

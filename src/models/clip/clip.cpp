@@ -44,7 +44,8 @@ std::vector<std::pair<std::string, int64_t>> Clip::multiply_accumulates() const 
 
 void register_clip_models() {
   model_registry().add(
-      "clip", [](const ConfigNode& node) { return std::make_shared<Clip>(read_config<ClipOptions>(node, "model")); },
+      "clip",
+      [](const ConfigNode& node, const std::string& path) { return std::make_shared<Clip>(read_config<ClipOptions>(node, path)); },
       "open_clip-compatible CLIP: ViT image tower, causal text transformer, contrastive logit scale (and bias)");
 }
 

@@ -6,9 +6,11 @@
 #include <cctype>
 #include <optional>
 #include <set>
+#include <span>
 #include <vector>
 
 #include "core/text/cat.h"
+#include "core/text/join.h"
 #include "core/error.h"
 #include "nn/upfirdn2d.h"
 
@@ -147,8 +149,7 @@ class Mapper {
     for (const auto& k : want)
       if (!out_.count(k)) missing.push_back(k);
     if (!missing.empty()) {
-      std::string list;
-      for (std::size_t i = 0; i < missing.size() && i < 6; ++i) list += (i ? ", " : "") + missing[i];
+      const std::string list = join(std::span(missing).first(std::min<std::size_t>(missing.size(), 6)), ", ");
       throw UserError(cat(where(), "incomplete rosinality generator (", resolution, "px): nothing maps to ", list,
                           missing.size() > 6 ? ", ..." : ""));
     }

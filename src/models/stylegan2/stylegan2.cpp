@@ -44,9 +44,9 @@ std::vector<std::string> StyleGan2::info_notes() const {
 void register_stylegan2_models() {
   model_registry().add(
       "stylegan2",
-      [](const ConfigNode& section) {
-        auto options = read_config<StyleGan2Options>(section, "model");
-        validate(options, section, "model");
+      [](const ConfigNode& section, const std::string& path) {
+        auto options = read_config<StyleGan2Options>(section, path);
+        validate(options, section, path);
         return std::make_shared<StyleGan2>(options);
       },
       "StyleGAN2 generator G + discriminator D (NVlabs stylegan2-ada-pytorch layout)");

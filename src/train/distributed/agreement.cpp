@@ -47,4 +47,11 @@ void sum_over_ranks(ProcessGroup& group, std::vector<double>& values) {
   std::memcpy(values.data(), sums.data_ptr<double>(), values.size() * sizeof(double));
 }
 
+at::Tensor sum_over_ranks_on_host(ProcessGroup* group, const at::Tensor& values) {
+  if (!group) return values.to(c10::kCPU);
+  std::vector<at::Tensor> t{values.to(on_device(*group, at::kDouble))};
+  group->all_reduce_sum(t);
+  return t[0].to(c10::kCPU);
+}
+
 }  // namespace loom

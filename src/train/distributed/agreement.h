@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include <ATen/core/Tensor.h>
+
 namespace loom {
 
 class ProcessGroup;
@@ -16,5 +18,9 @@ bool any_rank(ProcessGroup& group, bool flag);
 
 // Element-wise sums over ranks, in place (all ranks pass the same number of values).
 void sum_over_ranks(ProcessGroup& group, std::vector<double>& values);
+
+// The element-wise sum over ranks of a 1-D float64 tensor on any device (every rank passes the same
+// length), as a CPU tensor: one collective and one host copy. Without a group: `values` on the host.
+at::Tensor sum_over_ranks_on_host(ProcessGroup* group, const at::Tensor& values);
 
 }  // namespace loom

@@ -25,6 +25,7 @@
 #include <limits>
 
 #include "core/text/cat.h"
+#include "core/text/join.h"
 
 namespace loom {
 namespace {
@@ -108,9 +109,7 @@ bool is_loopback(const std::string& host) {
 }
 
 std::string format_shape(at::IntArrayRef shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += cat(i ? ", " : "", shape[i]);
-  return s + "]";
+  return cat("[", join(shape, ", "), "]");
 }
 
 }  // namespace

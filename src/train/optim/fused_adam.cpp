@@ -15,8 +15,10 @@ struct GroupTensors {
   std::vector<at::Tensor> params, grads, exp_avgs, exp_avg_sqs, steps;
 };
 
+using StateMap = ska::flat_hash_map<void*, std::unique_ptr<torch::optim::OptimizerParamState>>;
+
 template <class State, class GroupOptions>
-GroupTensors gather(torch::optim::OptimizerParamGroup& group, ska::flat_hash_map<void*, std::unique_ptr<torch::optim::OptimizerParamState>>& states) {
+GroupTensors gather(torch::optim::OptimizerParamGroup& group, StateMap& states) {
   GroupTensors t;
   const auto& options = static_cast<const GroupOptions&>(group.options());
   TORCH_CHECK(!options.amsgrad(), "fused Adam: amsgrad is not supported");
@@ -42,18 +44,33 @@ GroupTensors gather(torch::optim::OptimizerParamGroup& group, ska::flat_hash_map
   return t;
 }
 
+// Returns the state keys of the parameters whose step count advanced.
 template <class State, class GroupOptions, class Kernel>
-void fused_step(std::vector<torch::optim::OptimizerParamGroup>& groups,
-                ska::flat_hash_map<void*, std::unique_ptr<torch::optim::OptimizerParamState>>& states, Kernel kernel) {
+std::vector<void*> fused_step(std::vector<torch::optim::OptimizerParamGroup>& groups, StateMap& states, Kernel kernel,
+                              const std::optional<at::Tensor>& found_inf) {
   c10::NoGradGuard no_grad;
+  std::vector<void*> advanced;
   for (auto& group : groups) {
     GroupTensors t = gather<State, GroupOptions>(group, states);
     if (t.params.empty()) continue;
+    for (const auto& p : t.params) advanced.push_back(p.unsafeGetTensorImpl());
     const auto& o = static_cast<const GroupOptions&>(group.options());
     kernel(t.params, t.grads, t.exp_avgs, t.exp_avg_sqs, std::vector<at::Tensor>{}, t.steps, o.lr(), std::get<0>(o.betas()),
-           std::get<1>(o.betas()), o.weight_decay(), o.eps(), false, false, std::nullopt, std::nullopt);
+           std::get<1>(o.betas()), o.weight_decay(), o.eps(), false, false, std::nullopt, found_inf);
+  }
+  return advanced;
+}
+
+template <class State>
+void undo_step(StateMap& states, const SkippableStep& advanced) {
+  for (void* key : advanced.counted) {
+    auto& state = static_cast<State&>(*states.at(key));
+    state.step(state.step() - 1);
   }
 }
+
+constexpr auto kAdamKernel = [](auto&&... args) { at::_fused_adam_(std::forward<decltype(args)>(args)...); };
+constexpr auto kAdamWKernel = [](auto&&... args) { at::_fused_adamw_(std::forward<decltype(args)>(args)...); };
 
 at::Tensor run_closure(const torch::optim::Optimizer::LossClosure& closure) {
   if (!closure) return {};
@@ -65,18 +82,26 @@ at::Tensor run_closure(const torch::optim::Optimizer::LossClosure& closure) {
 
 at::Tensor FusedAdam::step(LossClosure closure) {
   at::Tensor loss = run_closure(closure);
-  fused_step<torch::optim::AdamParamState, torch::optim::AdamOptions>(
-      param_groups_, state_,
-      [](auto&&... args) { at::_fused_adam_(std::forward<decltype(args)>(args)...); });
+  fused_step<torch::optim::AdamParamState, torch::optim::AdamOptions>(param_groups_, state_, kAdamKernel, std::nullopt);
   return loss;
 }
 
+SkippableStep FusedAdam::step_unless(const at::Tensor& found_inf) {
+  return {fused_step<torch::optim::AdamParamState, torch::optim::AdamOptions>(param_groups_, state_, kAdamKernel, found_inf)};
+}
+
+void FusedAdam::undo_skipped_step(const SkippableStep& step) { undo_step<torch::optim::AdamParamState>(state_, step); }
+
 at::Tensor FusedAdamW::step(LossClosure closure) {
   at::Tensor loss = run_closure(closure);
-  fused_step<torch::optim::AdamWParamState, torch::optim::AdamWOptions>(
-      param_groups_, state_,
-      [](auto&&... args) { at::_fused_adamw_(std::forward<decltype(args)>(args)...); });
+  fused_step<torch::optim::AdamWParamState, torch::optim::AdamWOptions>(param_groups_, state_, kAdamWKernel, std::nullopt);
   return loss;
 }
+
+SkippableStep FusedAdamW::step_unless(const at::Tensor& found_inf) {
+  return {fused_step<torch::optim::AdamWParamState, torch::optim::AdamWOptions>(param_groups_, state_, kAdamWKernel, found_inf)};
+}
+
+void FusedAdamW::undo_skipped_step(const SkippableStep& step) { undo_step<torch::optim::AdamWParamState>(state_, step); }
 
 }  // namespace loom

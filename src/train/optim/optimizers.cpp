@@ -7,18 +7,12 @@
 #include <torch/optim/adamw.h>
 #include <torch/optim/sgd.h>
 
+#include "core/log.h"
 #include "core/registry/registries.h"
 #include "train/optim/fused_adam.h"
 #include "train/optim/register.h"
 
 namespace loom {
-
-bool DecayExclusions::excludes(const std::string& name, const at::Tensor& parameter) const {
-  if (!decay_1d && parameter.dim() < 2) return true;
-  for (const auto& pattern : no_decay)
-    if (name.find(pattern) != std::string::npos) return true;
-  return false;
-}
 
 double lazy_regularization_ratio(int64_t interval) {
   return interval <= 1 ? 1.0 : static_cast<double>(interval) / static_cast<double>(interval + 1);
@@ -26,34 +20,42 @@ double lazy_regularization_ratio(int64_t interval) {
 
 namespace {
 
-// One group with the configured decay, one with none; empty groups are left out.
+// The groups of plan_parameter_groups as torch groups: each a copy of `options` (the section's values,
+// lr already times the lazy ratio) with its own lr and weight decay. Printed as a table.
 template <class TorchOptions>
-std::vector<torch::optim::OptimizerParamGroup> decay_groups(const NamedParameters& params, const DecayExclusions& rule,
-                                                            const TorchOptions& options) {
-  std::vector<at::Tensor> decay, no_decay;
-  for (const auto& [name, p] : params) (rule.excludes(name, p) ? no_decay : decay).push_back(p);
+std::vector<torch::optim::OptimizerParamGroup> named_groups(const NamedParameters& params, const ParamGroupOptions& grouping,
+                                                            const DecayExclusions& exclusions, const TorchOptions& options,
+                                                            const ConfigNode& node, const OptimizerContext& context,
+                                                            const std::string& name) {
+  auto plan = plan_parameter_groups(params, grouping, exclusions, options.weight_decay(), node, context.path);
   std::vector<torch::optim::OptimizerParamGroup> groups;
-  if (!decay.empty()) groups.emplace_back(decay, std::make_unique<TorchOptions>(options));
-  if (!no_decay.empty()) {
-    auto without = std::make_unique<TorchOptions>(options);
-    without->weight_decay(0.0);
-    groups.emplace_back(no_decay, std::move(without));
+  for (const auto& group : plan) {
+    auto own = std::make_unique<TorchOptions>(options);
+    own->lr(options.lr() * group.lr_scale);
+    own->weight_decay(group.weight_decay);
+    groups.emplace_back(group.parameters, std::move(own));
   }
+  for (const auto& line : parameter_group_table(plan, options.lr(), cat(context.path, " (", name, ")"))) LOOM_INFO(line);
   return groups;
 }
 
-std::pair<double, double> lazy_betas(const std::vector<double>& betas, double ratio) {
-  if (betas.size() != 2) throw ConfigError(cat("optimizer.betas: expected 2 values (beta1, beta2), got ", betas.size()));
+std::pair<double, double> lazy_betas(const std::vector<double>& betas, double ratio, const ConfigNode& node,
+                                     const std::string& path) {
+  if (betas.size() != 2) {
+    const ConfigNode* at = node.is_map() ? node.find("betas") : nullptr;
+    config_detail::fail(at ? *at : node, path + ".betas", cat("expected 2 values (beta1, beta2), got ", betas.size()));
+  }
   return {std::pow(betas[0], ratio), std::pow(betas[1], ratio)};
 }
 
 template <class TorchOptimizer, class TorchOptions>
-std::unique_ptr<torch::optim::Optimizer> make_adam(const NamedParameters& params, const ConfigNode& node, double ratio) {
-  auto o = read_config<AdamOptions>(node, "optimizer");
-  auto [b1, b2] = lazy_betas(o.betas, ratio);
-  TorchOptions options(o.lr * ratio);
+std::unique_ptr<torch::optim::Optimizer> make_adam(const NamedParameters& params, const ConfigNode& node,
+                                                   const OptimizerContext& context) {
+  auto o = read_config<AdamOptions>(node, context.path);
+  auto [b1, b2] = lazy_betas(o.betas, context.lazy_ratio, node, context.path);
+  TorchOptions options(o.lr * context.lazy_ratio);
   options.betas({b1, b2}).eps(o.eps).weight_decay(o.weight_decay);
-  return std::make_unique<TorchOptimizer>(decay_groups(params, o.exclusions, options), options);
+  return std::make_unique<TorchOptimizer>(named_groups(params, o.grouping, o.exclusions, options, node, context, o.name), options);
 }
 
 }  // namespace
@@ -64,11 +66,12 @@ void register_optimizers() {
                            "AdamW (decoupled weight decay; fused update)");
   optimizer_registry().add(
       "sgd",
-      [](const NamedParameters& params, const ConfigNode& node, double ratio) -> std::unique_ptr<torch::optim::Optimizer> {
-        auto o = read_config<SgdOptions>(node, "optimizer");
-        torch::optim::SGDOptions options(o.lr * ratio);
-        options.momentum(std::pow(o.momentum, ratio)).weight_decay(o.weight_decay).nesterov(o.nesterov);
-        return std::make_unique<torch::optim::SGD>(decay_groups(params, o.exclusions, options), options);
+      [](const NamedParameters& params, const ConfigNode& node, const OptimizerContext& context) -> std::unique_ptr<torch::optim::Optimizer> {
+        auto o = read_config<SgdOptions>(node, context.path);
+        torch::optim::SGDOptions options(o.lr * context.lazy_ratio);
+        options.momentum(std::pow(o.momentum, context.lazy_ratio)).weight_decay(o.weight_decay).nesterov(o.nesterov);
+        return std::make_unique<torch::optim::SGD>(named_groups(params, o.grouping, o.exclusions, options, node, context, o.name),
+                                                   options);
       },
       "SGD with momentum (optionally Nesterov)");
 }

@@ -1,32 +1,16 @@
 #pragma once
-// Options of the registered optimizers. The factories split the parameters they are given into a
-// weight-decay group and a no-decay group (biases, norm weights, scalars, embeddings), and apply the
-// lazy-regularisation adjustment of phases that run every N steps (lr·c, β^c with c = N / (N + 1)).
+// Options of the registered optimizers. The factories split the parameters they are given into groups
+// by name (train/optim/param_groups.h: per-pattern lr multiplier and weight decay, the no-decay
+// exclusions, ViT layer decay), print the groups, and apply the lazy-regularisation adjustment of
+// phases that run every N steps (lr·c, β^c with c = N / (N + 1)) to every group.
+#include <cstdint>
 #include <string>
-#include <utility>
 #include <vector>
 
-#include <ATen/core/Tensor.h>
-
 #include "core/config/config_schema.h"
+#include "train/optim/param_groups.h"
 
 namespace loom {
-
-using NamedParameters = std::vector<std::pair<std::string, at::Tensor>>;
-
-// Which parameters get no weight decay: every tensor with fewer than two dimensions (biases, norm
-// gains, scalars such as logit_scale) unless decay_1d, and every name containing one of no_decay.
-struct DecayExclusions {
-  bool decay_1d = false;
-  std::vector<std::string> no_decay{"embedding", "pos_embed", "cls_token"};
-
-  template <class V>
-  void visit(V& v) {
-    v("decay_1d", decay_1d, {.help = "also decay biases, norm weights and other tensors with < 2 dims"});
-    v("no_decay", no_decay, {.help = "parameter-name substrings excluded from weight decay"});
-  }
-  bool excludes(const std::string& name, const at::Tensor& parameter) const;
-};
 
 struct AdamOptions {
   std::string name = "adam";
@@ -35,6 +19,7 @@ struct AdamOptions {
   double eps = 1e-8;
   double weight_decay = 0.0;
   DecayExclusions exclusions;
+  ParamGroupOptions grouping;
 
   template <class V>
   void visit(V& v) {
@@ -44,6 +29,7 @@ struct AdamOptions {
     v("eps", eps, {.help = "denominator epsilon", .min = 0.0});
     v("weight_decay", weight_decay, {.help = "L2 (adam) or decoupled (adamw) weight decay", .min = 0.0});
     exclusions.visit(v);
+    grouping.visit(v);
   }
 };
 
@@ -54,6 +40,7 @@ struct SgdOptions {
   double weight_decay = 0.0;
   bool nesterov = false;
   DecayExclusions exclusions;
+  ParamGroupOptions grouping;
 
   template <class V>
   void visit(V& v) {
@@ -63,6 +50,7 @@ struct SgdOptions {
     v("weight_decay", weight_decay, {.help = "L2 weight decay", .min = 0.0});
     v("nesterov", nesterov, {.help = "Nesterov momentum"});
     exclusions.visit(v);
+    grouping.visit(v);
   }
 };
 

@@ -38,13 +38,13 @@ double StepSchedule::factor(int64_t step) const {
 
 void register_schedules() {
   schedule_registry().add(
-      "constant", [](const ConfigNode& n) { return std::make_shared<ConstantSchedule>(read_config<ConstantScheduleOptions>(n, "schedule")); },
+      "constant", [](const ConfigNode& n, const std::string& path) { return std::make_shared<ConstantSchedule>(read_config<ConstantScheduleOptions>(n, path)); },
       "constant lr after an optional linear warm-up");
   schedule_registry().add(
-      "warmup_cosine", [](const ConfigNode& n) { return std::make_shared<CosineSchedule>(read_config<CosineScheduleOptions>(n, "schedule")); },
+      "warmup_cosine", [](const ConfigNode& n, const std::string& path) { return std::make_shared<CosineSchedule>(read_config<CosineScheduleOptions>(n, path)); },
       "linear warm-up, then cosine decay to final_factor at total_steps");
   schedule_registry().add(
-      "step", [](const ConfigNode& n) { return std::make_shared<StepSchedule>(read_config<StepScheduleOptions>(n, "schedule")); },
+      "step", [](const ConfigNode& n, const std::string& path) { return std::make_shared<StepSchedule>(read_config<StepScheduleOptions>(n, path)); },
       "multiply the lr by gamma at each milestone");
 }
 

@@ -15,12 +15,6 @@ namespace loom {
 
 namespace {
 
-std::shared_ptr<ImageClassifier> make_classifier(const ConfigNode& section) {
-  auto model = std::dynamic_pointer_cast<ImageClassifier>(make_model(section, "model"));
-  if (!model) config_detail::fail(section, "model.name", "this model is not an image classifier");
-  return model;
-}
-
 at::Tensor loss_of(ImageClassifier& model, const data::Batch& batch, double label_smoothing, at::Tensor* logits_out = nullptr) {
   at::Tensor logits = model.classify(batch.at("image"));
   if (logits_out) *logits_out = logits;
@@ -30,16 +24,15 @@ at::Tensor loss_of(ImageClassifier& model, const data::Batch& batch, double labe
 // Top-1 accuracy and mean loss over one pass of `dataset`.
 Scalars accuracy(ImageClassifier& model, std::shared_ptr<const data::Dataset> dataset, const ClassifyDataOptions& options,
                  c10::Device device, uint64_t seed, const std::string& prefix) {
-  data::Loader loader(std::move(dataset), evaluation_loader_options(options.eval_batch_size, options.eval_workers), seed);
   double loss_sum = 0;
-  int64_t correct = 0, count = 0;
-  while (auto batch = loader.next()) {
-    for (auto& [key, tensor] : batch->tensors) tensor = tensor.to(device);
-    at::Tensor logits;
-    loss_sum += loss_of(model, *batch, 0.0, &logits).item<double>() * static_cast<double>(batch->size());
-    correct += logits.argmax(1).eq(batch->at("label")).sum().item<int64_t>();
-    count += batch->size();
-  }
+  int64_t correct = 0;
+  const int64_t count = for_each_eval_batch(
+      std::move(dataset), {.batch_size = options.eval_batch_size, .workers = options.eval_workers, .seed = seed}, device,
+      [&](const data::Batch& batch) {
+        at::Tensor logits;
+        loss_sum += loss_of(model, batch, 0.0, &logits).item<double>() * static_cast<double>(batch.size());
+        correct += logits.argmax(1).eq(batch.at("label")).sum().item<int64_t>();
+      });
   if (count == 0) return {};
   return {{prefix + "/accuracy", static_cast<double>(correct) / static_cast<double>(count)},
           {prefix + "/loss", loss_sum / static_cast<double>(count)}};
@@ -48,29 +41,26 @@ Scalars accuracy(ImageClassifier& model, std::shared_ptr<const data::Dataset> da
 }  // namespace
 
 ClassifyRecipe::ClassifyRecipe(const ConfigNode& config)
-    : options_(read_config<ClassifyOptions>(required_section(config, "recipe"), "recipe")),
-      data_(read_config<ClassifyDataOptions>(required_section(config, "data"), "data")),
-      model_section_(required_section(config, "model")),
-      optimizer_section_(required_section(config, "optimizer")) {
-  if (const ConfigNode* schedule = config.find("schedule")) schedule_section_ = *schedule;
-}
+    : sections_(config, {{"model"}, {"data"}, {"optimizer"}, {"schedule", false}}),
+      options_(sections_.read<ClassifyOptions>("recipe")),
+      data_(sections_.read<ClassifyDataOptions>("data")) {}
 
 TrainSetup ClassifyRecipe::setup(const RecipeContext& context) {
   seed_ = context.seed;
   TrainSetup setup;
   setup.train_data = make_dataset(data_.train, "data.train");
   if (data_.val) val_ = make_dataset(*data_.val, "data.val");
-  model_ = make_classifier(model_section_);
+  model_ = make_model<ImageClassifier>(sections_.at("model"), "model", "this model is not an image classifier");
   auto classes = static_cast<int64_t>(setup.train_data->classes().size());
   if (classes > 0 && classes != model_->num_classes())
     throw ConfigError(cat("model.num_classes is ", model_->num_classes(), " but data.train has ", classes, " classes (",
                           setup.train_data->describe(), ")"));
-  if (options_.ema) ema_ = make_classifier(model_section_);
+  if (options_.ema) ema_ = make_model<ImageClassifier>(sections_.at("model"), "model", "this model is not an image classifier");
   add_model(setup, model_, ema_, context.device);
-  add_main_phase(setup, *model_, optimizer_section_, schedule_section_, [this](const data::Batch& batch, const StepInfo&) {
+  add_main_phase(setup, *model_, sections_.at("optimizer"), sections_.at("schedule"), [this](const data::Batch& batch, const StepInfo&) {
     at::Tensor logits;
     at::Tensor loss = loss_of(*model_, batch, options_.label_smoothing, &logits);
-    double accuracy = logits.detach().argmax(1).eq(batch.at("label")).to(at::kFloat).mean().item<double>();
+    at::Tensor accuracy = logits.detach().argmax(1).eq(batch.at("label")).to(at::kFloat).mean();
     return LossOutput{loss, {{"accuracy", accuracy}}};
   });
   return setup;

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/config/config_schema.h"
+#include "train/components.h"
 #include "train/recipe.h"
 
 namespace loom {
@@ -44,14 +45,14 @@ struct ClassifyDataOptions {
 class ClassifyRecipe : public Recipe {
  public:
   explicit ClassifyRecipe(const ConfigNode& config);
-  std::vector<std::string> sections() const override { return {"model", "data", "optimizer", "schedule"}; }
+  std::vector<std::string> sections() const override { return sections_.keys(); }
   TrainSetup setup(const RecipeContext& context) override;
   Scalars evaluate(const EvalContext& context) override;
 
  private:
+  RecipeSections sections_;  // first: the options below are read from it
   ClassifyOptions options_;
   ClassifyDataOptions data_;
-  ConfigNode model_section_, optimizer_section_, schedule_section_;
   std::shared_ptr<ImageClassifier> model_, ema_;
   std::shared_ptr<const data::Dataset> val_;
   uint64_t seed_ = 0;

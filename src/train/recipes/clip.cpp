@@ -20,12 +20,6 @@ namespace loom {
 
 namespace {
 
-std::shared_ptr<Clip> make_clip(const ConfigNode& section) {
-  auto model = std::dynamic_pointer_cast<Clip>(make_model(section, "model"));
-  if (!model) config_detail::fail(section, "model.name", "the clip recipe needs a CLIP model (model.name: clip)");
-  return model;
-}
-
 at::Tensor tokens_of(const Clip& model, const std::vector<std::string>& captions, c10::Device device) {
   return data::ClipTokenizer::shared().tokenize(captions, model.options().text.context_length).to(device);
 }
@@ -39,26 +33,23 @@ const std::vector<std::string>& captions_of(const data::Batch& batch) {
 }  // namespace
 
 ClipRecipe::ClipRecipe(const ConfigNode& config)
-    : options_(read_config<ClipRecipeOptions>(required_section(config, "recipe"), "recipe")),
-      data_(read_config<ClipDataOptions>(required_section(config, "data"), "data")),
-      model_section_(required_section(config, "model")),
-      loss_section_(required_section(config, "loss")),
-      optimizer_section_(required_section(config, "optimizer")) {
-  if (const ConfigNode* e = config.find("eval")) eval_ = read_config<ClipEvalOptions>(*e, "eval");
-  if (const ConfigNode* schedule = config.find("schedule")) schedule_section_ = *schedule;
-}
+    : sections_(config, {{"model"}, {"data"}, {"loss"}, {"optimizer"}, {"schedule", false}, {"eval", false}}),
+      options_(sections_.read<ClipRecipeOptions>("recipe")),
+      data_(sections_.read<ClipDataOptions>("data")),
+      eval_(sections_.read<ClipEvalOptions>("eval")) {}
 
 TrainSetup ClipRecipe::setup(const RecipeContext& context) {
   seed_ = context.seed;
   TrainSetup setup;
   setup.train_data = make_dataset(data_.train, "data.train");
   if (data_.val) val_ = make_dataset(*data_.val, "data.val");
-  model_ = make_clip(model_section_);
-  if (options_.ema) ema_ = make_clip(model_section_);
+  const char* not_clip = "the clip recipe needs a CLIP model (model.name: clip)";
+  model_ = make_model<Clip>(sections_.at("model"), "model", not_clip);
+  if (options_.ema) ema_ = make_model<Clip>(sections_.at("model"), "model", not_clip);
   add_model(setup, model_, ema_, context.device);
-  auto built = loss_registry().get(registered_name(loss_registry(), loss_section_, "loss"))(loss_section_);
-  loss_ = std::dynamic_pointer_cast<ContrastiveLoss>(built);
-  if (!loss_) config_detail::fail(loss_section_, "loss.name", "the clip recipe needs a contrastive loss (clip, siglip, focal_contrastive)");
+  const ConfigNode& loss_section = sections_.at("loss");
+  loss_ = std::dynamic_pointer_cast<ContrastiveLoss>(make_loss(loss_section, "loss"));
+  if (!loss_) fail_config(loss_section, "loss.name", "the clip recipe needs a contrastive loss (clip, siglip, focal_contrastive)");
   auto loss = [this, device = context.device, group = context.group](const data::Batch& batch, const StepInfo&) {
     at::Tensor image = model_->encode_image(batch.at("image"), true);
     at::Tensor text = model_->encode_text(tokens_of(*model_, captions_of(batch), device), true);
@@ -68,28 +59,24 @@ TrainSetup ClipRecipe::setup(const RecipeContext& context) {
     }
     at::Tensor scale = model_->logit_scale_value();
     at::Tensor value = loss_->forward(image.to(at::kFloat), text.to(at::kFloat), scale, model_->logit_bias_value());
-    return LossOutput{value, {{"logit_scale", scale.item<double>()}}};
+    return LossOutput{value, {{"logit_scale", scale.detach()}}};
   };
-  add_main_phase(setup, *model_, optimizer_section_, schedule_section_, std::move(loss));
+  add_main_phase(setup, *model_, sections_.at("optimizer"), sections_.at("schedule"), std::move(loss));
   return setup;
 }
 
 Scalars ClipRecipe::evaluate_model(Clip& model, c10::Device device, const std::string& prefix) {
-  data::Loader loader(val_, evaluation_loader_options(eval_.batch_size, eval_.workers), seed_);
   std::vector<at::Tensor> images, texts, labels;
-  int64_t seen = 0;
-  while (auto batch = loader.next()) {
-    if (eval_.max_samples > 0 && seen >= eval_.max_samples) break;
-    images.push_back(model.encode_image(batch->at("image").to(device), true).to(at::kFloat).cpu());
-    auto captions = batch->text.find("caption");
-    if (captions != batch->text.end()) texts.push_back(model.encode_text(tokens_of(model, captions->second, device), true).to(at::kFloat).cpu());
-    if (batch->tensors.count("label")) labels.push_back(batch->at("label"));
-    seen += batch->size();
-  }
+  const EvalPass pass{.batch_size = eval_.batch_size, .workers = eval_.workers, .seed = seed_, .limit = eval_.max_samples};
+  for_each_eval_batch(val_, pass, device, [&](const data::Batch& batch) {
+    images.push_back(model.encode_image(batch.at("image"), true).to(at::kFloat).cpu());
+    auto captions = batch.text.find("caption");
+    if (captions != batch.text.end()) texts.push_back(model.encode_text(tokens_of(model, captions->second, device), true).to(at::kFloat).cpu());
+    if (batch.tensors.count("label")) labels.push_back(batch.at("label").cpu());
+  });
   Scalars out;
   if (images.empty()) return out;
   at::Tensor image = at::cat(images);
-  if (eval_.max_samples > 0 && image.size(0) > eval_.max_samples) image = image.narrow(0, 0, eval_.max_samples);
   const int64_t n = image.size(0);
   if (!texts.empty()) {
     Scalars r = eval::retrieval_recall(image, at::cat(texts).narrow(0, 0, n), eval_.recall_at, prefix);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/config/config_schema.h"
+#include "train/components.h"
 #include "train/recipe.h"
 
 namespace loom {
@@ -60,17 +61,17 @@ struct ClipEvalOptions {
 class ClipRecipe : public Recipe {
  public:
   explicit ClipRecipe(const ConfigNode& config);
-  std::vector<std::string> sections() const override { return {"model", "data", "loss", "optimizer", "schedule", "eval"}; }
+  std::vector<std::string> sections() const override { return sections_.keys(); }
   TrainSetup setup(const RecipeContext& context) override;
   Scalars evaluate(const EvalContext& context) override;
 
  private:
   Scalars evaluate_model(Clip& model, c10::Device device, const std::string& prefix);
 
+  RecipeSections sections_;  // first: the options below are read from it
   ClipRecipeOptions options_;
   ClipDataOptions data_;
   ClipEvalOptions eval_;
-  ConfigNode model_section_, loss_section_, optimizer_section_, schedule_section_;
   std::shared_ptr<Clip> model_, ema_;
   std::shared_ptr<ContrastiveLoss> loss_;
   std::shared_ptr<const data::Dataset> val_;

@@ -7,6 +7,7 @@
 #include <ATen/ops/randint.h>
 #include <ATen/ops/randn.h>
 #include <ATen/ops/randn_like.h>
+#include <ATen/ops/scalar_tensor.h>
 #include <c10/core/GradMode.h>
 #include <torch/nn/module.h>
 
@@ -30,15 +31,12 @@
 namespace loom {
 
 StyleGan2Recipe::StyleGan2Recipe(const ConfigNode& config)
-    : options_(read_config<StyleGan2RecipeOptions>(required_section(config, "recipe"), "recipe")),
-      data_(read_config<StyleGan2DataOptions>(required_section(config, "data"), "data")),
-      model_section_(required_section(config, "model")),
-      optimizer_section_(required_section(config, "optimizer")),
-      ada_(options_.ada) {
-  if (const ConfigNode* s = config.find("sample")) sample_ = read_config<StyleGan2SampleOptions>(*s, "sample");
-  if (const ConfigNode* e = config.find("eval")) eval_ = read_config<StyleGan2EvalOptions>(*e, "eval");
-  if (const ConfigNode* d = config.find("d_optimizer")) d_optimizer_section_ = *d;
-}
+    : sections_(config, {{"model"}, {"data"}, {"optimizer"}, {"d_optimizer", false}, {"sample", false}, {"eval", false}}),
+      options_(sections_.read<StyleGan2RecipeOptions>("recipe")),
+      data_(sections_.read<StyleGan2DataOptions>("data")),
+      sample_(sections_.read<StyleGan2SampleOptions>("sample")),
+      eval_(sections_.read<StyleGan2EvalOptions>("eval")),
+      ada_(options_.ada) {}
 
 TrainSetup StyleGan2Recipe::setup(const RecipeContext& context) {
   seed_ = context.seed;
@@ -46,8 +44,7 @@ TrainSetup StyleGan2Recipe::setup(const RecipeContext& context) {
   TrainSetup setup;
   train_data_ = make_dataset(data_.train, "data.train");
   setup.train_data = train_data_;
-  model_ = std::dynamic_pointer_cast<StyleGan2>(make_model(model_section_, "model"));
-  if (!model_) config_detail::fail(model_section_, "model.name", "the stylegan2 recipe needs model.name: stylegan2");
+  model_ = make_model<StyleGan2>(sections_.at("model"), "model", "the stylegan2 recipe needs model.name: stylegan2");
   model_->to(context.device);
   setup.modules["G"] = model_->G.ptr();
   setup.modules["D"] = model_->D.ptr();
@@ -63,24 +60,24 @@ TrainSetup StyleGan2Recipe::setup(const RecipeContext& context) {
   }
 
   const bool path_length = options_.pl_weight > 0, r1 = options_.r1_gamma > 0;
-  const ConfigNode& d_section = d_optimizer_section_ ? *d_optimizer_section_ : optimizer_section_;
+  const ConfigNode* d_optimizer = sections_.find("d_optimizer");
+  const ConfigNode& d_section = d_optimizer ? *d_optimizer : sections_.at("optimizer");
   // The lazy-regularisation lr/β adjustment applies even with a penalty off, as in NVlabs' cifar config.
-  setup.optimizers["G"] = {make_optimizer(named_parameters(*model_->G), optimizer_section_, "optimizer", options_.g_reg_interval),
+  setup.optimizers["G"] = {make_optimizer(named_parameters(*model_->G), sections_.at("optimizer"), "optimizer", options_.g_reg_interval),
                            nullptr};
-  setup.optimizers["D"] = {make_optimizer(named_parameters(*model_->D), d_section, d_optimizer_section_ ? "d_optimizer" : "optimizer",
+  setup.optimizers["D"] = {make_optimizer(named_parameters(*model_->D), d_section, d_optimizer ? "d_optimizer" : "optimizer",
                                           options_.d_reg_interval),
                            nullptr};
   const std::vector<at::Tensor> g_params = model_->G->parameters(), d_params = model_->D->parameters();
   const int64_t z_dim = model_->options().z_dim;
 
-  setup.phases.push_back({"Gmain", g_params, "G", 1, [this, z_dim](const data::Batch& batch, const StepInfo& info) {
-                            begin_step(info);
+  setup.phases.push_back({"Gmain", g_params, "G", 1, [this, z_dim](const data::Batch& batch, const StepInfo&) {
                             const auto device = batch.at("image").device();
                             const int64_t n = batch.size();
                             at::Tensor c = random_labels(n, device);
                             at::Tensor img = model_->G->synthesis->forward(run_mapping(at::randn({n, z_dim}, device), c));
                             at::Tensor logits = discriminate(img, c);
-                            return LossOutput{generator_logistic_loss(logits).mean(), {{"D(fake)", logits.mean().item<double>()}}};
+                            return LossOutput{generator_logistic_loss(logits).mean(), {{"D(fake)", logits.mean()}}};
                           }});
   if (path_length)
     setup.phases.push_back({"Greg", g_params, "G", options_.g_reg_interval, [this, z_dim](const data::Batch& batch, const StepInfo&) {
@@ -93,7 +90,7 @@ TrainSetup StyleGan2Recipe::setup(const RecipeContext& context) {
                               at::Tensor penalty = path_length_penalty(lengths, pl_mean_, options_.pl_decay);
                               // Scaled by the interval: the lazy phase stands in for that many steps.
                               at::Tensor loss = (penalty * options_.pl_weight).mean() * static_cast<double>(options_.g_reg_interval);
-                              return LossOutput{loss, {{"pl_length", lengths.mean().item<double>()}, {"pl_mean", pl_mean_}}};
+                              return LossOutput{loss, {{"pl_length", lengths.mean()}, {"pl_mean", pl_mean_}}};
                             }});
   setup.phases.push_back({"Dmain", d_params, "D", 1, [this, z_dim](const data::Batch& batch, const StepInfo&) {
                             const auto device = batch.at("image").device();
@@ -107,9 +104,7 @@ TrainSetup StyleGan2Recipe::setup(const RecipeContext& context) {
                             at::Tensor real_logits = discriminate(real_images(batch), real_labels(batch, device));
                             ada_.observe(real_logits);
                             at::Tensor loss = discriminator_logistic_loss(fake_logits, real_logits).mean();
-                            return LossOutput{loss, {{"D(real)", real_logits.mean().item<double>()},
-                                                     {"D(fake)", fake_logits.mean().item<double>()},
-                                                     {"augment_p", ada_.p()}}};
+                            return LossOutput{loss, {{"D(real)", real_logits.mean()}, {"D(fake)", fake_logits.mean()}}};
                           }});
   if (r1)
     setup.phases.push_back({"Dreg", d_params, "D", options_.d_reg_interval, [this](const data::Batch& batch, const StepInfo&) {
@@ -118,7 +113,7 @@ TrainSetup StyleGan2Recipe::setup(const RecipeContext& context) {
                               ada_.observe(logits);
                               at::Tensor penalty = r1_penalty(logits, real);
                               at::Tensor loss = (penalty * (options_.r1_gamma / 2)).mean() * static_cast<double>(options_.d_reg_interval);
-                              return LossOutput{loss, {{"r1_penalty", penalty.mean().item<double>()}}};
+                              return LossOutput{loss, {{"r1_penalty", penalty.mean()}}};
                             }});
   return setup;
 }
@@ -166,8 +161,8 @@ at::Tensor StyleGan2Recipe::discriminate(const at::Tensor& images, const at::Ten
   return model_->D->forward(ada_.p() > 0 ? augment_->forward(images) : images, c);
 }
 
-void StyleGan2Recipe::begin_step(const StepInfo& info) {
-  if (info.micro_batch != 0 || !ada_.due(info.step)) return;
+void StyleGan2Recipe::after_step(const StepInfo& info) {
+  if (!ada_.due(info.step + 1)) return;
   if (group_) {  // every rank moves p alike, from the signs of all ranks
     std::vector<double> sums{ada_.sign_sum(), ada_.count()};
     sum_over_ranks(*group_, sums);
@@ -180,7 +175,8 @@ void StyleGan2Recipe::begin_step(const StepInfo& info) {
 }
 
 std::map<std::string, double> StyleGan2Recipe::counters() const {
-  std::map<std::string, double> out{{"pl_mean", pl_mean_}, {"ada_images_at_update", static_cast<double>(ada_images_at_update_)}};
+  const double pl_mean = pl_mean_.defined() ? pl_mean_.item<double>() : 0.0;  // once per checkpoint
+  std::map<std::string, double> out{{"pl_mean", pl_mean}, {"ada_images_at_update", static_cast<double>(ada_images_at_update_)}};
   for (const auto& [key, value] : ada_.state()) out["ada_" + key] = value;
   return out;
 }
@@ -188,7 +184,7 @@ std::map<std::string, double> StyleGan2Recipe::counters() const {
 void StyleGan2Recipe::set_counters(const std::map<std::string, double>& counters) {
   std::map<std::string, double> ada;
   for (const auto& [key, value] : counters) {
-    if (key == "pl_mean") pl_mean_ = value;
+    if (key == "pl_mean") pl_mean_ = at::scalar_tensor(value, at::kFloat);  // a CPU scalar mixes with any device
     else if (key == "ada_images_at_update") ada_images_at_update_ = static_cast<int64_t>(value);
     else if (key.starts_with("ada_")) ada[key.substr(4)] = value;
   }
@@ -208,16 +204,9 @@ eval::FeatureExtractor& StyleGan2Recipe::extractor(c10::Device device) {
 
 const at::Tensor& StyleGan2Recipe::real_features(c10::Device device) {
   if (real_features_.defined()) return real_features_;
-  data::Loader loader(train_data_, evaluation_loader_options(eval_.batch_size, 2), seed_);
   std::vector<at::Tensor> features;
-  int64_t seen = 0;
-  while (auto batch = loader.next()) {
-    if (eval_.num_real > 0 && seen >= eval_.num_real) break;
-    at::Tensor images = batch->at("image");
-    if (eval_.num_real > 0) images = images.narrow(0, 0, std::min(images.size(0), eval_.num_real - seen));
-    features.push_back(extractor(device).features(images.to(device)));
-    seen += images.size(0);
-  }
+  for_each_eval_batch(train_data_, {.batch_size = eval_.batch_size, .workers = 2, .seed = seed_, .limit = eval_.num_real}, device,
+                      [&](const data::Batch& batch) { features.push_back(extractor(device).features(batch.at("image"))); });
   if (features.empty()) throw UserError("stylegan2 evaluation: the training dataset gave no images");
   real_features_ = at::cat(features);
   return real_features_;

@@ -16,6 +16,7 @@
 #include "models/stylegan2/generator.h"
 #include "nn/ada_controller.h"
 #include "nn/augment_pipe.h"
+#include "train/components.h"
 #include "train/recipe.h"
 
 namespace loom {
@@ -98,12 +99,14 @@ struct StyleGan2EvalOptions {
 class StyleGan2Recipe : public Recipe {
  public:
   explicit StyleGan2Recipe(const ConfigNode& config);
-  std::vector<std::string> sections() const override { return {"model", "data", "optimizer", "d_optimizer", "sample", "eval"}; }
+  std::vector<std::string> sections() const override { return sections_.keys(); }
   TrainSetup setup(const RecipeContext& context) override;
   Scalars evaluate(const EvalContext& context) override;
   void write_samples(const EvalContext& context) override;
   std::map<std::string, double> counters() const override;
   void set_counters(const std::map<std::string, double>& counters) override;
+  // ADA's p update, outside the phases as in NVlabs' training loop (every ada.interval steps).
+  void after_step(const StepInfo& info) override;
   // Any generator source generator_weights() reads, into G and G_ema.
   void load_weight_file(const TrainSetup& setup, const std::filesystem::path& path) override;
 
@@ -113,24 +116,22 @@ class StyleGan2Recipe : public Recipe {
   at::Tensor random_labels(int64_t n, c10::Device device) const;
   at::Tensor real_labels(const data::Batch& batch, c10::Device device) const;
   at::Tensor discriminate(const at::Tensor& images, const at::Tensor& c);  // augments, then D
-  void begin_step(const StepInfo& info);                                    // ADA p update
   eval::FeatureExtractor& extractor(c10::Device device);
   const at::Tensor& real_features(c10::Device device);
   GeneratorImpl& generator_for_output();
 
+  RecipeSections sections_;  // first: the options below are read from it
   StyleGan2RecipeOptions options_;
   StyleGan2DataOptions data_;
   StyleGan2SampleOptions sample_;
   StyleGan2EvalOptions eval_;
-  ConfigNode model_section_, optimizer_section_;
-  std::optional<ConfigNode> d_optimizer_section_;
   std::shared_ptr<StyleGan2> model_;
   Generator ema_{nullptr};
   nn::AugmentPipe augment_{nullptr};
   nn::AdaController ada_;
   std::shared_ptr<ProcessGroup> group_;
   std::shared_ptr<const data::Dataset> train_data_;
-  double pl_mean_ = 0;
+  at::Tensor pl_mean_;  // scalar on the device (undefined = 0 until the first Greg phase)
   bool range_checked_ = false;
   int64_t ada_images_at_update_ = 0;
   std::unique_ptr<eval::FeatureExtractor> extractor_;

@@ -44,14 +44,6 @@ void require_equal(const at::Tensor& got, const at::Tensor& want, const std::str
   REQUIRE(torch::equal(got, want));
 }
 
-void require_same(const NamedTensors& got, const NamedTensors& want) {
-  REQUIRE(got.size() == want.size());
-  for (std::size_t i = 0; i < want.size(); ++i) {
-    REQUIRE(got[i].first == want[i].first);
-    require_equal(got[i].second, want[i].second, want[i].first);
-  }
-}
-
 const at::Tensor& find(const NamedTensors& tensors, const std::string& name) {
   for (const auto& [n, t] : tensors)
     if (n == name) return t;

@@ -35,7 +35,7 @@ TEST_CASE("unknown names suggest the closest registered one") {
 
 TEST_CASE("convnet parameter and multiply-accumulate counts match a hand count") {
   register_all();
-  auto model = model_registry().get("convnet")(parse_yaml("name: convnet\nwidths: [8, 16]\nimage_size: 32\nnum_classes: 5\n", "m.yaml"));
+  auto model = model_registry().get("convnet")(parse_yaml("name: convnet\nwidths: [8, 16]\nimage_size: 32\nnum_classes: 5\n", "m.yaml"), "model");
   int64_t params = 0;
   for (const auto& p : model->parameters()) params += p.numel();
   // conv 3->8 (3x3, no bias) + BN(8) + conv 8->16 + BN(16) + linear 16->5
@@ -73,17 +73,17 @@ TEST_CASE("optimizer factories apply the configured options") {
 
 TEST_CASE("learning-rate schedules") {
   register_all();
-  auto cosine = schedule_registry().get("warmup_cosine")(parse_yaml("name: warmup_cosine\nwarmup_steps: 10\ntotal_steps: 110\nfinal_factor: 0.1\n", "s.yaml"));
+  auto cosine = schedule_registry().get("warmup_cosine")(parse_yaml("name: warmup_cosine\nwarmup_steps: 10\ntotal_steps: 110\nfinal_factor: 0.1\n", "s.yaml"), "schedule");
   CHECK(cosine->factor(0) == Approx(0.1));
   CHECK(cosine->factor(9) == Approx(1.0));
   CHECK(cosine->factor(10) == Approx(1.0));
   CHECK(cosine->factor(60) == Approx(0.55));
   CHECK(cosine->factor(110) == Approx(0.1));
   CHECK(cosine->factor(500) == Approx(0.1));
-  auto step = schedule_registry().get("step")(parse_yaml("name: step\nmilestones: [5, 8]\ngamma: 0.5\n", "s.yaml"));
+  auto step = schedule_registry().get("step")(parse_yaml("name: step\nmilestones: [5, 8]\ngamma: 0.5\n", "s.yaml"), "schedule");
   CHECK(step->factor(4) == 1.0);
   CHECK(step->factor(5) == 0.5);
   CHECK(step->factor(8) == 0.25);
-  CHECK_THROWS_WITH(schedule_registry().get("warmup_cosine")(parse_yaml("name: warmup_cosine\n", "s.yaml")),
+  CHECK_THROWS_WITH(schedule_registry().get("warmup_cosine")(parse_yaml("name: warmup_cosine\n", "s.yaml"), "schedule"),
                     Catch::Contains("total_steps: missing required value"));
 }

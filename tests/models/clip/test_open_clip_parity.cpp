@@ -52,7 +52,7 @@ std::shared_ptr<Clip> model_from_yaml(const fs::path& yaml) {
   loom::ConfigNode config = loom::load_config(yaml.string());
   const loom::ConfigNode* section = config.find("model");
   REQUIRE(section);
-  auto clip = std::dynamic_pointer_cast<Clip>(loom::model_registry().get("clip")(*section));
+  auto clip = std::dynamic_pointer_cast<Clip>(loom::model_registry().get("clip")(*section, "model"));
   REQUIRE(clip);
   return clip;
 }
