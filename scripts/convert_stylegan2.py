@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Converts StyleGAN2 checkpoints to a safetensors file in the NVlabs stylegan2-ada-pytorch layout (the
-state-dict names Loom's StyleGAN2 uses; reference/stylegan.md §3.6).
+state-dict names Loom's StyleGAN2 uses; NVlabs training/networks.py).
 
     convert_stylegan2.py network-snapshot-001000.pkl --nvlabs-repo ~/stylegan2-ada-pytorch --out g.safetensors
     convert_stylegan2.py network-snapshot-001000.pkl --nvlabs-repo ... --all --out gd.safetensors
@@ -12,7 +12,7 @@ Inputs:
          legacy.py) importable, via --nvlabs-repo or PYTHONPATH. Old TF pickles work too (legacy.py
          converts them).
   *.pt   rosinality checkpoint: a dict with "g_ema" (and optionally "g", "d", "latent_avg"), or a bare
-         generator state dict. Keys are renamed and reshaped (reference/stylegan.md §3.7); rosinality's
+         generator state dict. Keys are renamed and reshaped (src/models/stylegan2/rosinality_layout.h); rosinality's
          blur/upsample kernels are dropped (checked to be the standard [1,3,3,1]) and NVlabs'
          `resample_filter` buffers are written instead.
 

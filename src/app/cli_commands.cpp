@@ -5,7 +5,6 @@
 #include <iostream>
 #include <map>
 
-#include "app/register_all.h"
 #include "core/config/config_loader.h"
 #include "core/text/with_commas.h"
 #include "core/registry/registries.h"
@@ -20,7 +19,6 @@ namespace {
 // A config that names a recipe is checked as `loom train` checks it (without a device, process group or
 // run folder); one without is a fragment (a model file that configs include through _base_).
 ConfigNode load_checked(const std::string& path, const std::vector<std::string>& overrides) {
-  register_all();
   ConfigNode config = load_config(path, overrides);
   if (config.find("recipe")) check_run_config(config);
   return config;
@@ -34,7 +32,6 @@ int print_config(const std::string& path, const std::vector<std::string>& overri
 }
 
 int list_registries() {
-  register_all();
   for (const RegistryBase* registry : all_registries()) {
     std::cout << registry->kind() << ":\n";
     auto entries = registry->list();

@@ -9,7 +9,6 @@
 #include <ATen/ops/zeros.h>
 #include <c10/core/GradMode.h>
 
-#include "app/register_all.h"
 #include "core/text/cat.h"
 #include "core/config/config_loader.h"
 #include "core/io/weights.h"
@@ -75,7 +74,6 @@ at::Tensor labels(const StyleGan2Options& o, int64_t n, int64_t class_index, c10
 }  // namespace
 
 int generate(const std::string& config_path, const std::vector<std::string>& arguments) {
-  register_all();
   std::vector<std::string> overrides;
   const GenerateArguments a = parse_arguments(arguments, overrides);
   const ConfigNode config = load_config(config_path, overrides);

@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "app/cli_commands.h"
+#include "app/register_all.h"
 #include "app/generate.h"
 #include "train/trainer.h"
 
@@ -35,6 +36,7 @@ CLI::App* config_command(CLI::App& app, const char* name, const char* help, Conf
 }  // namespace
 
 int main(int argc, char** argv) {
+  loom::register_all();  // every command reads configs that name registered components
   CLI::App app{"Loom: training and distillation of vision and vision-language models"};
   app.require_subcommand(1);
   std::string log_level = "info";

@@ -1,7 +1,7 @@
 #pragma once
 // Logging facade. The implementation (log.cpp) uses spdlog with Debian's fmt 9 and is compiled in a
 // target without torch include paths, because the torch wheel ships fmt 12 headers that would shadow
-// fmt 9 (reference/cpp_ecosystem.md §3.4). Callers build messages with loom::cat.
+// fmt 9. Callers build messages with loom::cat.
 #include <string>
 #include <string_view>
 

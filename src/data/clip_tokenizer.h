@@ -1,6 +1,6 @@
 #pragma once
 // CLIP's byte-level BPE tokenizer, id for id equal to open_clip.tokenize (v3.3.0, SimpleTokenizer with
-// its default clean='lower'; facts in shared/reference/clip.md §1.4):
+// its default clean='lower'; open_clip src/open_clip/tokenizer.py):
 //   clean:    HTML unescape twice, strip, collapse whitespace (Python's str.isspace), Python str.lower()
 //             (full mappings, e.g. İ → i̇, and the Final_Sigma rule Σ → ς);
 //   split:    open_clip's regex "<start_of_text>|<end_of_text>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|

@@ -1,5 +1,5 @@
 #pragma once
-// CLIP InfoNCE loss (reference/clip.md §1.5 "Losses" and §4; open_clip ClipLoss): logits = scale · img·txtᵀ
+// CLIP InfoNCE loss (Radford et al. 2021; open_clip src/open_clip/loss.py ClipLoss): logits = scale · img·txtᵀ
 // (+ bias when one is given, as open_clip allows), and the mean of the image→text and text→image
 // cross-entropies with row i matching column i.
 //

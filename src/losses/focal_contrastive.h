@@ -1,6 +1,7 @@
 #pragma once
-// RO-ViT focal contrastive loss (reference/rovit.md §2): a sigmoid focal loss over the B×B image–text
-// similarity matrix with the diagonal as positives, computed by the loom::focal_contrastive_loss op.
+// RO-ViT focal contrastive loss (Kim et al. 2023; fvlm/rovit/focal_contrastive_loss.py): a sigmoid focal
+// loss over the B×B image–text similarity matrix with the diagonal as positives, computed by the
+// loom::focal_contrastive_loss op.
 // The two directions (image→text and text→image) sum the same B² terms, so the loss is their mean:
 // sum / B, which keeps its scale independent of the batch size.
 #include "core/config/config_schema.h"

@@ -1,5 +1,5 @@
 #pragma once
-// SigLIP sigmoid loss (reference/clip.md §1.5 "Losses" and §4; open_clip SigLipLoss): logits =
+// SigLIP sigmoid loss (Zhai et al. 2023; open_clip src/open_clip/loss.py SigLipLoss): logits =
 // scale · img·txtᵀ + bias, labels +1 on the diagonal and −1 elsewhere, loss = −Σ log σ(label · logit) / B.
 //
 // The loss sees whatever rows it is given and divides by their number: passed globally gathered features

@@ -13,7 +13,7 @@ namespace loom::nn {
 namespace {
 
 // torchvision RandomResizedCrop.get_params draws up to 10 (area, ratio) pairs before falling back;
-// reference/rovit.md §1.2 names it as the practical form of the RO-ViT crop distribution.
+// RO-ViT's fvlm/rovit/cropped_positional_embedding.py says its crop boxes come from Random Resized Crop.
 constexpr int64_t kTries = 10;
 
 void check_range(const std::vector<double>& range, const char* key, double lowest) {

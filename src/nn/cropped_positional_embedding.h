@@ -1,5 +1,6 @@
 #pragma once
-// RO-ViT cropped positional embeddings (reference/rovit.md §1). The learned PE grid is upsampled
+// RO-ViT cropped positional embeddings (Kim et al. 2023; fvlm/rovit/cropped_positional_embedding.py).
+// The learned PE grid is upsampled
 // (bilinear, align_corners=false) to a larger grid, one random box per sample is cropped from it and
 // resized back to the patch grid with RoIAlign semantics (aligned=false, sampling_ratio=1). At
 // evaluation the whole upsampled grid is used (the "full-image" box).

@@ -1,6 +1,6 @@
 #pragma once
-// Focal contrastive loss (RO-ViT, reference/rovit.md §2.1): a sigmoid focal loss over every entry of
-// logits [N, C] with one-hot targets, summed (and divided by `normalizer` when given).
+// Focal contrastive loss (RO-ViT, google-research fvlm/rovit/focal_contrastive_loss.py): a sigmoid focal
+// loss over every entry of logits [N, C] with one-hot targets, summed (and divided by `normalizer` when given).
 // For image-text contrastive learning pass the BxB scaled similarity matrix and targets = arange(B).
 #include <ATen/core/Tensor.h>
 

@@ -1,4 +1,5 @@
-// Plain-ATen focal contrastive loss, written as in reference/rovit.md §2.1; autograd goes through ATen.
+// Plain-ATen focal contrastive loss, as in google-research fvlm/rovit/focal_contrastive_loss.py;
+// autograd goes through ATen.
 #include <ATen/ATen.h>
 
 #include "ops/focal_contrastive.h"

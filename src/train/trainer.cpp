@@ -22,6 +22,7 @@
 #include "core/registry/registries.h"
 #include "core/metrics/tensorboard_writer.h"
 #include "data/dataset.h"
+#include "data/device_prefetcher.h"
 #include "core/text/did_you_mean.h"
 #include "core/text/join.h"
 #include "train/distributed/agreement.h"
@@ -65,6 +66,7 @@ class TrainingLoop {
   RunDirectory dir_;
   MultiWriter metrics_;
   std::unique_ptr<data::Loader> loader_;
+  std::unique_ptr<data::DevicePrefetcher> batches_;  // the loader's batches on the device (copied ahead on CUDA)
   std::unique_ptr<CheckpointStore> store_;
   std::unique_ptr<PhaseRunner> runner_;
   std::unique_ptr<PeriodicTasks> tasks_;
@@ -102,6 +104,7 @@ TrainingLoop::TrainingLoop(RunConfig run, TrainSetup setup, const ConfigNode& co
                                            run_.launch.rank, run_.launch.world_size);
   runner_ = std::make_unique<PhaseRunner>(setup_, run_.train, run_.device, run_.group);
   tasks_ = std::make_unique<PeriodicTasks>(*run_.recipe, setup_, run_.train.eval_every, run_.train.sample_every, run_.main());
+  batches_ = std::make_unique<data::DevicePrefetcher>(*loader_, run_.device);
   int64_t per_epoch = (loader_->batches_per_epoch() + run_.train.accumulate - 1) / run_.train.accumulate;
   total_steps_ = run_.train.steps > 0 ? run_.train.steps : run_.train.epochs * per_epoch;
 
@@ -174,7 +177,7 @@ void TrainingLoop::restore() {
     if (counters_.loss_scales.count(name)) scaler.set_state(counters_.loss_scales[name]);
   check_frozen_records(setup_, counters_.frozen, checkpoint->path.string());
   run_.recipe->set_counters(counters_.recipe);
-  loader_->seek(counters_.loader);
+  batches_->seek(counters_.loader);
   LOOM_INFO("resumed from ", checkpoint->path.string(), " at step ", counters_.step, " (", counters_.images_seen, " images seen)");
 }
 
@@ -182,9 +185,8 @@ std::vector<data::Batch> TrainingLoop::next_batches(int64_t& images) {
   std::vector<data::Batch> batches;
   images = 0;
   for (int64_t i = 0; i < run_.train.accumulate; ++i) {
-    std::optional<data::Batch> batch = loader_->next();
+    std::optional<data::Batch> batch = batches_->next();
     if (!batch) throw std::logic_error("a repeating loader ran dry");
-    for (auto& [key, tensor] : batch->tensors) tensor = tensor.to(run_.device, /*non_blocking=*/true);
     images += batch->size();
     batches.push_back(std::move(*batch));
   }
@@ -213,7 +215,7 @@ void TrainingLoop::step() {
   stop_ = agree_after_step(runs);
   counters_.images_seen += images;
   counters_.step += 1;
-  counters_.loader = loader_->position();
+  counters_.loader = batches_->position();  // not the loader's: on CUDA it is a batch ahead
 }
 
 // The step's one host read and one agreement: the phases' non-finite flags come to the host together,

@@ -1,5 +1,5 @@
 #pragma once
-// The one trainer (DESIGN.md "Recipe and phases"): builds the recipe named in the config, then runs its
+// The one trainer (docs/ARCHITECTURE.md "The recipe contract"): builds the recipe named in the config, then runs its
 // phases step by step with everything a recipe should not repeat.
 #include <cstdint>
 #include <filesystem>

@@ -106,7 +106,7 @@ TEST_CASE("loader: one image at batch 4 with replacement, deterministic and resu
     check_same(a, b);
     CHECK(a[3].indices == std::vector<int64_t>{0, 0, 0, 0});
     // The four copies are augmented differently (their generators differ by position), and so are epochs.
-    at::Tensor draws = a[0].at("x").select(1, 1);
+    at::Tensor draws = a[0].at("x").select(1, 1).contiguous();
     CHECK(std::set<double>(draws.data_ptr<double>(), draws.data_ptr<double>() + 4).size() == 4);
     CHECK_FALSE(at::equal(a[0].at("x"), a[1].at("x")));
     CHECK(l0.position().epoch == 8);

@@ -52,7 +52,7 @@ def build(dtype="float32"):
 
 
 # ---------------------------------------------------------------------------------------------------
-# NVlabs → rosinality (the inverse of the map under test, written from reference/stylegan.md §3.7).
+# NVlabs → rosinality (the inverse of the map under test, written from rosinality's model.py key names).
 
 
 def kernel(scale):

@@ -1,6 +1,6 @@
 """Independent reference for StyleGAN2 (NVlabs stylegan2-ada-pytorch semantics and state-dict layout).
 
-Written from the facts in reference/stylegan.md §3 and NVlabs' training/networks.py, torch_utils/ops
+Written from NVlabs' training/networks.py, torch_utils/ops
 (upfirdn2d, conv2d_resample, bias_act) read as a specification; pure torch, CPU, float32 or float64.
 The C++ generator/discriminator parity tests compare against the file this script writes.
 
@@ -8,7 +8,7 @@ The C++ generator/discriminator parity tests compare against the file this scrip
       --z-dim 64 --w-dim 64 --map-layers 2 --c-dim 0 --conv-clamp none --mbstd-group 4
       --dtype float64 --seed 0 --batch 4]
   stylegan2_reference.py --counts     parameter counts for config-f 1024/512/256 and paper256, checked
-                                      against reference/stylegan.md §5.1 (exit 1 on a mismatch)
+                                      against COUNT_CONFIGS below (exit 1 on a mismatch)
 
 What OUT holds (see write_reference()): every G parameter/buffer as `G.<nvlabs name>`, every D one as
 `D.<name>`, inputs, outputs of mapping / synthesis / D, gradients, and unit-op cases. The config is in
@@ -436,7 +436,7 @@ class Discriminator(torch.nn.Module):
 
 
 # ---------------------------------------------------------------------------------------------------
-# Parameter counts (reference/stylegan.md §5.1).
+# Parameter counts (trainable parameters, no buffers; synthesis@1024 is MobileStyleGAN's 28.27M).
 
 COUNT_CONFIGS = {
     # name: (resolution, channel_base, expected G, synthesis, mapping, D)

@@ -122,7 +122,7 @@ TEST_CASE("globs match the whole name", "[optim]") {
   CHECK(glob_match("a*b*c", "aXbYbZc"));
 }
 
-TEST_CASE("ViT layer ids follow ViTDet's rule, with open_clip names", "[optim]") {
+TEST_CASE("ViT layer ids follow the ViTDet rule with open_clip names", "[optim]") {
   CHECK(vit_layer_id("patch_embed.proj.weight", 12) == 0);
   CHECK(vit_layer_id("backbone.net.pos_embed", 12) == 0);
   CHECK(vit_layer_id("cls_token", 12) == 0);
@@ -140,7 +140,7 @@ TEST_CASE("ViT layer ids follow ViTDet's rule, with open_clip names", "[optim]")
   CHECK_FALSE(vit_block_index("blocks.x.weight"));
 }
 
-TEST_CASE("layer decay on the tiny CLIP's vision tower, with multipliers and the lazy ratio", "[optim]") {
+TEST_CASE("layer decay on the tiny CLIP vision tower combines with multipliers and the lazy ratio", "[optim]") {
   ConfigNode config = load_config((source_dir() / "configs/clip/models/tiny.yaml").string());
   std::shared_ptr<Model> model = make_model(required_section(config, "model"), "model");
   auto params = named_parameters(*model);
@@ -271,7 +271,7 @@ TrainResult train_groups(const std::filesystem::path& root, const std::string& i
 
 }  // namespace
 
-TEST_CASE("the schedule multiplies each group's own lr, and a resumed run equals an uninterrupted one", "[optim][resume]") {
+TEST_CASE("the schedule multiplies each group's own lr and a resumed run equals an uninterrupted one", "[optim][resume]") {
   auto root = scratch("param_groups_train");
   TrainResult whole = train_groups(root, "whole");
   REQUIRE(whole.steps == 4);

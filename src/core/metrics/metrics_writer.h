@@ -1,5 +1,5 @@
 #pragma once
-// Metrics sinks (DESIGN.md "Logging and metrics"): the interface the trainer logs through, a fan-out
+// Metrics sinks (core/metrics in docs/ARCHITECTURE.md "Layers"): the interface the trainer logs through, a fan-out
 // to several sinks, and the output file both concrete writers (TensorBoard, JSONL) share.
 #include <chrono>
 #include <cstdint>

@@ -1,6 +1,6 @@
 #pragma once
 // TensorBoard event files written directly: TFRecord framing with masked CRC32C around hand-encoded
-// Event protos (reference/cpp_ecosystem.md §4), so neither protobuf nor TensorFlow is needed. Uses the
+// Event protos (tensorboard's compat/proto/event.proto), so neither protobuf nor TensorFlow is needed. Uses the
 // legacy Summary.Value fields (simple_value, image, histo), which TensorBoard still reads.
 #include <filesystem>
 #include <mutex>

@@ -3,7 +3,7 @@
 // parts at the top level (token_embedding, positional_embedding, transformer, ln_final,
 // text_projection), `logit_scale` (log of the contrastive temperature's inverse) and, for SigLIP-style
 // training, `logit_bias`. open_clip state dicts load with weights::load_file, strictly and without
-// renaming (reference/clip.md §1.2).
+// renaming (open_clip src/open_clip/model.py, transformer.py).
 #include <cstdint>
 #include <optional>
 #include <string>

@@ -1,6 +1,6 @@
 #pragma once
 // rosinality/stylegan2-pytorch generator weights → the NVlabs stylegan2-ada-pytorch layout Loom's
-// StyleGAN2 uses (reference/stylegan.md §3.7). Both use the same equalised-LR storage, so values copy
+// StyleGAN2 uses (model.py → training/networks.py). Both use the same equalised-LR storage, so values copy
 // 1:1; only names and a few shapes change, and rosinality's blur/upsample kernels are replaced by NVlabs'
 // `resample_filter` buffers. Checked numerically against a rosinality forward pass in
 // tests/python/stylegan2_layouts.py (check-semantics). scripts/convert_stylegan2.py does the same in

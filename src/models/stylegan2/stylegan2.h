@@ -17,7 +17,7 @@ class StyleGan2 : public Model {
   explicit StyleGan2(const StyleGan2Options& options);
 
   // For one sample: "G.mapping", "G.synthesis" (upsampling convs costed at their input resolution,
-  // reference/stylegan.md §5.2), "D".
+  // as NVlabs runs them, stride-2 transposed), "D".
   std::vector<std::pair<std::string, int64_t>> multiply_accumulates() const override;
   int info_depth() const override { return 2; }
   std::vector<std::string> info_notes() const override;

@@ -53,7 +53,7 @@ TrainSetup ClipRecipe::setup(const RecipeContext& context) {
   auto loss = [this, device = context.device, group = context.group](const data::Batch& batch, const StepInfo&) {
     at::Tensor image = model_->encode_image(batch.at("image"), true);
     at::Tensor text = model_->encode_text(tokens_of(*model_, captions_of(batch), device), true);
-    if (group) {  // the loss sees every rank's pairs (reference/clip.md §1: gather with gradients)
+    if (group) {  // the loss sees every rank's pairs (open_clip ClipLoss gather_with_grad)
       image = all_gather_with_grad(*group, image);
       text = all_gather_with_grad(*group, text);
     }

@@ -1,6 +1,6 @@
 #pragma once
-// Recipe `stylegan2`: StyleGAN2 training as NVlabs stylegan2-ada-pytorch runs it (reference/stylegan.md
-// §3.3): phases Gmain (non-saturating logistic loss with style mixing), Greg (path-length
+// Recipe `stylegan2`: StyleGAN2 training as NVlabs stylegan2-ada-pytorch runs it (training/loss.py,
+// training_loop.py): phases Gmain (non-saturating logistic loss with style mixing), Greg (path-length
 // regularisation every g_reg_interval steps), Dmain (logistic loss on fakes and reals) and Dreg (R1 every
 // d_reg_interval steps), regularisers scaled by their interval with the lazy-regularisation Adam
 // adjustment; an EMA of G; adaptive discriminator augmentation (ADA) on everything D sees. Evaluated

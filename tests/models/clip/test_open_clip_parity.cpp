@@ -158,7 +158,7 @@ TEST_CASE("loom info counts ViT-B-32 parameters like open_clip", "[clip][open_cl
   auto r = run_command((loom::test::bin_dir() / "loom").string() + " info " +
                        (loom::test::source_dir() / "configs/clip/models/vit_b32.yaml").string());
   REQUIRE(r.code == 0);
-  // visual 87,849,216 + text 63,428,096 + logit_scale (reference/clip.md §1.1); mult-adds: 2x the total is
+  // visual 87,849,216 + text 63,428,096 + logit_scale (open_clip docs/model_profile.csv); mult-adds: 2x the total is
   // open_clip's 14.78 GFLOPs.
   CHECK_THAT(r.output, Catch::Contains("visual") && Catch::Contains("87,849,216") && Catch::Contains("151,277,313") &&
                            Catch::Contains("4,408,811,520") && Catch::Contains("2,979,770,368") &&

@@ -1,6 +1,6 @@
-// Parameter and multiply-accumulate counts against reference/stylegan.md §5.1–5.2 (NVlabs layout,
-// trainable parameters only; the BlazeStyleGAN teacher row adds the constant noise maps), the
-// state-dict names and shapes of §3.6, and `loom info`.
+// Parameter and multiply-accumulate counts (NVlabs layout, trainable parameters only; the BlazeStyleGAN
+// paper's teacher row adds the constant noise maps), the state-dict names and shapes of NVlabs
+// training/networks.py, and `loom info`.
 #include <catch2/catch.hpp>
 #include <torch/torch.h>
 
