@@ -27,7 +27,8 @@ ConfigNode load_checked(const std::string& path, const std::vector<std::string>&
 }  // namespace
 
 int print_config(const std::string& path, const std::vector<std::string>& overrides) {
-  std::cout << "# resolved from " << path << "\n" << to_yaml(load_checked(path, overrides));
+  const ConfigNode config = load_checked(path, overrides);  // before any output: an error prints alone
+  std::cout << "# resolved from " << path << "\n" << to_yaml(config);
   return 0;
 }
 

@@ -122,7 +122,7 @@ TEST_CASE("image_folder: missing or empty root and bad config name the problem")
   CHECK_THROWS_AS(make("name: image_folder\n"), ConfigError);
 }
 
-TEST_CASE("bad images are skipped and counted; too many stop the run naming a path") {
+TEST_CASE("bad images are skipped and counted, too many stop the run naming a path") {
   fs::path dir = test::scratch("data_bad_images");
   for (int i = 0; i < 4; ++i) write_image(dir / "imgs" / cat("good", i, ".png"));
   write_text(dir / "imgs" / "corrupt.png", std::string("\x89PNG\r\n\x1a\n", 8) + "truncated garbage");

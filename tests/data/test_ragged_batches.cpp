@@ -98,7 +98,7 @@ TEST_CASE("collate: ragged fields that cannot be batched name the key and the sa
   CHECK_THROWS_WITH(collate({a, b}, {3, 4}), Catch::Contains("already has a tensor 'boxes_mask'"));
 }
 
-TEST_CASE("to_device moves stacked tensors and lists; on the CPU nothing is copied") {
+TEST_CASE("to_device moves stacked tensors and lists, on the CPU nothing is copied") {
   Batch batch = collate({with_boxes(2, RaggedCollate::list), with_boxes(1, RaggedCollate::list)}, {0, 1});
   batch.text["caption"] = {"a", "b"};
   const void* image = batch.at("image").data_ptr();

@@ -191,7 +191,7 @@ TEST_CASE("targets: large_scale_jitter resizes into the scaled target, crops or 
   CHECK_THROWS_AS(parse("- {name: large_scale_jitter}"), ConfigError);
 }
 
-TEST_CASE("targets: the image is the same with or without targets; normalize leaves targets alone") {
+TEST_CASE("targets: the image is the same with or without targets, normalize leaves targets alone") {
   auto t = parse("- {name: random_resized_crop, size: 16}\n- {name: hflip}\n- {name: normalize}\n");
   cv::Mat img(40, 50, CV_8UC3);
   cv::randu(img, 0, 255);

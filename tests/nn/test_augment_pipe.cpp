@@ -199,7 +199,7 @@ TEST_CASE("lumaflip negates the luma and keeps the chroma", "[augment]") {
   for (int64_t i = 0; i < grey.size(0); ++i) CHECK(std::min(max_diff(grey_out[i], grey[i]), max_diff(grey_out[i], -grey[i])) < 1e-6);
 }
 
-TEST_CASE("hue rotates chroma about the luma axis; saturation scales it", "[augment]") {
+TEST_CASE("hue rotates chroma about the luma axis, saturation scales it", "[augment]") {
   const at::Tensor x = images(64, 3, 4, 4).to(at::kDouble);
   const at::Tensor luma = x.mean(1, true), chroma = x - luma;
   SECTION("hue") {

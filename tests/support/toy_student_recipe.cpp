@@ -1,17 +1,24 @@
-// "toy_student": the recipe contract end to end on 2-D points. A student learns to match a frozen
-// teacher (a StyleGAN2 mapping network with w_avg, then BatchNorm) through a frozen "perceptual"
-// network, with named losses; a discriminator phase can be staged from the config
-// (train.phases.D.start); a regulariser phase runs by predicate (odd steps); latents are drawn once per
-// step in before_step; after_step records what it saw. evaluate() reports what the tests check: that
-// the frozen modules did not move and collected no gradients, and how often each hook and phase ran.
+// "toy_student": the recipe contract end to end. A student learns to match a frozen teacher (a
+// StyleGAN2 mapping network with w_avg, then BatchNorm) through a frozen "perceptual" network, with
+// named losses; a discriminator phase can be staged from the config (train.phases.D.start); a
+// regulariser phase runs by predicate (odd steps); latents are drawn once per step in before_step;
+// after_step records what it saw. The data (recipe.data) is either one image with two boxes, flipped
+// and cropped (a one-sample dataset at any batch size, with sampler: with_replacement), or a mixture of
+// that image and 64 points. evaluate() reports what the tests check: that the frozen modules did not
+// move and collected no gradients, how often each hook and phase ran, and what the boxes looked like.
 #include <cmath>
+#include <set>
 
+#include <opencv2/core.hpp>
 #include <torch/torch.h>
 
+#include "core/config/config_loader.h"
 #include "core/config/config_schema.h"
 #include "core/io/weights.h"
 #include "core/registry/registries.h"
 #include "data/dataset.h"
+#include "data/mixture.h"
+#include "data/transforms.h"
 #include "models/stylegan2/mapping_network.h"
 #include "support/toy_recipes.h"
 #include "train/components.h"
@@ -43,14 +50,41 @@ class CircleDataset : public data::Dataset {
   std::string describe() const override { return "64 points on a circle"; }
 };
 
+// One 32x32 image with two boxes (labels 1 and 2), flipped and center-cropped to 24x24: the first box
+// [4, 6, 12, 20] becomes [16, 2, 24, 16]; the second, [0, 0, 3, 3], leaves the crop and is removed.
+class OneBoxedImage : public data::Dataset {
+ public:
+  OneBoxedImage()
+      : transforms_(data::Transforms::from_config(
+            core_yaml("[{name: hflip, p: 1.0}, {name: center_crop, size: 24}]"), "toy_student.transforms")) {}
+  int64_t size() const override { return 1; }
+  data::Sample get(int64_t, std::mt19937_64& rng) const override {
+    cv::Mat rgb(32, 32, CV_8UC3, cv::Scalar(40, 120, 200));
+    data::Targets targets;
+    targets.boxes = torch::tensor({4.0f, 6.0f, 12.0f, 20.0f, 0.0f, 0.0f, 3.0f, 3.0f}).reshape({2, 4});
+    targets.attributes["labels"] = torch::tensor({1, 2}, torch::kLong);
+    data::Sample s;
+    s.tensors["image"] = transforms_(rgb, targets, rng);
+    data::add_targets(s, targets, "gt_", data::RaggedCollate::list);
+    return s;
+  }
+  std::string describe() const override { return "one 32x32 image with two boxes"; }
+
+ private:
+  static ConfigNode core_yaml(const std::string& text) { return parse_yaml(text, "toy_student"); }
+  data::Transforms transforms_;
+};
+
 struct StudentOptions {
   std::string name;
   std::string teacher;  // weight file of the frozen teacher ("" = as built from the seed)
+  std::string data = "points";  // points | boxed_image | mixture
 
   template <class V>
   void visit(V& v) {
     v("name", name);
     v("teacher", teacher, {.help = "teacher weights"});
+    v("data", data, {.help = "training data", .choices = {"points", "boxed_image", "mixture"}});
   }
 };
 
@@ -66,7 +100,11 @@ class ToyStudent : public Recipe {
 
   TrainSetup setup(const RecipeContext& context) override {
     TrainSetup s;
-    s.train_data = std::make_shared<CircleDataset>();
+    if (o_.data == "points") s.train_data = std::make_shared<CircleDataset>();
+    if (o_.data == "boxed_image") s.train_data = std::make_shared<OneBoxedImage>();
+    if (o_.data == "mixture")
+      s.train_data = std::make_shared<data::Mixture>(std::vector<data::Mixture::Source>{
+          {"image", 1.0, std::make_shared<OneBoxedImage>()}, {"points", 1.0, std::make_shared<CircleDataset>()}});
     teacher_ = ToyTeacher();
     s.frozen["teacher"] = freeze_module(teacher_.ptr(), o_.teacher, context.device);
     perceptual_ = torch::nn::Sequential(torch::nn::Linear(2, 32), torch::nn::BatchNorm1d(32), torch::nn::ReLU(), torch::nn::Linear(32, 8));
@@ -78,7 +116,8 @@ class ToyStudent : public Recipe {
     s.modules = {{"student", student_.ptr()}, {"D", D_.ptr()}};
     s.optimizers["S"] = {make_optimizer(named_parameters(*student_), optimizer_, "optimizer"), nullptr};
     s.optimizers["D"] = {make_optimizer(named_parameters(*D_), optimizer_, "optimizer"), nullptr};
-    s.phases.push_back({"S", student_->parameters(), "S", 1, [this](const data::Batch&, const StepInfo&) {
+    s.phases.push_back({"S", student_->parameters(), "S", 1, [this](const data::Batch& batch, const StepInfo&) {
+                          inspect(batch);
                           at::Tensor target = teacher_->forward(z_), output = student_->forward(z_);
                           at::Tensor distill = (perceptual_->forward(output) - perceptual_->forward(target)).square().mean();
                           at::Tensor adversarial = torch::softplus(-D_->forward(output)).mean() * 0.1;
@@ -98,6 +137,24 @@ class ToyStudent : public Recipe {
     odd.when = [](int64_t step) { return step % 2 == 1; };
     s.phases.push_back(std::move(odd));
     return s;
+  }
+
+  // Which source each sample came from, and whether each image sample's boxes are the expected ones.
+  void inspect(const data::Batch& batch) {
+    batch_sizes_.insert(static_cast<double>(batch.size()));
+    const bool mixed = batch.tensors.count("source") > 0;
+    if (!batch.lists.count("gt_boxes")) return;
+    const auto& boxes = batch.list("gt_boxes");
+    const auto& labels = batch.list("gt_labels");
+    const at::Tensor want = torch::tensor({16.0f, 2.0f, 24.0f, 16.0f}).reshape({1, 4});
+    for (int64_t i = 0; i < batch.size(); ++i) {
+      const bool image = !mixed || batch.at("source")[i].item<int64_t>() == 0;
+      (image ? image_samples_ : point_samples_) += 1;
+      const auto& b = boxes[static_cast<size_t>(i)];
+      const auto& l = labels[static_cast<size_t>(i)];
+      const bool ok = image ? (torch::equal(b, want) && l.numel() == 1 && l[0].item<int64_t>() == 1) : b.size(0) == 0;
+      box_mismatches_ += ok ? 0 : 1;
+    }
   }
 
   void before_step(const StepInfo& info) override {
@@ -123,7 +180,10 @@ class ToyStudent : public Recipe {
     return {{"val/frozen_moved", moved},          {"val/frozen_grads", grads},          {"val/frozen_trainable", trainable},
             {"val/before_steps", before_steps_},  {"val/after_steps", after_steps_},    {"val/last_before_step", last_before_step_},
             {"val/last_after_images", last_after_images_}, {"val/D_runs", d_runs_}, {"val/Sreg_runs", odd_runs_},
-            {"val/teacher_training", teacher_->is_training() ? 1.0 : 0.0}};
+            {"val/teacher_training", teacher_->is_training() ? 1.0 : 0.0}, {"val/image_samples", image_samples_},
+            {"val/point_samples", point_samples_}, {"val/box_mismatches", box_mismatches_},
+            {"val/batch_size_kinds", static_cast<double>(batch_sizes_.size())},
+            {"val/batch_size", batch_sizes_.empty() ? 0.0 : *batch_sizes_.begin()}};
   }
   std::map<std::string, double> counters() const override {
     return {{"before", before_steps_}, {"after", after_steps_}, {"d_runs", d_runs_}, {"odd_runs", odd_runs_}};
@@ -142,6 +202,8 @@ class ToyStudent : public Recipe {
   torch::nn::Sequential perceptual_{nullptr}, student_{nullptr}, D_{nullptr};
   weights::NamedTensors frozen_at_start_;
   at::Tensor z_;
+  double image_samples_ = 0, point_samples_ = 0, box_mismatches_ = 0;
+  std::set<double> batch_sizes_;
   double before_steps_ = 0, after_steps_ = 0, last_before_step_ = -1, last_after_images_ = 0, d_runs_ = 0, odd_runs_ = 0;
 };
 

@@ -66,7 +66,7 @@ const char* const kRules =
 
 }  // namespace
 
-TEST_CASE("group rules set lr multipliers and weight decay by name; the first match wins", "[optim]") {
+TEST_CASE("group rules set lr multipliers and weight decay by name, the first match wins", "[optim]") {
   Net net;
   auto params = named_parameters(*net);
   auto optimizer = make_optimizer(params, yaml(kRules), "optimizer");

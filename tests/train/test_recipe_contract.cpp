@@ -98,7 +98,7 @@ TEST_CASE("frozen modules stay in eval mode, collect no gradients and stay out o
   CHECK_THROWS_AS(run(student_config(root, "b", (root / "missing.safetensors").string())), UserError);
 }
 
-TEST_CASE("step hooks run once per step; phases start by config, run by predicate; named losses are logged", "[trainer][hooks]") {
+TEST_CASE("step hooks run once per step, phases start by config, run by predicate, named losses are logged", "[trainer][hooks]") {
   auto root = scratch("contract_hooks");
   TrainResult r = run(student_config(root, "a", ""));
   CHECK(metric(r, "val/before_steps") == 12);
@@ -132,4 +132,23 @@ TEST_CASE("staged phases and frozen weights: bad input names the key", "[trainer
   CHECK_THROWS_WITH(run(student_config(root, "b", ""), {"train.phases.Dd.start=2"}),
                     Catch::Contains("train.phases.Dd") && Catch::Contains("did you mean 'D'"));
   CHECK_THROWS_WITH(run(student_config(root, "c", (root / "nope.safetensors").string())), Catch::Contains("nope.safetensors"));
+}
+
+TEST_CASE("ragged boxes move with a flip and a crop, one image trains at batch 4, a mixture tags its sources", "[trainer][data]") {
+  auto root = scratch("contract_data");
+  // One sample, batches of 4: drawn with replacement (the default sampler refuses, pointing at the option).
+  TrainResult one = run(student_config(root, "one", ""),
+                        {"recipe.data=boxed_image", "train.loader.batch_size=4", "train.loader.sampler=with_replacement", "train.steps=6"});
+  CHECK(metric(one, "val/batch_size") == 4);
+  CHECK(metric(one, "val/batch_size_kinds") == 1);
+  CHECK(metric(one, "val/image_samples") == 6 * 4);
+  CHECK(metric(one, "val/box_mismatches") == 0);  // every sample's boxes flipped, cropped, the outside one removed
+  CHECK_THROWS_WITH(run(student_config(root, "refused", ""), {"recipe.data=boxed_image", "train.loader.batch_size=4"}),
+                    Catch::Contains("sampler"));
+
+  TrainResult mixed = run(student_config(root, "mixed", ""), {"recipe.data=mixture"});
+  CHECK(metric(mixed, "val/image_samples") + metric(mixed, "val/point_samples") == 12 * 16);
+  CHECK(metric(mixed, "val/image_samples") > 40);  // weights 1:1 over 192 draws
+  CHECK(metric(mixed, "val/point_samples") > 40);
+  CHECK(metric(mixed, "val/box_mismatches") == 0);  // image samples carry their boxes, point samples none
 }

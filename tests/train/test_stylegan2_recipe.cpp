@@ -47,7 +47,7 @@ nlohmann::json counters(const std::filesystem::path& checkpoint) {
 
 }  // namespace
 
-TEST_CASE("stylegan2 recipe: phases, ADA, EMA, FID/KID and samples; resume is exact", "[stylegan2][recipe][resume]") {
+TEST_CASE("stylegan2 recipe: phases, ADA, EMA, FID/KID and samples, resume is exact", "[stylegan2][recipe][resume]") {
   auto root = scratch("stylegan2_recipe");
   TrainResult whole = run(root, "whole", {"train.steps=8"});
   CHECK(whole.steps == 8);

@@ -132,7 +132,7 @@ TEST_CASE("a non-finite loss stops the run naming phase and step, or is skipped 
   CHECK(skipped.nan_skipped == 1);
 }
 
-TEST_CASE("clipping, bf16 autocast and schedules run; config mistakes name the key", "[trainer]") {
+TEST_CASE("clipping, bf16 autocast and schedules run, config mistakes name the key", "[trainer]") {
   auto root = scratch("trainer_options");
   TrainResult r = run(toy("toy_gan", root, "opts", "  clip_grad: {mode: norm, max: 0.5}\n  amp: {enabled: true, dtype: bf16}\n"));
   CHECK(r.steps == 12);
