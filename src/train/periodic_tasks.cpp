@@ -8,6 +8,7 @@
 #include "core/config/config_error.h"
 #include "core/log.h"
 #include "core/text/cat.h"
+#include "core/text/join.h"
 #include "train/rng_state.h"
 
 namespace loom {
@@ -15,8 +16,7 @@ namespace loom {
 PeriodicTasks::PeriodicTasks(Recipe& recipe, const TrainSetup& setup, int64_t eval_every, int64_t sample_every, bool main_rank) {
   tasks_.push_back({"evaluate", eval_every, true, [&recipe](const EvalContext& context) {
                       Scalars metrics = recipe.evaluate(context);
-                      std::string line;
-                      for (const auto& [name, value] : metrics) line += cat(line.empty() ? "" : "  ", name, " ", value);
+                      std::string line = join(metrics, "  ", [](const auto& m) { return cat(m.first, " ", m.second); });
                       LOOM_INFO("eval at step ", context.step, ": ", line.empty() ? "(no metrics)" : line);
                       return metrics;
                     }});

@@ -121,12 +121,12 @@ void TrainingLoop::stage_phases(const ConfigNode& config) {
     const ConfigNode& node = *windows->find(name);
     auto phase = std::find_if(setup_.phases.begin(), setup_.phases.end(), [&](const Phase& p) { return p.name == name; });
     if (phase == setup_.phases.end())
-      config_detail::fail(node, cat("train.phases.", name), cat("this recipe has no such phase", did_you_mean(name, names),
+      fail_config(node, cat("train.phases.", name), cat("this recipe has no such phase", did_you_mean(name, names),
                                                                 "; its phases: ", join(names, ", ")));
     phase->start = window.start;
     phase->stop = window.stop;
     if (window.stop >= 0 && window.start > window.stop)
-      config_detail::fail(node, cat("train.phases.", name), cat("start ", window.start, " is after stop ", window.stop));
+      fail_config(node, cat("train.phases.", name), cat("start ", window.start, " is after stop ", window.stop));
   }
   for (const auto& phase : setup_.phases)
     if (phase.interval < 1 || (phase.stop >= 0 && phase.start > phase.stop))
@@ -251,8 +251,7 @@ std::string TrainingLoop::progress_figures() const {
     std::snprintf(buffer, sizeof buffer, "%.4g", value);
     return std::string(buffer);
   };
-  std::string out;
-  for (const auto& [name, loss] : last_losses_) out += cat(out.empty() ? "" : "  ", name, " ", figure(loss));
+  std::string out = join(last_losses_, "  ", [&](const auto& entry) { return cat(entry.first, " ", figure(entry.second)); });
   for (const auto& [name, slot] : setup_.optimizers) {
     const auto& groups = slot.optimizer->param_groups();
     if (!groups.empty()) out += cat("  lr/", name, " ", figure(groups[0].options().get_lr()));
@@ -305,9 +304,8 @@ void TrainingLoop::save_checkpoint(const Scalars& metrics) {
   std::map<std::string, double> by_name(metrics.begin(), metrics.end());
   const std::string& best = run_.train.checkpoint.best_metric;
   if (!metrics.empty() && !best.empty() && !by_name.count(best)) {
-    std::string names;
-    for (const auto& [name, value] : metrics) names += cat(names.empty() ? "" : ", ", name);
-    LOOM_WARN("train.checkpoint.best_metric '", best, "' is not among the evaluation metrics (", names, ")");
+    LOOM_WARN("train.checkpoint.best_metric '", best, "' is not among the evaluation metrics (",
+              join(metrics, ", ", [](const auto& entry) { return entry.first; }), ")");
   }
   CheckpointContents contents = pack_checkpoint(setup_, counters_, config_yaml_);
   for (auto& entry : rank_rng) contents.tensors.push_back(std::move(entry));

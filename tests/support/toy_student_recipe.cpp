@@ -136,6 +136,11 @@ class ToyStudent : public Recipe {
               }};
     odd.when = [](int64_t step) { return step % 2 == 1; };
     s.phases.push_back(std::move(odd));
+    // A recipe's own periodic work, at its own cadence: a cheap probe every 5 steps (and at the end).
+    s.tasks.push_back({"probe", 5, true, [this](const EvalContext& context) {
+                         probe_steps_.push_back(context.step);
+                         return Scalars{{"val/probe_distance", (student_->forward(z_) - teacher_->forward(z_)).norm().item<double>()}};
+                       }});
     return s;
   }
 
@@ -183,7 +188,9 @@ class ToyStudent : public Recipe {
             {"val/teacher_training", teacher_->is_training() ? 1.0 : 0.0}, {"val/image_samples", image_samples_},
             {"val/point_samples", point_samples_}, {"val/box_mismatches", box_mismatches_},
             {"val/batch_size_kinds", static_cast<double>(batch_sizes_.size())},
-            {"val/batch_size", batch_sizes_.empty() ? 0.0 : *batch_sizes_.begin()}};
+            {"val/batch_size", batch_sizes_.empty() ? 0.0 : *batch_sizes_.begin()},
+            {"val/probe_runs", static_cast<double>(probe_steps_.size())},
+            {"val/probe_last_step", probe_steps_.empty() ? -1.0 : static_cast<double>(probe_steps_.back())}};
   }
   std::map<std::string, double> counters() const override {
     return {{"before", before_steps_}, {"after", after_steps_}, {"d_runs", d_runs_}, {"odd_runs", odd_runs_}};
@@ -204,6 +211,7 @@ class ToyStudent : public Recipe {
   at::Tensor z_;
   double image_samples_ = 0, point_samples_ = 0, box_mismatches_ = 0;
   std::set<double> batch_sizes_;
+  std::vector<int64_t> probe_steps_;
   double before_steps_ = 0, after_steps_ = 0, last_before_step_ = -1, last_after_images_ = 0, d_runs_ = 0, odd_runs_ = 0;
 };
 

@@ -107,6 +107,17 @@ TEST_CASE("step hooks run once per step, phases start by config, run by predicat
   CHECK(metric(r, "val/last_after_images") == 12 * 16);  // after_step sees its own step's images
   CHECK(metric(r, "val/D_runs") == 8);                    // train.phases.D.start = 4: steps 4..11
   CHECK(metric(r, "val/Sreg_runs") == 6);                 // odd steps
+  // The recipe's probe task (every 5 steps) ran after steps 5 and 10 by the time the final evaluation
+  // (which runs before the recipe's tasks) looked, and once more at the end.
+  CHECK(metric(r, "val/probe_runs") == 2);
+  CHECK(metric(r, "val/probe_last_step") == 10);
+  std::vector<int64_t> probed;
+  {
+    std::ifstream in(r.run.metrics());
+    for (std::string line; std::getline(in, line);)
+      if (auto j = nlohmann::json::parse(line); j.contains("val/probe_distance")) probed.push_back(j["step"].get<int64_t>());
+  }
+  CHECK(probed == std::vector<int64_t>{5, 10, 12});
 
   std::ifstream lines(r.run.metrics());
   std::vector<nlohmann::json> records;
