@@ -25,7 +25,8 @@ int spawn_ranks(char* self) {
   const std::string port = std::to_string(loom::free_loopback_port());
   std::vector<pid_t> pids;
   for (int r = 0; r < 2; ++r) {
-    std::vector<std::string> vars{"RANK=" + std::to_string(r), "WORLD_SIZE=2", "MASTER_ADDR=127.0.0.1", "MASTER_PORT=" + port};
+    std::vector<std::string> vars{"RANK=" + std::to_string(r), "WORLD_SIZE=2", "MASTER_ADDR=127.0.0.1",
+                                  "MASTER_PORT=" + port};
     std::vector<char*> env;
     for (auto& v : vars) env.push_back(v.data());
     for (char** e = environ; *e; ++e) env.push_back(*e);
@@ -62,8 +63,8 @@ int main(int, char** argv) {
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / iterations;
     // Bus bandwidth: what each rank sends and receives in a ring all-reduce, 2 (n-1)/n of the buffer.
     if (pg->rank() == 0)
-      std::printf("all_reduce %5.1f MB, 2 gloo ranks, loopback: %7.2f ms  algbw %.2f GB/s  busbw %.2f GB/s\n", bytes / 1048576.0,
-                  seconds * 1e3, bytes / seconds / 1e9, bytes / seconds / 1e9 * 2 * (2 - 1) / 2);
+      std::printf("all_reduce %5.1f MB, 2 gloo ranks, loopback: %7.2f ms  algbw %.2f GB/s  busbw %.2f GB/s\n",
+                  bytes / 1048576.0, seconds * 1e3, bytes / seconds / 1e9, bytes / seconds / 1e9 * 2 * (2 - 1) / 2);
   }
   return 0;
 }

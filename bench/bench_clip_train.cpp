@@ -9,8 +9,8 @@
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
-#include "core/config/config_loader.h"
 #include "app/register_all.h"
+#include "core/config/config_loader.h"
 #include "core/registry/registries.h"
 #include "losses/loss.h"
 #include "models/clip/clip.h"
@@ -25,11 +25,13 @@ int main(int argc, char** argv) {
   const int steps = argc > 3 ? std::stoi(argv[3]) : 10, warmup = argc > 4 ? std::stoi(argv[4]) : 3;
   loom::register_all();
   loom::ConfigNode config = loom::load_config(argv[1]);
-  auto model = std::dynamic_pointer_cast<loom::Clip>(loom::make_model(loom::required_section(config, "model"), "model"));
+  auto model =
+      std::dynamic_pointer_cast<loom::Clip>(loom::make_model(loom::required_section(config, "model"), "model"));
   auto loss = std::dynamic_pointer_cast<loom::ContrastiveLoss>(
       loom::loss_registry().get("clip")(loom::parse_yaml("name: clip\n", "bench"), "loss"));
-  auto optimizer = loom::make_optimizer(loom::named_parameters(*model),
-                                        loom::parse_yaml("{name: adamw, lr: 1.0e-4, weight_decay: 0.1}", "bench"), "optimizer");
+  auto optimizer =
+      loom::make_optimizer(loom::named_parameters(*model),
+                           loom::parse_yaml("{name: adamw, lr: 1.0e-4, weight_decay: 0.1}", "bench"), "optimizer");
   torch::manual_seed(0);
   const auto& o = model->options();
   at::Tensor images = torch::randn({batch, 3, o.vision.image_size, o.vision.image_size});
@@ -38,7 +40,8 @@ int main(int argc, char** argv) {
   tokens.scatter_(1, eot.unsqueeze(1), 49407);
   auto step = [&] {
     optimizer->zero_grad();
-    at::Tensor l = loss->forward(model->encode_image(images, true), model->encode_text(tokens, true), model->logit_scale_value());
+    at::Tensor l =
+        loss->forward(model->encode_image(images, true), model->encode_text(tokens, true), model->logit_scale_value());
     l.backward();
     optimizer->step();
   };
@@ -46,7 +49,8 @@ int main(int argc, char** argv) {
   auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < steps; ++i) step();
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("loom      %-28s batch %lld threads %d: %.1f samples/s (%.1f ms/step)\n", argv[1], static_cast<long long>(batch),
-              at::get_num_threads(), static_cast<double>(batch * steps) / seconds, 1000.0 * seconds / steps);
+  std::printf("loom      %-28s batch %lld threads %d: %.1f samples/s (%.1f ms/step)\n", argv[1],
+              static_cast<long long>(batch), at::get_num_threads(), static_cast<double>(batch * steps) / seconds,
+              1000.0 * seconds / steps);
   return 0;
 }

@@ -16,8 +16,7 @@ namespace {
 using LossFn = at::Tensor (*)(const at::Tensor&, const at::Tensor&, double, double, std::optional<double>);
 
 // Median seconds of one forward + backward; repeats until ~budget seconds or max_reps have been spent.
-double median_seconds(LossFn fn, const at::Tensor& logits, const at::Tensor& targets, double budget,
-                      int max_reps) {
+double median_seconds(LossFn fn, const at::Tensor& logits, const at::Tensor& targets, double budget, int max_reps) {
   const bool cuda = logits.is_cuda();
   auto once = [&] {
     at::Tensor loss = fn(logits, targets, 0.5, 1.0, static_cast<double>(logits.size(0)));

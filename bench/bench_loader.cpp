@@ -28,8 +28,8 @@ void make_jpegs(const std::filesystem::path& dir, int count) {
     cv::randu(img, cv::Scalar::all(0), cv::Scalar::all(255));
     cv::GaussianBlur(img, img, cv::Size(0, 0), 3);
     for (int k = 0; k < 5; ++k)
-      cv::circle(img, cv::Point(static_cast<int>(rng() % 256), static_cast<int>(rng() % 256)), 10 + static_cast<int>(rng() % 60),
-                 cv::Scalar(rng() % 256, rng() % 256, rng() % 256), cv::FILLED);
+      cv::circle(img, cv::Point(static_cast<int>(rng() % 256), static_cast<int>(rng() % 256)),
+                 10 + static_cast<int>(rng() % 60), cv::Scalar(rng() % 256, rng() % 256, rng() % 256), cv::FILLED);
     cv::imwrite(file.string(), img, {cv::IMWRITE_JPEG_QUALITY, 90});
   }
 }
@@ -51,7 +51,8 @@ int main() {
     LoaderOptions warm;  // one untimed pass: page cache, OpenCV and allocator start-up
     warm.repeat = false;
     Loader loader(dataset, warm, 0);
-    while (loader.next()) {}
+    while (loader.next()) {
+    }
   }
   for (int64_t workers : {1, 2}) {
     LoaderOptions lo;

@@ -47,30 +47,38 @@ int main(int argc, char** argv) {
               (long long)batch, at::get_num_threads());
   auto z = [&](int64_t n) { return torch::randn({n, o.z_dim}); };
   const at::Tensor reals = torch::rand({batch, 3, r, r}) * 2 - 1;
-  const double gmain = milliseconds([&] {
-    at::Tensor img = G.forward(z(batch), {});
-    loom::generator_logistic_loss(D.forward(img, {})).mean().backward();
-  }, iterations);
-  const double dmain = milliseconds([&] {
-    at::Tensor fake;
-    {
-      torch::NoGradGuard no_grad;
-      fake = G.forward(z(batch), {});
-    }
-    loom::discriminator_logistic_loss(D.forward(fake, {}), D.forward(reals, {})).mean().backward();
-  }, iterations);
-  const double greg = milliseconds([&] {
-    const int64_t n = std::max<int64_t>(batch / 2, 1);
-    at::Tensor ws = G.mapping->forward(z(n), {});
-    at::Tensor img = G.synthesis->forward(ws);
-    at::Tensor lengths = loom::path_lengths(img, ws, torch::randn_like(img) / static_cast<double>(r));
-    double mean = 0;
-    loom::path_length_penalty(lengths, mean, 0.01).mean().backward();
-  }, iterations);
-  const double dreg = milliseconds([&] {
-    at::Tensor x = reals.clone().requires_grad_(true);
-    loom::r1_penalty(D.forward(x, {}), x).mean().backward();
-  }, iterations);
+  const double gmain = milliseconds(
+      [&] {
+        at::Tensor img = G.forward(z(batch), {});
+        loom::generator_logistic_loss(D.forward(img, {})).mean().backward();
+      },
+      iterations);
+  const double dmain = milliseconds(
+      [&] {
+        at::Tensor fake;
+        {
+          torch::NoGradGuard no_grad;
+          fake = G.forward(z(batch), {});
+        }
+        loom::discriminator_logistic_loss(D.forward(fake, {}), D.forward(reals, {})).mean().backward();
+      },
+      iterations);
+  const double greg = milliseconds(
+      [&] {
+        const int64_t n = std::max<int64_t>(batch / 2, 1);
+        at::Tensor ws = G.mapping->forward(z(n), {});
+        at::Tensor img = G.synthesis->forward(ws);
+        at::Tensor lengths = loom::path_lengths(img, ws, torch::randn_like(img) / static_cast<double>(r));
+        double mean = 0;
+        loom::path_length_penalty(lengths, mean, 0.01).mean().backward();
+      },
+      iterations);
+  const double dreg = milliseconds(
+      [&] {
+        at::Tensor x = reals.clone().requires_grad_(true);
+        loom::r1_penalty(D.forward(x, {}), x).mean().backward();
+      },
+      iterations);
   double generate = 0;
   {
     torch::NoGradGuard no_grad;

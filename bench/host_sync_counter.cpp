@@ -32,7 +32,10 @@ struct HostReadCounter {
                                        [](const at::RecordFunction&, at::ObserverContext*) { --op_depth; })
                                        .scopes({at::RecordScope::FUNCTION}));
   }
-  ~HostReadCounter() { std::fprintf(stderr, "host_sync_counter: %ld host reads (item, _local_scalar_dense, is_nonzero)\n", host_reads.load()); }
+  ~HostReadCounter() {
+    std::fprintf(stderr, "host_sync_counter: %ld host reads (item, _local_scalar_dense, is_nonzero)\n",
+                 host_reads.load());
+  }
 };
 
 HostReadCounter counter;

@@ -6,8 +6,8 @@
 #include <map>
 
 #include "core/config/config_loader.h"
-#include "core/text/with_commas.h"
 #include "core/registry/registries.h"
+#include "core/text/with_commas.h"
 #include "models/model.h"
 #include "train/run_config.h"
 #include "train/trainer.h"
@@ -59,8 +59,8 @@ int model_info(const std::string& path, const std::vector<std::string>& override
     return m;
   };
   auto row = [](const std::string& name, int64_t params, const std::string& mult_adds) {
-    std::cout << std::left << std::setw(24) << name << std::right << std::setw(16) << with_commas(params) << std::setw(20)
-              << mult_adds << "\n";
+    std::cout << std::left << std::setw(24) << name << std::right << std::setw(16) << with_commas(params)
+              << std::setw(20) << mult_adds << "\n";
   };
   auto parameter_count = [](const torch::nn::Module& m) {
     int64_t n = 0;
@@ -70,7 +70,8 @@ int model_info(const std::string& path, const std::vector<std::string>& override
   int64_t total_params = 0, total_macs = 0;
   std::cout << "model: " << name << "\n"
             << std::left << std::setw(24) << "module" << std::right << std::setw(16) << "parameters" << std::setw(20)
-            << "mult-adds" << "\n";
+            << "mult-adds"
+            << "\n";
   for (const auto& child : model->named_children()) {
     const int64_t params = parameter_count(*child.value()), m = macs_of(child.key());
     total_params += params;
@@ -102,9 +103,12 @@ int train(const std::string& path, const std::vector<std::string>& overrides) {
             << "  config:       " << run.config().string() << "\n"
             << "  log:          " << run.log().string() << "\n"
             << "  metrics:      " << run.metrics().string() << "\n"
-            << "  tensorboard:  " << run.tensorboard().string() << "  (tensorboard --logdir " << run.tensorboard().string() << ")\n"
+            << "  tensorboard:  " << run.tensorboard().string() << "  (tensorboard --logdir "
+            << run.tensorboard().string() << ")\n"
             << "  checkpoint:   " << result.last_checkpoint.string() << "\n";
-  if (result.interrupted) std::cout << "continue with: loom train " << path << " output.id=" << run.dir.filename().string() << " resume=auto\n";
+  if (result.interrupted)
+    std::cout << "continue with: loom train " << path << " output.id=" << run.dir.filename().string()
+              << " resume=auto\n";
   return 0;
 }
 
@@ -112,10 +116,13 @@ int evaluate(const std::string& path, const std::vector<std::string>& overrides)
   std::vector<std::string> rest;
   std::string checkpoint;
   for (const auto& o : overrides) {
-    if (o.starts_with("ckpt=")) checkpoint = o.substr(5);
-    else rest.push_back(o);
+    if (o.starts_with("ckpt="))
+      checkpoint = o.substr(5);
+    else
+      rest.push_back(o);
   }
-  if (checkpoint.empty()) throw UserError("loom eval needs ckpt=PATH (a checkpoint folder, a run folder or a weight file)");
+  if (checkpoint.empty())
+    throw UserError("loom eval needs ckpt=PATH (a checkpoint folder, a run folder or a weight file)");
   Scalars metrics = loom::evaluate(load_config(path, rest), checkpoint);
   if (metrics.empty()) std::cout << "(the recipe reported no metrics: is an evaluation dataset configured?)\n";
   for (const auto& [name, value] : metrics) std::cout << name << " = " << value << "\n";

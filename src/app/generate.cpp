@@ -9,13 +9,13 @@
 #include <ATen/ops/zeros.h>
 #include <c10/core/GradMode.h>
 
-#include "core/text/cat.h"
 #include "core/config/config_loader.h"
 #include "core/io/weights.h"
+#include "core/text/cat.h"
 #include "data/image_grid.h"
 #include "data/image_io.h"
-#include "models/stylegan2/latents.h"
 #include "models/stylegan2/generator_weights.h"
+#include "models/stylegan2/latents.h"
 #include "models/stylegan2/stylegan2.h"
 #include "train/components.h"
 #include "train/run_config.h"
@@ -33,9 +33,9 @@ struct GenerateArguments {
 // Splits generate's own key=value arguments from config overrides.
 GenerateArguments parse_arguments(const std::vector<std::string>& arguments, std::vector<std::string>& overrides) {
   GenerateArguments a;
-  std::map<std::string, std::string*> text{{"ckpt", &a.checkpoint}, {"out", &a.out}, {"noise", &a.noise}, {"device", &a.device},
-                                           {"seeds", &a.seeds}, {"mix_rows", &a.mix_rows}, {"mix_cols", &a.mix_cols},
-                                           {"mix_styles", &a.mix_styles}};
+  std::map<std::string, std::string*> text{
+      {"ckpt", &a.checkpoint}, {"out", &a.out},           {"noise", &a.noise},       {"device", &a.device},
+      {"seeds", &a.seeds},     {"mix_rows", &a.mix_rows}, {"mix_cols", &a.mix_cols}, {"mix_styles", &a.mix_styles}};
   std::map<std::string, int64_t*> integers{{"cutoff", &a.cutoff}, {"class", &a.class_index}, {"columns", &a.columns}};
   for (const auto& argument : arguments) {
     const size_t eq = argument.find('=');
@@ -50,14 +50,18 @@ GenerateArguments parse_arguments(const std::vector<std::string>& arguments, std
     }
     size_t used = 0;
     try {
-      if (integers.count(key)) *integers[key] = std::stoll(value, &used);
-      else a.psi = std::stod(value, &used);
+      if (integers.count(key))
+        *integers[key] = std::stoll(value, &used);
+      else
+        a.psi = std::stod(value, &used);
     } catch (const std::exception&) {
       used = 0;
     }
-    if (value.empty() || used != value.size()) throw UserError(cat("loom generate: ", key, "=", value, " is not a number"));
+    if (value.empty() || used != value.size())
+      throw UserError(cat("loom generate: ", key, "=", value, " is not a number"));
   }
-  if (a.checkpoint.empty()) throw UserError("loom generate needs ckpt=PATH (a run folder, a checkpoint, or a weight file)");
+  if (a.checkpoint.empty())
+    throw UserError("loom generate needs ckpt=PATH (a run folder, a checkpoint, or a weight file)");
   return a;
 }
 
@@ -98,7 +102,8 @@ int generate(const std::string& config_path, const std::vector<std::string>& arg
       return G.mapping->forward(z, labels(o, z.size(0), a.class_index, device), a.psi, a.cutoff);
     };
     const at::Tensor row_ws = ws_of(rows), col_ws = ws_of(cols);
-    const at::Tensor mixed = G.synthesis->forward(mix_styles(row_ws, col_ws, parse_index_list(a.mix_styles, "mix_styles")), noise);
+    const at::Tensor mixed =
+        G.synthesis->forward(mix_styles(row_ws, col_ws, parse_index_list(a.mix_styles, "mix_styles")), noise);
     // NVlabs' layout: a blank corner, the column sources across the top, each row source at its left.
     const at::Tensor tops = G.synthesis->forward(col_ws, noise), lefts = G.synthesis->forward(row_ws, noise);
     std::vector<at::Tensor> cells{at::zeros_like(tops[0]).fill_(-1)};
@@ -111,8 +116,9 @@ int generate(const std::string& config_path, const std::vector<std::string>& arg
     images = mixed.size(0) + tops.size(0) + lefts.size(0);
   } else {
     const auto seeds = parse_index_list(a.seeds, "seeds");
-    const at::Tensor all = images_from_seeds(G, seeds, labels(o, static_cast<int64_t>(seeds.size()), a.class_index, c10::kCPU),
-                                             {.truncation_psi = a.psi, .truncation_cutoff = a.cutoff, .noise_mode = noise}, device);
+    const at::Tensor all =
+        images_from_seeds(G, seeds, labels(o, static_cast<int64_t>(seeds.size()), a.class_index, c10::kCPU),
+                          {.truncation_psi = a.psi, .truncation_cutoff = a.cutoff, .noise_mode = noise}, device);
     grid = data::image_grid(all, a.columns);
     images = all.size(0);
   }

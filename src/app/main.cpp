@@ -6,14 +6,14 @@
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <c10/util/Exception.h>
+#include <CLI/CLI.hpp>
 
+#include "app/cli_commands.h"
+#include "app/generate.h"
+#include "app/register_all.h"
 #include "core/error.h"
 #include "core/log.h"
-#include "app/cli_commands.h"
-#include "app/register_all.h"
-#include "app/generate.h"
 #include "train/trainer.h"
 
 namespace {
@@ -43,15 +43,21 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "debug | info | warn | error");
 
   ConfigArgs config_args, info_args, train_args, eval_args, generate_args;
-  CLI::App* train = config_command(app, "train", "Train the config's recipe (resume=auto continues the newest run)", train_args);
-  CLI::App* eval = config_command(app, "eval", "Evaluate a checkpoint: loom eval CONFIG ckpt=PATH [key=value ...]", eval_args);
-  CLI::App* generate = config_command(app, "generate",
-                                      "Image grids from a generator: loom generate CONFIG ckpt=PATH seeds=0-15 psi=0.7 noise=const out=grid.png "
-                                      "(style mixing: mix_rows=.. mix_cols=.. mix_styles=0-6)",
-                                      generate_args);
-  CLI::App* config = config_command(app, "config", "Print the resolved config (bases and overrides applied)", config_args);
-  CLI::App* info = config_command(app, "info", "Parameters and multiply-accumulates per top-level module of the config's model", info_args);
-  CLI::App* list = app.add_subcommand("list", "List every registry: models, recipes, datasets, losses, optimizers, schedules, metrics");
+  CLI::App* train =
+      config_command(app, "train", "Train the config's recipe (resume=auto continues the newest run)", train_args);
+  CLI::App* eval =
+      config_command(app, "eval", "Evaluate a checkpoint: loom eval CONFIG ckpt=PATH [key=value ...]", eval_args);
+  CLI::App* generate = config_command(
+      app, "generate",
+      "Image grids from a generator: loom generate CONFIG ckpt=PATH seeds=0-15 psi=0.7 noise=const out=grid.png "
+      "(style mixing: mix_rows=.. mix_cols=.. mix_styles=0-6)",
+      generate_args);
+  CLI::App* config =
+      config_command(app, "config", "Print the resolved config (bases and overrides applied)", config_args);
+  CLI::App* info = config_command(
+      app, "info", "Parameters and multiply-accumulates per top-level module of the config's model", info_args);
+  CLI::App* list = app.add_subcommand(
+      "list", "List every registry: models, recipes, datasets, losses, optimizers, schedules, metrics");
 
   try {
     app.parse(argc, argv);

@@ -15,10 +15,14 @@ namespace {
 
 spdlog::level::level_enum to_spdlog(Level level) {
   switch (level) {
-    case Level::debug: return spdlog::level::debug;
-    case Level::info: return spdlog::level::info;
-    case Level::warn: return spdlog::level::warn;
-    case Level::error: return spdlog::level::err;
+    case Level::debug:
+      return spdlog::level::debug;
+    case Level::info:
+      return spdlog::level::info;
+    case Level::warn:
+      return spdlog::level::warn;
+    case Level::error:
+      return spdlog::level::err;
   }
   return spdlog::level::info;
 }
@@ -44,9 +48,7 @@ State& state() {
 
 }  // namespace
 
-void write(Level level, std::string_view message) {
-  state().logger->log(to_spdlog(level), "{}", message);
-}
+void write(Level level, std::string_view message) { state().logger->log(to_spdlog(level), "{}", message); }
 
 void set_level(Level level) { state().logger->set_level(to_spdlog(level)); }
 

@@ -7,9 +7,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/error.h"
 #include "core/text/cat.h"
 #include "core/text/join.h"
-#include "core/error.h"
 #include "data/image_io.h"
 
 namespace loom::data {
@@ -75,7 +75,8 @@ TextTable parse_csv(const std::string& text, const std::string& file) {
       }
     } else if (c == '"') {
       if (!field.empty() || after_quote)
-        throw UserError(cat(file, ":", line, ": a quote inside an unquoted field (quote the whole field and double inner quotes)"));
+        throw UserError(
+            cat(file, ":", line, ": a quote inside an unquoted field (quote the whole field and double inner quotes)"));
       in_quotes = true;
     } else if (c == ',') {
       end_field();
@@ -105,7 +106,8 @@ TextTable parse_tsv(const std::string& text, const std::string& file) {
     if (l.empty()) continue;
     std::vector<std::string> fields;
     size_t from = 0;
-    for (size_t tab; (tab = l.find('\t', from)) != std::string::npos; from = tab + 1) fields.push_back(l.substr(from, tab - from));
+    for (size_t tab; (tab = l.find('\t', from)) != std::string::npos; from = tab + 1)
+      fields.push_back(l.substr(from, tab - from));
     fields.push_back(l.substr(from));
     rows.push_back(std::move(fields));
     lines.push_back(line);
@@ -123,8 +125,7 @@ TextTable parse_jsonl(const std::string& text, const std::string& file, const st
     start = end + 1;
     if (l.find_first_not_of(" \t\r") == std::string::npos) continue;
     nlohmann::json object = nlohmann::json::parse(l, nullptr, false);
-    if (object.is_discarded() || !object.is_object())
-      throw UserError(cat(file, ":", line, ": not a JSON object"));
+    if (object.is_discarded() || !object.is_object()) throw UserError(cat(file, ":", line, ": not a JSON object"));
     std::vector<std::string> row;
     for (const auto& column : columns) {
       auto it = object.find(column);
@@ -161,11 +162,12 @@ CaptionTable::CaptionTable(const CaptionTableOptions& options, const std::string
                     : format == "tsv" ? parse_tsv(text, table_)
                                       : parse_jsonl(text, table_, wanted);
   std::vector<size_t> at;
-  for (const auto& [column, key] : {std::pair{options.path_column, "path_column"}, std::pair{options.caption_column, "caption_column"}}) {
+  for (const auto& [column, key] :
+       {std::pair{options.path_column, "path_column"}, std::pair{options.caption_column, "caption_column"}}) {
     auto it = std::find(table.columns.begin(), table.columns.end(), column);
     if (it == table.columns.end())
-      throw UserError(cat(table_, ": no column '", column, "' (columns: ", join(table.columns, ", "), "); set ", path, ".",
-                          key));
+      throw UserError(
+          cat(table_, ": no column '", column, "' (columns: ", join(table.columns, ", "), "); set ", path, ".", key));
     at.push_back(static_cast<size_t>(it - table.columns.begin()));
   }
   if (table.rows.empty()) throw UserError(cat(table_, ": the table has no rows"));

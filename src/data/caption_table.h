@@ -37,7 +37,8 @@ struct CaptionTableOptions {
   void visit(V& v) {
     v("name", name);
     v("path", path, {.help = "the table: .csv, .tsv or .jsonl", .required = true});
-    v("format", format, {.help = "table format (auto: from the file extension)", .choices = {"auto", "csv", "tsv", "jsonl"}});
+    v("format", format,
+      {.help = "table format (auto: from the file extension)", .choices = {"auto", "csv", "tsv", "jsonl"}});
     v("path_column", path_column, {.help = "column holding image paths"});
     v("caption_column", caption_column, {.help = "column holding captions"});
     v("image_root", image_root, {.help = "folder relative image paths start from (default: the table's folder)"});

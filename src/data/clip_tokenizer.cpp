@@ -12,8 +12,8 @@
 #include <stdexcept>
 #include <string_view>
 
-#include "core/text/cat.h"
 #include "core/error.h"
+#include "core/text/cat.h"
 #include "data/html_entities.h"
 #include "data/unicode_categories.h"
 
@@ -97,7 +97,8 @@ std::u32string decode_utf8(std::string_view s) {
 
 template <size_t N>
 bool in_ranges(const unicode::Range (&table)[N], char32_t cp) {
-  auto it = std::upper_bound(std::begin(table), std::end(table), cp, [](char32_t c, const unicode::Range& r) { return c < r.first; });
+  auto it = std::upper_bound(std::begin(table), std::end(table), cp,
+                             [](char32_t c, const unicode::Range& r) { return c < r.first; });
   return it != std::begin(table) && cp <= std::prev(it)->last;
 }
 
@@ -234,7 +235,9 @@ std::u32string html_unescape(const std::u32string& s) {
       continue;
     }
     size_t end = p;
-    while (end < s.size() && end - p < 32 && std::u32string_view(U"\t\n\f <&#;").find(s[end]) == std::u32string_view::npos) ++end;
+    while (end < s.size() && end - p < 32 &&
+           std::u32string_view(U"\t\n\f <&#;").find(s[end]) == std::u32string_view::npos)
+      ++end;
     if (end == p) {
       out += s[i++];
       continue;
@@ -356,8 +359,8 @@ std::vector<std::string> read_gz_lines(const std::string& path, size_t lines) {
 ClipTokenizer::ClipTokenizer(const std::string& vocab_gz_path) {
   const std::vector<std::string> lines = read_gz_lines(vocab_gz_path, kMergeCount + 1);
   if (lines.size() < kMergeCount + 1)
-    throw UserError(cat(vocab_gz_path, ": has ", lines.size(), " lines, a CLIP BPE vocabulary has at least ", kMergeCount + 1,
-                        "; run scripts/setup to reinstall it"));
+    throw UserError(cat(vocab_gz_path, ": has ", lines.size(), " lines, a CLIP BPE vocabulary has at least ",
+                        kMergeCount + 1, "; run scripts/setup to reinstall it"));
   const ByteSymbols bytes = byte_symbols();
   std::array<int, 0x200> byte_of_symbol;  // code point -> byte (symbols are < 256 + 68)
   byte_of_symbol.fill(-1);
@@ -377,7 +380,8 @@ ClipTokenizer::ClipTokenizer(const std::string& vocab_gz_path) {
   for (size_t i = 1; i <= kMergeCount; ++i) {
     const std::string& line = lines[i];
     const size_t space = line.find(' ');
-    if (space == std::string::npos || space == 0 || space + 1 == line.size() || line.find(' ', space + 1) != std::string::npos)
+    if (space == std::string::npos || space == 0 || space + 1 == line.size() ||
+        line.find(' ', space + 1) != std::string::npos)
       throw UserError(cat(vocab_gz_path, ":", i + 1, ": expected a merge \"left right\", found \"", line, "\""));
     pairs.emplace_back(line.substr(0, space), line.substr(space + 1));
     vocab.push_back(pairs.back().first + pairs.back().second);
@@ -414,16 +418,19 @@ const ClipTokenizer& ClipTokenizer::shared() {
   static const ClipTokenizer tokenizer([] {
     if (const char* env = std::getenv("LOOM_CLIP_VOCAB"); env && *env) {
       if (!std::filesystem::exists(env))
-        throw UserError(cat("LOOM_CLIP_VOCAB=", env, ": no such file (the CLIP BPE vocabulary bpe_simple_vocab_16e6.txt.gz)"));
+        throw UserError(
+            cat("LOOM_CLIP_VOCAB=", env, ": no such file (the CLIP BPE vocabulary bpe_simple_vocab_16e6.txt.gz)"));
       return std::string(env);
     }
     const char* home = std::getenv("LOOM_HOME");
     const char* user_home = std::getenv("HOME");
-    const std::filesystem::path dir = home && *home ? std::filesystem::path(home)
-                                                    : std::filesystem::path(user_home ? user_home : "") / ".cache" / "loom";
+    const std::filesystem::path dir = home && *home
+                                          ? std::filesystem::path(home)
+                                          : std::filesystem::path(user_home ? user_home : "") / ".cache" / "loom";
     const std::filesystem::path path = dir / "bpe_simple_vocab_16e6.txt.gz";
     if (!std::filesystem::exists(path))
-      throw UserError(cat(path.string(), ": the CLIP BPE vocabulary is missing; run scripts/setup (it copies it from the ",
+      throw UserError(cat(path.string(),
+                          ": the CLIP BPE vocabulary is missing; run scripts/setup (it copies it from the ",
                           "installed open_clip) or set LOOM_CLIP_VOCAB to a copy of bpe_simple_vocab_16e6.txt.gz"));
     return path.string();
   }());
@@ -497,7 +504,8 @@ std::vector<int64_t> ClipTokenizer::encode(const std::string& text) const {
 }
 
 at::Tensor ClipTokenizer::tokenize(const std::vector<std::string>& texts, int64_t context_length) const {
-  if (context_length < 1) throw UserError(cat("CLIP tokenizer: context_length must be at least 1, got ", context_length));
+  if (context_length < 1)
+    throw UserError(cat("CLIP tokenizer: context_length must be at least 1, got ", context_length));
   at::Tensor out = at::zeros({static_cast<int64_t>(texts.size()), context_length}, at::kLong);
   int64_t* data = out.data_ptr<int64_t>();
   std::vector<int64_t> row;
@@ -516,7 +524,8 @@ at::Tensor ClipTokenizer::tokenize(const std::vector<std::string>& texts, int64_
 std::string ClipTokenizer::decode(const std::vector<int64_t>& ids) const {
   std::string raw;
   for (int64_t id : ids) {
-    if (id < 0 || id >= vocab_size()) throw std::out_of_range(cat("CLIP tokenizer: token id ", id, " is outside [0, ", vocab_size(), ")"));
+    if (id < 0 || id >= vocab_size())
+      throw std::out_of_range(cat("CLIP tokenizer: token id ", id, " is outside [0, ", vocab_size(), ")"));
     raw += decoder_[static_cast<size_t>(id)];
   }
   std::string text;

@@ -59,9 +59,9 @@ class ClipTokenizer {
   void bpe(const std::string& token, std::vector<int64_t>& out) const;
   std::vector<int32_t> merge_word(const std::string& token) const;
 
-  std::vector<std::string> decoder_;             // id -> the bytes it stands for ("</w>" included)
-  std::unordered_map<uint64_t, Merge> merges_;   // (left id << 32 | right id) -> rank and merged id
-  int32_t byte_id_[256];                         // byte -> id of its symbol; + 256 for the word-final one
+  std::vector<std::string> decoder_;            // id -> the bytes it stands for ("</w>" included)
+  std::unordered_map<uint64_t, Merge> merges_;  // (left id << 32 | right id) -> rank and merged id
+  int32_t byte_id_[256];                        // byte -> id of its symbol; + 256 for the word-final one
   mutable std::shared_mutex cache_mutex_;
   mutable std::unordered_map<std::string, std::vector<int32_t>> cache_;
 };

@@ -21,7 +21,9 @@ std::string key_list(const Map& map) {
   return join(map, ", ", [](const auto& entry) -> const std::string& { return entry.first; });
 }
 
-std::string keys_of(const Sample& s) { return cat(key_list(s.tensors), "; ", key_list(s.ragged), "; ", key_list(s.text)); }
+std::string keys_of(const Sample& s) {
+  return cat(key_list(s.tensors), "; ", key_list(s.ragged), "; ", key_list(s.text));
+}
 
 at::Tensor host_empty(at::IntArrayRef shape, at::ScalarType type, bool pin) {
   return at::empty(shape, at::TensorOptions().dtype(type).device(at::kCPU).pinned_memory(pin));
@@ -41,8 +43,8 @@ at::Tensor host_copy(const at::Tensor& t, bool pin) {
 const char* policy_name(RaggedCollate c) { return c == RaggedCollate::list ? "list" : "pad"; }
 
 // [N, Kmax, ...] with each sample's rows first and pad_value after them, and the bool [N, Kmax] mask.
-void pad_field(const std::string& key, const std::vector<Sample>& samples, const std::vector<int64_t>& indices, bool pin,
-               Batch& batch) {
+void pad_field(const std::string& key, const std::vector<Sample>& samples, const std::vector<int64_t>& indices,
+               bool pin, Batch& batch) {
   const RaggedField& first = samples.front().ragged.at(key);
   if (first.value.dim() < 1) throw UserError(cat("cannot pad '", key, "': a ragged field needs a first dimension"));
   const at::IntArrayRef tail = first.value.sizes().slice(1);
@@ -89,8 +91,8 @@ Batch collate(const std::vector<Sample>& samples, std::vector<int64_t> indices, 
   if (samples.empty()) return batch;
   const Sample& first = samples.front();
   for (size_t i = 1; i < samples.size(); ++i) {
-    if (key_list(samples[i].tensors) != key_list(first.tensors) || key_list(samples[i].ragged) != key_list(first.ragged) ||
-        key_list(samples[i].text) != key_list(first.text))
+    if (key_list(samples[i].tensors) != key_list(first.tensors) ||
+        key_list(samples[i].ragged) != key_list(first.ragged) || key_list(samples[i].text) != key_list(first.text))
       throw UserError(cat("cannot batch samples ", batch.indices[0], " and ", batch.indices[i], ": different keys (",
                           keys_of(first), ") vs (", keys_of(samples[i]), ")"));
   }
@@ -115,8 +117,8 @@ Batch collate(const std::vector<Sample>& samples, std::vector<int64_t> indices, 
       const RaggedField& other = samples[i].ragged.at(key);
       if (other.collate != field.collate || other.pad_value != field.pad_value)
         throw UserError(cat("cannot batch '", key, "': sample ", batch.indices[0], " collates it by ",
-                            policy_name(field.collate), " but sample ", batch.indices[i], " by ", policy_name(other.collate),
-                            " (or with another pad value)"));
+                            policy_name(field.collate), " but sample ", batch.indices[i], " by ",
+                            policy_name(other.collate), " (or with another pad value)"));
     }
     if (field.collate == RaggedCollate::pad) {
       pad_field(key, samples, batch.indices, pin_memory, batch);

@@ -15,7 +15,9 @@ struct DevicePrefetcher::Streams {
   c10::Stream side;
   c10::Event copied;
   explicit Streams(c10::Device device)
-      : impl(device.type()), side(impl.getStreamFromGlobalPool(device, /*isHighPriority=*/false)), copied(device.type()) {}
+      : impl(device.type()),
+        side(impl.getStreamFromGlobalPool(device, /*isHighPriority=*/false)),
+        copied(device.type()) {}
 };
 
 namespace {

@@ -41,10 +41,10 @@ class DevicePrefetcher {
   Loader& loader_;
   c10::Device device_;
   std::unique_ptr<Streams> streams_;
-  bool staged_ = false;                 // staged_batch_ / staged_error_ hold the loader's next result
+  bool staged_ = false;  // staged_batch_ / staged_error_ hold the loader's next result
   std::optional<Batch> staged_batch_;
   std::exception_ptr staged_error_;
-  LoaderPosition staged_position_;     // the loader's position before the staged batch
+  LoaderPosition staged_position_;  // the loader's position before the staged batch
 };
 
 }  // namespace loom::data

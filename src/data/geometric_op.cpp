@@ -72,7 +72,8 @@ void GeometricOp::apply(Targets& targets, cv::Size input) const {
   std::vector<int64_t> kept;
   switch (kind) {
     case Kind::resize:
-      scale_targets(targets, static_cast<double>(size.width) / input.width, static_cast<double>(size.height) / input.height);
+      scale_targets(targets, static_cast<double>(size.width) / input.width,
+                    static_cast<double>(size.height) / input.height);
       break;
     case Kind::hflip:
       flip_targets(targets, input.width);
@@ -84,8 +85,8 @@ void GeometricOp::apply(Targets& targets, cv::Size input) const {
   if (!targets.masks.defined()) return;
   at::Tensor masks = targets.masks.to(at::kCPU).to(at::kByte).contiguous();
   if (masks.dim() != 3 || masks.size(1) != input.height || masks.size(2) != input.width)
-    throw std::invalid_argument(cat("targets: masks must be [K, ", input.height, ", ", input.width, "] like the image, not ",
-                                    masks.sizes()));
+    throw std::invalid_argument(
+        cat("targets: masks must be [K, ", input.height, ", ", input.width, "] like the image, not ", masks.sizes()));
   if (kind != Kind::crop) {
     kept.resize(static_cast<size_t>(masks.size(0)));
     for (size_t i = 0; i < kept.size(); ++i) kept[i] = static_cast<int64_t>(i);

@@ -14,10 +14,10 @@ namespace loom::data {
 struct GeometricOp {
   enum class Kind { resize, hflip, crop };
   Kind kind = Kind::hflip;
-  cv::Size size;       // resize: the output size; crop: the window's size
-  cv::Point origin;    // crop: the window's top-left corner in the input (negative or past the edge: filled)
+  cv::Size size;          // resize: the output size; crop: the window's size
+  cv::Point origin;       // crop: the window's top-left corner in the input (negative or past the edge: filled)
   int interpolation = 0;  // resize: an OpenCV flag (cv::INTER_LINEAR, ...)
-  uint8_t fill = 0;    // crop: the value of the image's pixels outside the input (masks get 0)
+  uint8_t fill = 0;       // crop: the value of the image's pixels outside the input (masks get 0)
 
   static GeometricOp resize(cv::Size size, int interpolation);
   static GeometricOp hflip();

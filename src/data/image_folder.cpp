@@ -4,9 +4,9 @@
 #include <cctype>
 #include <filesystem>
 
+#include "core/error.h"
 #include "core/text/cat.h"
 #include "core/text/join.h"
-#include "core/error.h"
 #include "data/image_io.h"
 
 namespace loom::data {

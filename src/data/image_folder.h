@@ -22,7 +22,8 @@ struct ImageFolderOptions {
     v("name", name);
     v("root", root, {.help = "folder of images (or of class subfolders of images)", .required = true});
     v("class_subfolders", class_subfolders,
-      {.help = "label images by their subfolder (auto: when root has subfolders)", .choices = {"auto", "true", "false"}});
+      {.help = "label images by their subfolder (auto: when root has subfolders)",
+       .choices = {"auto", "true", "false"}});
     v("extensions", extensions, {.help = "file extensions read, case-insensitive"});
     v("transforms", transforms, {.help = "augmentation list (see data/transforms.h)"});
   }

@@ -15,8 +15,7 @@ at::Tensor image_grid(const at::Tensor& images, int64_t columns, double low, dou
   const int64_t rows = (n + columns - 1) / columns;
   at::Tensor scaled = ((images.detach().to(at::kFloat).cpu() - low) / (high - low)).clamp(0, 1);
   at::Tensor grid = at::zeros({c, rows * h, columns * w});
-  for (int64_t i = 0; i < n; ++i)
-    grid.narrow(1, (i / columns) * h, h).narrow(2, (i % columns) * w, w).copy_(scaled[i]);
+  for (int64_t i = 0; i < n; ++i) grid.narrow(1, (i / columns) * h, h).narrow(2, (i % columns) * w, w).copy_(scaled[i]);
   return grid;
 }
 

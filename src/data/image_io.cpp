@@ -7,8 +7,8 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "core/text/cat.h"
 #include "core/error.h"
+#include "core/text/cat.h"
 #include "data/dataset.h"
 
 namespace loom::data {
@@ -25,7 +25,8 @@ cv::Mat decode_image(const std::string& bytes, const std::string& name) {
   cv::Mat raw;
   try {
     // UNCHANGED rather than COLOR: keeps the decode close to PIL (no EXIF rotation) and lets us drop alpha.
-    raw = cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data())), cv::IMREAD_UNCHANGED);
+    raw = cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data())),
+                       cv::IMREAD_UNCHANGED);
   } catch (const cv::Exception& e) {
     throw BadSample(name, cat("cannot decode the image: ", e.what()));
   }
@@ -34,10 +35,17 @@ cv::Mat decode_image(const std::string& bytes, const std::string& name) {
   if (raw.depth() != CV_8U) throw BadSample(name, "unsupported pixel depth (expected 8 or 16 bits)");
   cv::Mat rgb;
   switch (raw.channels()) {
-    case 1: cv::cvtColor(raw, rgb, cv::COLOR_GRAY2RGB); break;
-    case 3: cv::cvtColor(raw, rgb, cv::COLOR_BGR2RGB); break;
-    case 4: cv::cvtColor(raw, rgb, cv::COLOR_BGRA2RGB); break;
-    default: throw BadSample(name, cat("unsupported number of channels: ", raw.channels()));
+    case 1:
+      cv::cvtColor(raw, rgb, cv::COLOR_GRAY2RGB);
+      break;
+    case 3:
+      cv::cvtColor(raw, rgb, cv::COLOR_BGR2RGB);
+      break;
+    case 4:
+      cv::cvtColor(raw, rgb, cv::COLOR_BGRA2RGB);
+      break;
+    default:
+      throw BadSample(name, cat("unsupported number of channels: ", raw.channels()));
   }
   return rgb;
 }

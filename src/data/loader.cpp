@@ -87,9 +87,9 @@ struct Loader::State {
   std::mutex mutex;
   std::condition_variable work_cv, ready_cv;
   bool stop = false;
-  uint64_t generation = 0;  // bumped by seek(): results of older work are dropped
-  int64_t next_g = 0;       // the batch next() returns
-  int64_t end_g = 0;        // one past the last batch to produce
+  uint64_t generation = 0;                // bumped by seek(): results of older work are dropped
+  int64_t next_g = 0;                     // the batch next() returns
+  int64_t end_g = 0;                      // one past the last batch to produce
   int64_t assign_g = 0, assign_slot = 0;  // the next sample task
   std::map<int64_t, Pending> pending;
   std::map<int64_t, std::vector<int64_t>> orders;  // epoch -> this rank's indices (current and next epochs)
@@ -123,7 +123,8 @@ struct Loader::State {
     SampleResult r;
     try {
       const uint64_t epoch = static_cast<uint64_t>(g / per_epoch);
-      const uint64_t position = static_cast<uint64_t>(sampler.global_position((g % per_epoch) * options.batch_size + slot));
+      const uint64_t position =
+          static_cast<uint64_t>(sampler.global_position((g % per_epoch) * options.batch_size + slot));
       std::mt19937_64 rng(options.sampler == "permutation"
                               ? mix_seed({seed, epoch, static_cast<uint64_t>(index)})
                               : mix_seed({seed, epoch, static_cast<uint64_t>(index), kDrawStream, position}));
@@ -215,11 +216,13 @@ struct Loader::State {
   }
 };
 
-Loader::Loader(std::shared_ptr<const Dataset> dataset, LoaderOptions options, uint64_t seed, int64_t rank, int64_t world_size)
+Loader::Loader(std::shared_ptr<const Dataset> dataset, LoaderOptions options, uint64_t seed, int64_t rank,
+               int64_t world_size)
     : state_(std::make_unique<State>(std::move(dataset), options, seed, rank, world_size)) {
   State& s = *state_;
   int64_t per_rank = s.sampler.samples_per_rank();
-  s.per_epoch = options.drop_last ? per_rank / options.batch_size : (per_rank + options.batch_size - 1) / options.batch_size;
+  s.per_epoch =
+      options.drop_last ? per_rank / options.batch_size : (per_rank + options.batch_size - 1) / options.batch_size;
   if (s.per_epoch == 0)
     throw UserError(cat(s.dataset->describe(), ": ", s.dataset->size(), " samples are too few for one batch of ",
                         options.batch_size, " on each of ", world_size, " ranks",

@@ -20,8 +20,8 @@ struct LoaderOptions {
   int64_t prefetch = 4;     // batches decoded ahead
   bool shuffle = true;
   std::string sampler = "permutation";
-  bool drop_last = true;         // drop an incomplete final batch of an epoch
-  bool repeat = true;            // endless epochs (training); false: one pass, then next() is empty
+  bool drop_last = true;           // drop an incomplete final batch of an epoch
+  bool repeat = true;              // endless epochs (training); false: one pass, then next() is empty
   double max_bad_fraction = 0.01;  // more unreadable samples than this fraction stops the run
 
   template <class V>
@@ -36,7 +36,8 @@ struct LoaderOptions {
        .choices = sampling_mode_names()});
     v("drop_last", drop_last, {.help = "drop the incomplete last batch of an epoch"});
     v("repeat", repeat, {.help = "loop over epochs forever"});
-    v("max_bad_fraction", max_bad_fraction, {.help = "fraction of unreadable samples tolerated", .min = 0.0, .max = 1.0});
+    v("max_bad_fraction", max_bad_fraction,
+      {.help = "fraction of unreadable samples tolerated", .min = 0.0, .max = 1.0});
   }
 };
 
@@ -58,7 +59,7 @@ class Loader {
   // max_bad_fraction throws UserError. Not thread-safe (one consumer).
   std::optional<Batch> next();
 
-  LoaderPosition position() const;  // of the next batch next() returns
+  LoaderPosition position() const;     // of the next batch next() returns
   void seek(LoaderPosition position);  // drops prefetched work and continues from there
   // Collate into page-locked host memory from now on (for asynchronous copies to a CUDA device; needs
   // CUDA). Batches already prefetched stay as they are. DevicePrefetcher turns it on for CUDA devices.

@@ -48,13 +48,13 @@ Sample probe(const Mixture::Source& source) {
 
 }  // namespace
 
-Mixture::Mixture(std::vector<Source> sources, int64_t size, double fill)
-    : sources_(std::move(sources)), fill_(fill) {
+Mixture::Mixture(std::vector<Source> sources, int64_t size, double fill) : sources_(std::move(sources)), fill_(fill) {
   if (sources_.empty()) throw std::invalid_argument("mixture: no sources");
   double total = 0;
   int64_t samples = 0;
   for (const auto& s : sources_) {
-    if (!(s.weight >= 0) || !std::isfinite(s.weight)) throw std::invalid_argument(cat("mixture: weight of '", s.name, "'"));
+    if (!(s.weight >= 0) || !std::isfinite(s.weight))
+      throw std::invalid_argument(cat("mixture: weight of '", s.name, "'"));
     total += s.weight;
     cumulative_.push_back(total);
     samples += s.dataset->size();
@@ -111,7 +111,8 @@ std::shared_ptr<Mixture> make_mixture(const ConfigNode& section, const std::stri
   const auto options = read_config<MixtureOptions>(section, path);
   const std::string sources_path = path + ".sources";
   const ConfigNode* sources_node = section.find("sources");
-  if (options.sources.empty()) config_detail::fail(sources_node ? *sources_node : section, sources_path, "needs at least one source");
+  if (options.sources.empty())
+    config_detail::fail(sources_node ? *sources_node : section, sources_path, "needs at least one source");
   std::vector<Mixture::Source> sources;
   double total = 0;
   for (size_t i = 0; i < options.sources.size(); ++i) {
@@ -123,9 +124,11 @@ std::shared_ptr<Mixture> make_mixture(const ConfigNode& section, const std::stri
     const std::string dataset_path = at + ".dataset";
     const std::string kind = registered_name(dataset_registry(), o.dataset, dataset_path);
     if (kind == "mixture") config_detail::fail(o.dataset, dataset_path, "a mixture cannot be a source of a mixture");
-    sources.push_back({o.name.empty() ? kind : o.name, o.weight, dataset_registry().get(kind)(o.dataset, dataset_path)});
+    sources.push_back(
+        {o.name.empty() ? kind : o.name, o.weight, dataset_registry().get(kind)(o.dataset, dataset_path)});
   }
-  if (!(total > 0)) config_detail::fail(*sources_node, sources_path, "the weights sum to 0: give at least one source a weight above 0");
+  if (!(total > 0))
+    config_detail::fail(*sources_node, sources_path, "the weights sum to 0: give at least one source a weight above 0");
   return std::make_shared<Mixture>(std::move(sources), options.size, options.fill);
 }
 

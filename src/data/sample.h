@@ -41,7 +41,7 @@ struct Batch {
   std::map<std::string, std::vector<std::string>> text;
   std::vector<int64_t> indices;  // dataset index of each row
   int64_t size() const { return static_cast<int64_t>(indices.size()); }
-  const at::Tensor& at(const std::string& key) const;  // throws UserError naming the missing key
+  const at::Tensor& at(const std::string& key) const;                 // throws UserError naming the missing key
   const std::vector<at::Tensor>& list(const std::string& key) const;  // likewise, for Batch::lists
 };
 

@@ -46,9 +46,15 @@ Sampler::Sampler(int64_t dataset_size, uint64_t seed, bool shuffle, bool drop_la
   if (dataset_size < 1 && mode != SamplingMode::permutation)
     throw std::invalid_argument(cat("sampler: nothing to draw from an empty dataset"));
   switch (mode) {
-    case SamplingMode::permutation: epoch_size_ = size_; break;
-    case SamplingMode::with_replacement: epoch_size_ = std::max(size_, min_epoch_size); break;
-    case SamplingMode::repeat: epoch_size_ = size_ * std::max<int64_t>(1, (min_epoch_size + size_ - 1) / size_); break;
+    case SamplingMode::permutation:
+      epoch_size_ = size_;
+      break;
+    case SamplingMode::with_replacement:
+      epoch_size_ = std::max(size_, min_epoch_size);
+      break;
+    case SamplingMode::repeat:
+      epoch_size_ = size_ * std::max<int64_t>(1, (min_epoch_size + size_ - 1) / size_);
+      break;
   }
   per_rank_ = drop_last ? epoch_size_ / world_size_ : (epoch_size_ + world_size_ - 1) / world_size_;
 }

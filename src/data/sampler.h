@@ -19,7 +19,7 @@ namespace loom::data {
 enum class SamplingMode { permutation, with_replacement, repeat };
 
 const std::vector<std::string>& sampling_mode_names();  // permutation, with_replacement, repeat
-SamplingMode sampling_mode(const std::string& name);     // throws std::invalid_argument for others
+SamplingMode sampling_mode(const std::string& name);    // throws std::invalid_argument for others
 
 class Sampler {
  public:

@@ -30,8 +30,8 @@ struct Targets {
 };
 
 // The instance transforms of one geometric step; masks are handled by GeometricOp with the image code.
-void flip_targets(Targets& targets, int width);                 // u -> width - u
-void scale_targets(Targets& targets, double sx, double sy);     // (x, y) -> (x * sx, y * sy)
+void flip_targets(Targets& targets, int width);              // u -> width - u
+void scale_targets(Targets& targets, double sx, double sy);  // (x, y) -> (x * sx, y * sy)
 // Moves the origin to (left, top) and keeps what lies in [0, width] x [0, height]: boxes are clipped
 // and removed (counted) when no area is left, keypoints outside become invisible. Returns the
 // indices of the instances kept (for the masks).

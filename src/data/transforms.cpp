@@ -20,8 +20,10 @@ using config_detail::fail;
 const std::vector<std::string> kInterpolations = {"bilinear", "area", "nearest", "bicubic"};
 
 int interpolation_flag(const std::string& name) {
-  static const std::map<std::string, int> flags = {
-      {"bilinear", cv::INTER_LINEAR}, {"area", cv::INTER_AREA}, {"nearest", cv::INTER_NEAREST}, {"bicubic", cv::INTER_CUBIC}};
+  static const std::map<std::string, int> flags = {{"bilinear", cv::INTER_LINEAR},
+                                                   {"area", cv::INTER_AREA},
+                                                   {"nearest", cv::INTER_NEAREST},
+                                                   {"bicubic", cv::INTER_CUBIC}};
   return flags.at(name);
 }
 
@@ -35,7 +37,8 @@ cv::Size read_size(const ConfigNode& node, const std::string& path, bool allow_p
     config_detail::ConfigReader::convert(node, path, s, {.min = 1});
     hw = {s};
   }
-  if (hw.size() == 2 && !allow_pair) fail(node, path, "expected one integer here (the shorter side), not [height, width]");
+  if (hw.size() == 2 && !allow_pair)
+    fail(node, path, "expected one integer here (the shorter side), not [height, width]");
   if (hw.size() != 1 && hw.size() != 2) fail(node, path, "expected an integer or [height, width]");
   return {hw.back(), hw.front()};
 }
@@ -54,7 +57,8 @@ struct ResizeOptions {
   void visit(V& v) {
     v("name", name);
     v("size", size, {.help = "shorter side (mode shorter), or size / [height, width] (mode exact)", .required = true});
-    v("mode", mode, {.help = "shorter: scale the shorter side to size; exact: resize to size", .choices = {"shorter", "exact"}});
+    v("mode", mode,
+      {.help = "shorter: scale the shorter side to size; exact: resize to size", .choices = {"shorter", "exact"}});
     v("interpolation", interpolation, {.help = "resampling filter", .choices = kInterpolations});
   }
 };
@@ -146,12 +150,14 @@ Transforms::Step resize_step(const ConfigNode& item, const std::string& path) {
   auto o = read_config<ResizeOptions>(item, path);
   cv::Size size = read_size(o.size, path + ".size", o.mode == "exact");
   int flag = interpolation_flag(o.interpolation);
-  if (o.mode == "exact") return [size, flag](cv::Size, std::mt19937_64&) { return Plan{GeometricOp::resize(size, flag)}; };
+  if (o.mode == "exact")
+    return [size, flag](cv::Size, std::mt19937_64&) { return Plan{GeometricOp::resize(size, flag)}; };
   int side = size.height;
   return [side, flag](cv::Size in, std::mt19937_64&) {
     // As torchvision: the shorter side becomes `side`, the longer one side * long / short, truncated.
     int64_t h = in.height, w = in.width;
-    cv::Size target = h <= w ? cv::Size(static_cast<int>(side * w / h), side) : cv::Size(side, static_cast<int>(side * h / w));
+    cv::Size target =
+        h <= w ? cv::Size(static_cast<int>(side * w / h), side) : cv::Size(side, static_cast<int>(side * h / w));
     return target == in ? Plan{} : Plan{GeometricOp::resize(target, flag)};
   };
 }
@@ -219,17 +225,20 @@ Transforms::Step large_scale_jitter_step(const ConfigNode& item, const std::stri
     const double u = uniform01(rng);
     const int top = static_cast<int>(std::nearbyint(std::max(0, scaled.height - target.height) * u));
     const int left = static_cast<int>(std::nearbyint(std::max(0, scaled.width - target.width) * u));
-    const cv::Size window = o.pad ? target : cv::Size(std::min(target.width, scaled.width), std::min(target.height, scaled.height));
+    const cv::Size window =
+        o.pad ? target : cv::Size(std::min(target.width, scaled.width), std::min(target.height, scaled.height));
     return Plan{GeometricOp::resize(scaled, flag), GeometricOp::crop({left, top}, window, fill)};
   };
 }
 
 using StepFactory = Transforms::Step (*)(const ConfigNode&, const std::string&);
 const std::map<std::string, StepFactory>& step_factories() {
-  static const std::map<std::string, StepFactory> factories = {
-      {"resize", resize_step},           {"center_crop", center_crop_step}, {"random_crop", random_crop_step},
-      {"random_resized_crop", random_resized_crop_step}, {"hflip", hflip_step},
-      {"large_scale_jitter", large_scale_jitter_step}};
+  static const std::map<std::string, StepFactory> factories = {{"resize", resize_step},
+                                                               {"center_crop", center_crop_step},
+                                                               {"random_crop", random_crop_step},
+                                                               {"random_resized_crop", random_resized_crop_step},
+                                                               {"hflip", hflip_step},
+                                                               {"large_scale_jitter", large_scale_jitter_step}};
   return factories;
 }
 
@@ -306,7 +315,9 @@ cv::Mat Transforms::geometry(const cv::Mat& rgb, Targets* targets, std::mt19937_
   return img;
 }
 
-cv::Mat Transforms::apply_geometry(const cv::Mat& rgb, std::mt19937_64& rng) const { return geometry(rgb, nullptr, rng); }
+cv::Mat Transforms::apply_geometry(const cv::Mat& rgb, std::mt19937_64& rng) const {
+  return geometry(rgb, nullptr, rng);
+}
 
 cv::Mat Transforms::apply_geometry(const cv::Mat& rgb, Targets& targets, std::mt19937_64& rng) const {
   return geometry(rgb, &targets, rng);
@@ -316,7 +327,9 @@ at::Tensor Transforms::to_float(const cv::Mat& img) const {
   return mean_ ? to_tensor(img, mean_->data(), std_->data()) : to_tensor(img);
 }
 
-at::Tensor Transforms::operator()(const cv::Mat& rgb, std::mt19937_64& rng) const { return to_float(geometry(rgb, nullptr, rng)); }
+at::Tensor Transforms::operator()(const cv::Mat& rgb, std::mt19937_64& rng) const {
+  return to_float(geometry(rgb, nullptr, rng));
+}
 
 at::Tensor Transforms::operator()(const cv::Mat& rgb, Targets& targets, std::mt19937_64& rng) const {
   return to_float(geometry(rgb, &targets, rng));

@@ -2,14 +2,15 @@
 
 #include <ATen/ops/stack.h>
 
-#include "core/text/cat.h"
 #include "core/error.h"
+#include "core/text/cat.h"
 
 namespace loom::eval {
 
 std::string fill_template(const std::string& text_template, const std::string& class_name) {
   auto at = text_template.find("{}");
-  if (at == std::string::npos) throw UserError(cat("zero-shot template '", text_template, "' has no '{}' for the class name"));
+  if (at == std::string::npos)
+    throw UserError(cat("zero-shot template '", text_template, "' has no '{}' for the class name"));
   return text_template.substr(0, at) + class_name + text_template.substr(at + 2);
 }
 

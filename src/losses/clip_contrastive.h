@@ -26,8 +26,8 @@ struct ClipContrastiveOptions {
 class ClipContrastiveLoss : public ContrastiveLoss {
  public:
   explicit ClipContrastiveLoss(const ClipContrastiveOptions& options) : options_(options) {}
-  at::Tensor forward(const at::Tensor& image_features, const at::Tensor& text_features,
-                     const at::Tensor& logit_scale, const at::Tensor& logit_bias = {}) override;
+  at::Tensor forward(const at::Tensor& image_features, const at::Tensor& text_features, const at::Tensor& logit_scale,
+                     const at::Tensor& logit_bias = {}) override;
 
  private:
   ClipContrastiveOptions options_;

@@ -25,8 +25,8 @@ struct FocalContrastiveOptions {
 class FocalContrastiveLoss : public ContrastiveLoss {
  public:
   explicit FocalContrastiveLoss(const FocalContrastiveOptions& options) : options_(options) {}
-  at::Tensor forward(const at::Tensor& image_features, const at::Tensor& text_features,
-                     const at::Tensor& logit_scale, const at::Tensor& logit_bias = {}) override;
+  at::Tensor forward(const at::Tensor& image_features, const at::Tensor& text_features, const at::Tensor& logit_scale,
+                     const at::Tensor& logit_bias = {}) override;
 
  private:
   FocalContrastiveOptions options_;

@@ -15,7 +15,8 @@ at::Tensor discriminator_logistic_loss(const at::Tensor& fake_logits, const at::
 }
 
 at::Tensor r1_penalty(const at::Tensor& logits, const at::Tensor& images) {
-  at::Tensor grad = torch::autograd::grad({logits.sum()}, {images}, {}, /*retain_graph=*/true, /*create_graph=*/true)[0];
+  at::Tensor grad =
+      torch::autograd::grad({logits.sum()}, {images}, {}, /*retain_graph=*/true, /*create_graph=*/true)[0];
   return grad.square().sum({1, 2, 3});
 }
 

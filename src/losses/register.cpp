@@ -22,7 +22,9 @@ void register_losses() {
       "RO-ViT sigmoid focal loss over the image-text similarity matrix (alpha, gamma)");
   loss_registry().add(
       "siglip",
-      [](const ConfigNode& node, const std::string& path) { return std::make_shared<SigLipLoss>(read_config<SigLipOptions>(node, path)); },
+      [](const ConfigNode& node, const std::string& path) {
+        return std::make_shared<SigLipLoss>(read_config<SigLipOptions>(node, path));
+      },
       "SigLIP sigmoid loss over all image-text pairs; needs the model's logit_bias");
 }
 

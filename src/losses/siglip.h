@@ -25,8 +25,8 @@ class SigLipLoss : public ContrastiveLoss {
   // The options carry only the registry name: the loss has no settings of its own.
   explicit SigLipLoss(const SigLipOptions& /*options*/ = {}) {}
   // `logit_bias` is required (UserError otherwise): without it the B² − B negatives swamp the B positives.
-  at::Tensor forward(const at::Tensor& image_features, const at::Tensor& text_features,
-                     const at::Tensor& logit_scale, const at::Tensor& logit_bias = {}) override;
+  at::Tensor forward(const at::Tensor& image_features, const at::Tensor& text_features, const at::Tensor& logit_scale,
+                     const at::Tensor& logit_bias = {}) override;
 };
 
 }  // namespace loom

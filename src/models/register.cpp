@@ -6,6 +6,10 @@
 
 namespace loom {
 
-void register_models() { register_classifier_models(); register_clip_models(); register_stylegan2_models(); }
+void register_models() {
+  register_classifier_models();
+  register_clip_models();
+  register_stylegan2_models();
+}
 
 }  // namespace loom

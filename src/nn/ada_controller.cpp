@@ -5,13 +5,12 @@
 
 #include <ATen/ops/sign.h>
 
-#include "core/text/cat.h"
 #include "core/error.h"
+#include "core/text/cat.h"
 
 namespace loom::nn {
 
-AdaController::AdaController(const AdaOptions& options)
-    : options_(options) {
+AdaController::AdaController(const AdaOptions& options) : options_(options) {
   if (options.mode != "ada" && options.mode != "fixed" && options.mode != "off")
     throw UserError(cat("ada mode '", options.mode, "' is not one of ada, fixed, off"));
   if (options.interval < 1) throw UserError(cat("ada interval must be at least 1, got ", options.interval));
@@ -50,7 +49,8 @@ void AdaController::update(int64_t batch_images) {
     last_mean_sign_ = sign_sum_ / count_;
     const double diff = last_mean_sign_ - options_.target;
     const double direction = diff > 0 ? 1.0 : diff < 0 ? -1.0 : 0.0;
-    const double step = static_cast<double>(batch_images) * static_cast<double>(options_.interval) / (options_.kimg * 1000);
+    const double step =
+        static_cast<double>(batch_images) * static_cast<double>(options_.interval) / (options_.kimg * 1000);
     p_ = std::clamp(p_ + direction * step, 0.0, 1.0);
   }
   sign_sum_ = 0;

@@ -1,7 +1,7 @@
 #include "nn/attention.h"
 
-#include "core/text/cat.h"
 #include "core/error.h"
+#include "core/text/cat.h"
 
 namespace loom::nn {
 
@@ -19,7 +19,8 @@ MultiheadAttentionImpl::MultiheadAttentionImpl(int64_t width, int64_t heads) : h
 at::Tensor MultiheadAttentionImpl::forward(const at::Tensor& x, const at::Tensor& attn_mask, bool causal) {
   const int64_t batch = x.size(0), length = x.size(1), width = x.size(2), head_dim = width / heads_;
   // [B, L, 3·width] -> [3, B, heads, L, head_dim]: q, k, v blocks, each split into heads along features.
-  at::Tensor qkv = at::linear(x, in_proj_weight, in_proj_bias).view({batch, length, 3, heads_, head_dim}).permute({2, 0, 3, 1, 4});
+  at::Tensor qkv =
+      at::linear(x, in_proj_weight, in_proj_bias).view({batch, length, 3, heads_, head_dim}).permute({2, 0, 3, 1, 4});
   std::optional<at::Tensor> mask;
   if (attn_mask.defined())  // boolean masks (true = attend) pass as they are; additive ones follow x's dtype
     mask = attn_mask.is_floating_point() ? attn_mask.to(x.scalar_type()) : attn_mask;

@@ -28,8 +28,8 @@
 #include <ATen/ops/zeros.h>
 #include <torch/csrc/autograd/custom_function.h>
 
-#include "core/text/cat.h"
 #include "core/error.h"
+#include "core/text/cat.h"
 
 namespace loom::nn {
 namespace {
@@ -41,10 +41,10 @@ constexpr double kPi = std::numbers::pi;
 
 // Low-pass decomposition filter of the symlet-6 wavelet (PyWavelets / NVlabs taps). Orthogonal, so a 2×
 // upsampling followed by the matching downsampling reproduces the image.
-constexpr std::array<double, 12> kSym6 = {
-    0.015404109327027373, 0.0034907120842174702, -0.11799011114819057, -0.048311742585633,
-    0.4910559419267466,   0.787641141030194,     0.3379294217276218,   -0.07263752278646252,
-    -0.021060292512300564, 0.04472490177066578,  0.0017677118642428036, -0.007800708325034148};
+constexpr std::array<double, 12> kSym6 = {0.015404109327027373, 0.0034907120842174702, -0.11799011114819057,
+                                          -0.048311742585633,   0.4910559419267466,    0.787641141030194,
+                                          0.3379294217276218,   -0.07263752278646252,  -0.021060292512300564,
+                                          0.04472490177066578,  0.0017677118642428036, -0.007800708325034148};
 constexpr int64_t kTaps = kSym6.size();
 constexpr int64_t kFilterPad = kTaps / 4;  // margin (in input pixels) the filters need on each side
 
@@ -100,7 +100,8 @@ struct MatrixBuilder {
 };
 
 // One transform's per-sample gate: a uniform draw below `threshold` (float32 like the NVlabs pipe).
-at::Tensor gate(at::IntArrayRef shape, float threshold, const std::optional<at::Generator>& gen, const at::Device& device) {
+at::Tensor gate(at::IntArrayRef shape, float threshold, const std::optional<at::Generator>& gen,
+                const at::Device& device) {
   return at::rand(shape, gen, at::TensorOptions().dtype(at::kFloat).device(device)) < threshold;
 }
 
@@ -176,8 +177,10 @@ at::Tensor augment_geometric(const at::Tensor& images, const at::Tensor& g_inv_i
   const at::Tensor taps_unit = taps / taps.sum();
   const int64_t padded_h = x.size(2), padded_w = x.size(3);
   x = x.reshape({batch * channels, 1, padded_h, padded_w});
-  x = at::conv_transpose2d(x, wavelet_kernel(taps_unit, x, true, 2.0), std::nullopt, at::IntArrayRef{1, 2}, at::IntArrayRef{0, kTaps / 2 - 1});
-  x = at::conv_transpose2d(x, wavelet_kernel(taps_unit, x, false, 2.0), std::nullopt, at::IntArrayRef{2, 1}, at::IntArrayRef{kTaps / 2 - 1, 0});
+  x = at::conv_transpose2d(x, wavelet_kernel(taps_unit, x, true, 2.0), std::nullopt, at::IntArrayRef{1, 2},
+                           at::IntArrayRef{0, kTaps / 2 - 1});
+  x = at::conv_transpose2d(x, wavelet_kernel(taps_unit, x, false, 2.0), std::nullopt, at::IntArrayRef{2, 1},
+                           at::IntArrayRef{kTaps / 2 - 1, 0});
   x = x.view({batch, channels, 2 * padded_h, 2 * padded_w});
   g_inv = at::matmul(at::matmul(constant2d(2, 2, true), g_inv), constant2d(0.5, 0.5, true));
   g_inv = at::matmul(at::matmul(constant2d(-0.5, -0.5, false), g_inv), constant2d(0.5, 0.5, false));
@@ -208,7 +211,8 @@ at::Tensor augment_color(const at::Tensor& images, const at::Tensor& c_in) {
     const at::Tensor mean_rows = c.narrow(1, 0, 3).mean(1, /*keepdim*/ true);  // [N, 1, 4]
     x = x * mean_rows.narrow(2, 0, 3).sum(2, true) + mean_rows.narrow(2, 3, 1);
   } else {
-    throw UserError(cat("colour augmentation needs RGB (3 channels) or grey (1 channel) images, got ", channels, " channels"));
+    throw UserError(
+        cat("colour augmentation needs RGB (3 channels) or grey (1 channel) images, got ", channels, " channels"));
   }
   return x.view({batch, channels, height, width});
 }
@@ -294,7 +298,8 @@ at::Tensor AugmentPipeImpl::color_matrix(int64_t n, int64_t channels, float p, c
   if (m.contrast > 0) {
     at::Tensor s = at::exp2(normal({n}, gen, device) * o.contrast_std);
     s = at::where(gate({n}, float(m.contrast) * p, gen, device), s, one);
-    c = at::matmul(matrix({s, zero, zero, zero, zero, s, zero, zero, zero, zero, s, zero, zero, zero, zero, one}, 4), c);
+    c = at::matmul(matrix({s, zero, zero, zero, zero, s, zero, zero, zero, zero, s, zero, zero, zero, zero, one}, 4),
+                   c);
   }
   // The luma axis (1, 1, 1, 0)/√3: luma flip reflects across the plane normal to it, hue rotates about
   // it, saturation scales the components orthogonal to it.
@@ -310,7 +315,8 @@ at::Tensor AugmentPipeImpl::color_matrix(int64_t n, int64_t channels, float p, c
     theta = at::where(gate({n}, float(m.hue) * p, gen, device), theta, zero).view({n, 1, 1});
     // Rodrigues: cos·I + sin·[v]× + (1 - cos)·v vᵀ, in the RGB block only.
     const double u = 1 / std::sqrt(3.0);
-    const at::Tensor cross = at::tensor({0.0, -u, u, 0.0, u, 0.0, -u, 0.0, -u, u, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0}, f64).view({4, 4});
+    const at::Tensor cross =
+        at::tensor({0.0, -u, u, 0.0, u, 0.0, -u, 0.0, -u, u, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0}, f64).view({4, 4});
     const at::Tensor rgb_eye = at::tensor({1.0, 1.0, 1.0, 0.0}, f64).diag();
     const at::Tensor rot = (eye4 - rgb_eye) + theta.cos() * rgb_eye + theta.sin() * cross + (1 - theta.cos()) * vv;
     c = at::matmul(rot, c);
@@ -325,11 +331,13 @@ at::Tensor AugmentPipeImpl::color_matrix(int64_t n, int64_t channels, float p, c
 
 at::Tensor AugmentPipeImpl::forward(const at::Tensor& images, std::optional<at::Generator> generator) {
   if (images.dim() != 4 || !images.is_floating_point())
-    throw UserError(cat("AugmentPipe expects floating-point images [N, C, H, W], got ", images.dim(), "-d ", images.scalar_type()));
+    throw UserError(
+        cat("AugmentPipe expects floating-point images [N, C, H, W], got ", images.dim(), "-d ", images.scalar_type()));
   const int64_t n = images.size(0), channels = images.size(1), height = images.size(2), width = images.size(3);
   const bool geometric = multipliers_.any_geometric(), color = multipliers_.any_color(channels);
   if (color && channels != 3 && channels != 1)
-    throw UserError(cat("colour augmentation needs RGB (3 channels) or grey (1 channel) images, got ", channels, " channels"));
+    throw UserError(
+        cat("colour augmentation needs RGB (3 channels) or grey (1 channel) images, got ", channels, " channels"));
   if (geometric && (height < 2 || width < 2))
     throw UserError(cat("geometric augmentation needs images of at least 2x2 pixels, got ", height, "x", width));
   const float p = p_.item<float>();

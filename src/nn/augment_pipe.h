@@ -28,7 +28,9 @@ struct AugmentMultipliers {
   double scale = 0, rotate = 0, aniso = 0, xfrac = 0;
   double brightness = 0, contrast = 0, lumaflip = 0, hue = 0, saturation = 0;
 
-  bool any_geometric() const { return xflip > 0 || rotate90 > 0 || xint > 0 || scale > 0 || rotate > 0 || aniso > 0 || xfrac > 0; }
+  bool any_geometric() const {
+    return xflip > 0 || rotate90 > 0 || xint > 0 || scale > 0 || rotate > 0 || aniso > 0 || xfrac > 0;
+  }
   bool any_color(int64_t channels) const {
     return brightness > 0 || contrast > 0 || lumaflip > 0 || (channels > 1 && (hue > 0 || saturation > 0));
   }
@@ -40,19 +42,20 @@ struct AugmentPipeOptions {
   std::string preset = "bgc";
   std::optional<double> xflip, rotate90, xint, scale, rotate, aniso, xfrac;
   std::optional<double> brightness, contrast, lumaflip, hue, saturation;
-  double xint_max = 0.125;       // integer translation range, relative to image size
-  double scale_std = 0.2;        // log2 std of isotropic scaling
-  double rotate_max = 1.0;       // rotation range, 1 = full circle
-  double aniso_std = 0.2;        // log2 std of anisotropic scaling
-  double xfrac_std = 0.125;      // std of fractional translation, relative to image size
-  double brightness_std = 0.2;   // std of the added brightness
-  double contrast_std = 0.5;     // log2 std of contrast
-  double hue_max = 1.0;          // hue rotation range, 1 = full circle
-  double saturation_std = 1.0;   // log2 std of saturation
+  double xint_max = 0.125;      // integer translation range, relative to image size
+  double scale_std = 0.2;       // log2 std of isotropic scaling
+  double rotate_max = 1.0;      // rotation range, 1 = full circle
+  double aniso_std = 0.2;       // log2 std of anisotropic scaling
+  double xfrac_std = 0.125;     // std of fractional translation, relative to image size
+  double brightness_std = 0.2;  // std of the added brightness
+  double contrast_std = 0.5;    // log2 std of contrast
+  double hue_max = 1.0;         // hue rotation range, 1 = full circle
+  double saturation_std = 1.0;  // log2 std of saturation
 
   template <class V>
   void visit(V& v) {
-    v("preset", preset, {.help = "transform set (NVlabs names)", .choices = {"bgc", "bg", "blit", "geom", "color", "none"}});
+    v("preset", preset,
+      {.help = "transform set (NVlabs names)", .choices = {"bgc", "bg", "blit", "geom", "color", "none"}});
     const FieldSpec m{.help = "probability multiplier (overrides the preset)", .min = 0.0};
     v("xflip", xflip, m);
     v("rotate90", rotate90, m);

@@ -4,9 +4,9 @@
 
 #include <cmath>
 
+#include "core/error.h"
 #include "core/text/cat.h"
 #include "core/text/join.h"
-#include "core/error.h"
 
 namespace loom::nn {
 
@@ -25,9 +25,9 @@ void check_range(const std::vector<double>& range, const char* key, double lowes
 // Pixel coordinates of the single RoIAlign sample in each bin along one axis, and the bilinear taps
 // around it, following torchvision's roi_align (aligned=false, sampling_ratio=1) on a `size`-pixel axis.
 struct AxisTaps {
-  at::Tensor low, high;    // [B, out] int64 pixel indices
+  at::Tensor low, high;      // [B, out] int64 pixel indices
   at::Tensor w_low, w_high;  // [B, out] interpolation weights
-  at::Tensor inside;       // [B, out] bool: samples beyond one pixel outside the grid read zero
+  at::Tensor inside;         // [B, out] bool: samples beyond one pixel outside the grid read zero
 };
 
 AxisTaps axis_taps(const at::Tensor& start, const at::Tensor& end, int64_t size, int64_t out) {
@@ -96,7 +96,7 @@ at::Tensor crop_positional_embedding(const at::Tensor& grid, const at::Tensor& b
   const int64_t batch = boxes.size(0);
   const auto tap = [&](const at::Tensor& row, const at::Tensor& col, const at::Tensor& wy, const at::Tensor& wx) {
     const at::Tensor index = (row.unsqueeze(2) * upsample + col.unsqueeze(1)).reshape({-1});  // [B*out_h*out_w]
-    const at::Tensor weight = (wy.unsqueeze(2) * wx.unsqueeze(1)).unsqueeze(3);             // [B, out_h, out_w, 1]
+    const at::Tensor weight = (wy.unsqueeze(2) * wx.unsqueeze(1)).unsqueeze(3);               // [B, out_h, out_w, 1]
     return up.index_select(0, index).view({batch, out_h, out_w, channels}) * weight;
   };
   const at::Tensor sampled = tap(ys.low, xs.low, ys.w_low, xs.w_low) + tap(ys.low, xs.high, ys.w_low, xs.w_high) +

@@ -16,7 +16,7 @@ namespace loom::nn {
 
 struct CroppedPositionalEmbeddingOptions {
   bool enabled = false;
-  int64_t upsample = 64;  // side of the upsampled grid (e.g. 14 -> 64)
+  int64_t upsample = 64;                 // side of the upsampled grid (e.g. 14 -> 64)
   std::vector<double> scale{0.1, 1.0};   // box area as a fraction of the image
   std::vector<double> aspect{0.5, 2.0};  // box width / height, sampled log-uniformly
 

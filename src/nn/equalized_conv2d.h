@@ -24,7 +24,8 @@ struct EqualizedConv2dOptions {
 
 class EqualizedConv2dImpl : public torch::nn::Module {
  public:
-  EqualizedConv2dImpl(int64_t in_channels, int64_t out_channels, int64_t kernel_size, EqualizedConv2dOptions options = {});
+  EqualizedConv2dImpl(int64_t in_channels, int64_t out_channels, int64_t kernel_size,
+                      EqualizedConv2dOptions options = {});
   // `gain` scales the activation gain and the clamp (the residual branches use √0.5).
   at::Tensor forward(const at::Tensor& x, double gain = 1.0);
   // Multiply-accumulates for an input of h x w.

@@ -1,7 +1,7 @@
 #include "nn/mlp.h"
 
-#include "core/text/cat.h"
 #include "core/error.h"
+#include "core/text/cat.h"
 
 namespace loom::nn {
 

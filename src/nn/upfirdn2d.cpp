@@ -8,8 +8,8 @@
 #include <ATen/ops/zeros_like.h>
 #include <torch/csrc/autograd/custom_function.h>
 
-#include "core/text/cat.h"
 #include "core/error.h"
+#include "core/text/cat.h"
 
 namespace loom::nn {
 
@@ -24,13 +24,17 @@ namespace {
 
 // The filter as a depthwise weight [C, 1, fh, fw] in x's dtype.
 at::Tensor depthwise(const at::Tensor& f, int64_t channels, const at::Tensor& like, double gain) {
-  return (f * gain).to(like.scalar_type()).view({1, 1, f.size(0), f.size(1)}).expand({channels, 1, f.size(0), f.size(1)}).contiguous();
+  return (f * gain)
+      .to(like.scalar_type())
+      .view({1, 1, f.size(0), f.size(1)})
+      .expand({channels, 1, f.size(0), f.size(1)})
+      .contiguous();
 }
-
 
 // The computation: strided (transposed) depthwise convolutions, so no multiply is spent on inserted
 // zeros or on samples that downsampling drops.
-at::Tensor upfirdn2d_forward(const at::Tensor& x, const at::Tensor& f, int64_t up, int64_t down, FirPadding pad, double gain) {
+at::Tensor upfirdn2d_forward(const at::Tensor& x, const at::Tensor& f, int64_t up, int64_t down, FirPadding pad,
+                             double gain) {
   const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3), fh = f.size(0), fw = f.size(1);
   const int64_t out_h = h * up + pad.y0 + pad.y1 - fh + 1, out_w = w * up + pad.x0 + pad.x1 - fw + 1;
   at::Tensor y = x.reshape({1, n * c, h, w});
@@ -72,16 +76,18 @@ struct UpFirDn2dFunction : torch::autograd::Function<UpFirDn2dFunction> {
     return y;
   }
 
-  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
     const at::Tensor f = ctx->get_saved_variables()[0];
     const int64_t up = ctx->saved_data["up"].toInt(), down = ctx->saved_data["down"].toInt();
     const auto pad = ctx->saved_data["pad"].toIntVector();
     const int64_t in_h = ctx->saved_data["in_h"].toInt(), in_w = ctx->saved_data["in_w"].toInt();
     const int64_t out_h = ctx->saved_data["out_h"].toInt(), out_w = ctx->saved_data["out_w"].toInt();
     const int64_t fh = f.size(0), fw = f.size(1);
-    std::vector<int64_t> gpad{fw - pad[0] - 1, in_w * up - out_w * down + pad[0] - up + 1,
-                              fh - pad[2] - 1, in_h * up - out_h * down + pad[2] - up + 1};
-    at::Tensor dx = UpFirDn2dFunction::apply(grads[0], f.flip({0, 1}), down, up, gpad, ctx->saved_data["gain"].toDouble());
+    std::vector<int64_t> gpad{fw - pad[0] - 1, in_w * up - out_w * down + pad[0] - up + 1, fh - pad[2] - 1,
+                              in_h * up - out_h * down + pad[2] - up + 1};
+    at::Tensor dx =
+        UpFirDn2dFunction::apply(grads[0], f.flip({0, 1}), down, up, gpad, ctx->saved_data["gain"].toDouble());
     return {dx, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
   }
 };
@@ -90,8 +96,10 @@ struct UpFirDn2dFunction : torch::autograd::Function<UpFirDn2dFunction> {
 
 at::Tensor upfirdn2d(const at::Tensor& x, const at::Tensor& f, int64_t up, int64_t down, FirPadding pad, double gain) {
   if (x.dim() != 4 || f.dim() != 2 || up < 1 || down < 1)
-    throw std::invalid_argument(cat("upfirdn2d: x must be [N,C,H,W] and f [fh,fw] (got ", x.dim(), "-d and ", f.dim(), "-d)"));
-  const int64_t out_h = x.size(2) * up + pad.y0 + pad.y1 - f.size(0) + 1, out_w = x.size(3) * up + pad.x0 + pad.x1 - f.size(1) + 1;
+    throw std::invalid_argument(
+        cat("upfirdn2d: x must be [N,C,H,W] and f [fh,fw] (got ", x.dim(), "-d and ", f.dim(), "-d)"));
+  const int64_t out_h = x.size(2) * up + pad.y0 + pad.y1 - f.size(0) + 1,
+                out_w = x.size(3) * up + pad.x0 + pad.x1 - f.size(1) + 1;
   if (out_h < 1 || out_w < 1) throw std::invalid_argument("upfirdn2d: padding leaves no output");
   return UpFirDn2dFunction::apply(x, f.detach(), up, down, std::vector<int64_t>{pad.x0, pad.x1, pad.y0, pad.y1}, gain);
 }

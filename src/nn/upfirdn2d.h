@@ -19,7 +19,8 @@ struct FirPadding {
 at::Tensor make_resample_filter(const std::vector<double>& taps = {1, 3, 3, 1});
 
 // x [N, C, H, W], f [fh, fw]. True convolution (f flipped), scaled by `gain`.
-at::Tensor upfirdn2d(const at::Tensor& x, const at::Tensor& f, int64_t up, int64_t down, FirPadding pad, double gain = 1.0);
+at::Tensor upfirdn2d(const at::Tensor& x, const at::Tensor& f, int64_t up, int64_t down, FirPadding pad,
+                     double gain = 1.0);
 
 // 2x up (output 2H x 2W, gain up² keeps the mean) and 2x down with NVlabs' padding.
 at::Tensor upsample2d(const at::Tensor& x, const at::Tensor& f, int64_t up = 2);

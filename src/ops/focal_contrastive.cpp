@@ -14,8 +14,8 @@ namespace loom::ops {
 
 namespace detail {
 
-void check_focal_contrastive_args(const at::Tensor& logits, const at::Tensor& targets, double alpha,
-                                  double gamma, std::optional<double> normalizer) {
+void check_focal_contrastive_args(const at::Tensor& logits, const at::Tensor& targets, double alpha, double gamma,
+                                  std::optional<double> normalizer) {
   constexpr const char* op = "focal_contrastive_loss: ";
   TORCH_CHECK(logits.defined() && targets.defined(), op, "logits and targets must be defined tensors");
   TORCH_CHECK(logits.dim() == 2, op, "logits must be 2-D [N, C], got shape ", logits.sizes());
@@ -49,13 +49,12 @@ void check_focal_contrastive_args(const at::Tensor& logits, const at::Tensor& ta
 namespace {
 
 using Signature = at::Tensor(const at::Tensor&, const at::Tensor&, double, double, std::optional<double>);
-using BackwardSignature =
-    at::Tensor(const at::Tensor&, const at::Tensor&, const at::Tensor&, double, double, std::optional<double>);
+using BackwardSignature = at::Tensor(const at::Tensor&, const at::Tensor&, const at::Tensor&, double, double,
+                                     std::optional<double>);
 
 const c10::TypedOperatorHandle<Signature>& forward_op() {
-  static const auto op = c10::Dispatcher::singleton()
-                             .findSchemaOrThrow("loom::focal_contrastive_loss", "")
-                             .typed<Signature>();
+  static const auto op =
+      c10::Dispatcher::singleton().findSchemaOrThrow("loom::focal_contrastive_loss", "").typed<Signature>();
   return op;
 }
 
@@ -69,9 +68,8 @@ const c10::TypedOperatorHandle<BackwardSignature>& backward_op() {
 // Forward and backward both go back through the dispatcher, so the device kernels (CPU or CUDA) are
 // picked by the tensors' dispatch keys below Autograd.
 struct FocalContrastiveFunction : torch::autograd::Function<FocalContrastiveFunction> {
-  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& logits,
-                            const at::Tensor& targets, double alpha, double gamma,
-                            std::optional<double> normalizer) {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& logits, const at::Tensor& targets,
+                            double alpha, double gamma, std::optional<double> normalizer) {
     at::AutoDispatchBelowADInplaceOrView guard;
     ctx->save_for_backward({logits, targets});
     ctx->saved_data["alpha"] = alpha;
@@ -107,10 +105,12 @@ at::Tensor focal_contrastive_loss(const at::Tensor& logits, const at::Tensor& ta
 // A fragment rather than TORCH_LIBRARY: every op file of the loom namespace can add its own schemas
 // without one of them having to own the namespace.
 TORCH_LIBRARY_FRAGMENT(loom, m) {
-  m.def("focal_contrastive_loss(Tensor logits, Tensor targets, float alpha=0.5, float gamma=1.0, "
-        "float? normalizer=None) -> Tensor");
-  m.def("focal_contrastive_loss_backward(Tensor grad, Tensor logits, Tensor targets, float alpha, float gamma, "
-        "float? normalizer) -> Tensor");
+  m.def(
+      "focal_contrastive_loss(Tensor logits, Tensor targets, float alpha=0.5, float gamma=1.0, "
+      "float? normalizer=None) -> Tensor");
+  m.def(
+      "focal_contrastive_loss_backward(Tensor grad, Tensor logits, Tensor targets, float alpha, float gamma, "
+      "float? normalizer) -> Tensor");
 }
 
 TORCH_LIBRARY_IMPL(loom, Autograd, m) {

@@ -17,15 +17,14 @@ at::Tensor focal_contrastive_loss(const at::Tensor& logits, const at::Tensor& ta
 
 // The same loss composed from plain ATen ops (autograd through ATen); the ground truth for tests and
 // the baseline for the benchmark.
-at::Tensor focal_contrastive_loss_reference(const at::Tensor& logits, const at::Tensor& targets,
-                                            double alpha = 0.5, double gamma = 1.0,
-                                            std::optional<double> normalizer = std::nullopt);
+at::Tensor focal_contrastive_loss_reference(const at::Tensor& logits, const at::Tensor& targets, double alpha = 0.5,
+                                            double gamma = 1.0, std::optional<double> normalizer = std::nullopt);
 
 namespace detail {
 // Throws (TORCH_CHECK) on bad arguments; shared by the op's CPU and CUDA kernels. The targets' range
 // is checked here only for CPU tensors (a CUDA check would synchronise; the CUDA kernels assert it).
-void check_focal_contrastive_args(const at::Tensor& logits, const at::Tensor& targets, double alpha,
-                                  double gamma, std::optional<double> normalizer);
+void check_focal_contrastive_args(const at::Tensor& logits, const at::Tensor& targets, double alpha, double gamma,
+                                  std::optional<double> normalizer);
 }  // namespace detail
 
 }  // namespace loom::ops

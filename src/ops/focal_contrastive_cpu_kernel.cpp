@@ -179,8 +179,8 @@ void focal_contrastive_backward(const FocalContrastiveRows<scalar_t>& in, double
   });
 }
 
-#define LOOM_INSTANTIATE(scalar_t)                                                                  \
-  template double focal_contrastive_forward_sum(const FocalContrastiveRows<scalar_t>&);            \
+#define LOOM_INSTANTIATE(scalar_t)                                                      \
+  template double focal_contrastive_forward_sum(const FocalContrastiveRows<scalar_t>&); \
   template void focal_contrastive_backward(const FocalContrastiveRows<scalar_t>&, double, scalar_t*);
 LOOM_INSTANTIATE(float)
 LOOM_INSTANTIATE(double)

@@ -22,8 +22,10 @@ RecipeSections::RecipeSections(const ConfigNode& config, const std::vector<Recip
   all.insert(all.end(), declared.begin(), declared.end());
   for (const auto& [key, required] : all) {
     if (key != "recipe") keys_.push_back(key);
-    if (const ConfigNode* section = config.find(key)) present_.emplace(key, *section);
-    else if (required) throw ConfigError(cat("the config has no '", key, "' section"));
+    if (const ConfigNode* section = config.find(key))
+      present_.emplace(key, *section);
+    else if (required)
+      throw ConfigError(cat("the config has no '", key, "' section"));
   }
 }
 
@@ -65,8 +67,8 @@ std::shared_ptr<Schedule> make_schedule(const ConfigNode* section, const std::st
   return schedule_registry().get(registered_name(schedule_registry(), *section, path))(*section, path);
 }
 
-void add_model(TrainSetup& setup, const std::shared_ptr<torch::nn::Module>& model, const std::shared_ptr<torch::nn::Module>& ema,
-               c10::Device device) {
+void add_model(TrainSetup& setup, const std::shared_ptr<torch::nn::Module>& model,
+               const std::shared_ptr<torch::nn::Module>& ema, c10::Device device) {
   model->to(device);
   setup.modules["model"] = model;
   if (!ema) return;
@@ -75,8 +77,8 @@ void add_model(TrainSetup& setup, const std::shared_ptr<torch::nn::Module>& mode
   setup.ema["model"] = EmaPair{model, ema};
 }
 
-void add_main_phase(TrainSetup& setup, torch::nn::Module& model, const ConfigNode& optimizer, const ConfigNode& schedule,
-                    std::function<LossOutput(const data::Batch&, const StepInfo&)> loss) {
+void add_main_phase(TrainSetup& setup, torch::nn::Module& model, const ConfigNode& optimizer,
+                    const ConfigNode& schedule, std::function<LossOutput(const data::Batch&, const StepInfo&)> loss) {
   setup.optimizers["main"] = OptimizerSlot{make_optimizer(named_parameters(model), optimizer, "optimizer"),
                                            make_schedule(&schedule, "schedule")};
   setup.phases.push_back(Phase{"main", model.parameters(), "main", 1, std::move(loss)});
@@ -113,7 +115,8 @@ int64_t for_each_eval_batch(std::shared_ptr<const data::Dataset> dataset, const 
     auto batch = loader.next();
     if (!batch) break;
     const int64_t n = pass.limit > 0 ? std::min(batch->size(), pass.limit - seen) : batch->size();
-    each(data::to_device(n < batch->size() ? first_samples(std::move(*batch), n) : std::move(*batch), device, /*pin=*/false));
+    each(data::to_device(n < batch->size() ? first_samples(std::move(*batch), n) : std::move(*batch), device,
+                         /*pin=*/false));
     seen += n;
   }
   return seen;

@@ -65,8 +65,8 @@ std::shared_ptr<Schedule> make_schedule(const ConfigNode* section, const std::st
 
 // Puts `model` on `device` as the setup's module "model"; a non-null `ema` (a second instance of the
 // same model) goes there too, starts as a copy and becomes the EMA "model".
-void add_model(TrainSetup& setup, const std::shared_ptr<torch::nn::Module>& model, const std::shared_ptr<torch::nn::Module>& ema,
-               c10::Device device);
+void add_model(TrainSetup& setup, const std::shared_ptr<torch::nn::Module>& model,
+               const std::shared_ptr<torch::nn::Module>& ema, c10::Device device);
 
 // Metrics of evaluate(model, "val") and, when there is an EMA copy, evaluate(*ema, "val_ema").
 template <class M, class Evaluate>
@@ -81,8 +81,8 @@ Scalars with_ema_metrics(M& model, M* ema, Evaluate evaluate) {
 
 // The usual single-phase setup: phase "main" trains every parameter of `model` with the optimizer and
 // schedule sections of the config (slot "main"; a null schedule section means a constant lr).
-void add_main_phase(TrainSetup& setup, torch::nn::Module& model, const ConfigNode& optimizer, const ConfigNode& schedule,
-                    std::function<LossOutput(const data::Batch&, const StepInfo&)> loss);
+void add_main_phase(TrainSetup& setup, torch::nn::Module& model, const ConfigNode& optimizer,
+                    const ConfigNode& schedule, std::function<LossOutput(const data::Batch&, const StepInfo&)> loss);
 
 // Loader options for one in-order pass over an evaluation set (every sample, last batch kept).
 data::LoaderOptions evaluation_loader_options(int64_t batch_size, int64_t workers);
@@ -90,8 +90,8 @@ data::LoaderOptions evaluation_loader_options(int64_t batch_size, int64_t worker
 struct EvalPass {
   int64_t batch_size = 256;
   int64_t workers = 2;
-  uint64_t seed = 0;   // of the loader: random transforms draw as in training
-  int64_t limit = 0;   // samples passed at most (0 = all); the batch that crosses it is cut
+  uint64_t seed = 0;  // of the loader: random transforms draw as in training
+  int64_t limit = 0;  // samples passed at most (0 = all); the batch that crosses it is cut
 };
 
 // One in-order pass over an evaluation set (evaluation_loader_options): `each` gets every batch with

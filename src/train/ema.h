@@ -13,15 +13,16 @@ class Module;
 namespace loom {
 
 struct EmaOptions {
-  double decay = 0.999;          // per-step decay, used when half_life_images is 0
-  double half_life_images = 0;   // images for the EMA weight of old values to halve (10000 = ema_kimg 10)
-  double rampup = 0;             // half-life limited to rampup × images seen (0 = off; StyleGAN2: 0.05)
-  int64_t start_step = 0;        // before this step the average just copies the source
+  double decay = 0.999;         // per-step decay, used when half_life_images is 0
+  double half_life_images = 0;  // images for the EMA weight of old values to halve (10000 = ema_kimg 10)
+  double rampup = 0;            // half-life limited to rampup × images seen (0 = off; StyleGAN2: 0.05)
+  int64_t start_step = 0;       // before this step the average just copies the source
 
   template <class V>
   void visit(V& v) {
     v("decay", decay, {.help = "per-step decay (when half_life_images is 0)", .min = 0.0, .max = 1.0});
-    v("half_life_images", half_life_images, {.help = "half-life in training images (StyleGAN2 ema_kimg x 1000)", .min = 0.0});
+    v("half_life_images", half_life_images,
+      {.help = "half-life in training images (StyleGAN2 ema_kimg x 1000)", .min = 0.0});
     v("rampup", rampup, {.help = "limit the half-life to rampup x images seen (0 = off)", .min = 0.0});
     v("start_step", start_step, {.help = "copy instead of averaging before this step", .min = 0});
   }

@@ -37,10 +37,18 @@ std::string content_hash(const torch::nn::Module& module) {
 
 }  // namespace
 
-FrozenModule freeze_module(std::shared_ptr<torch::nn::Module> module, const std::string& weight_file, c10::Device device) {
+FrozenModule freeze_module(std::shared_ptr<torch::nn::Module> module, const std::string& weight_file,
+                           c10::Device device, const std::string& key) {
   if (!weight_file.empty()) {
-    if (!std::filesystem::exists(weight_file)) throw UserError(cat(weight_file, ": weight file of a frozen module not found"));
-    LOOM_INFO("frozen ", module->name(), ": ", weights::load_file(*module, weight_file).summary());
+    const std::string where = key.empty() ? weight_file : cat(key, ": ", weight_file);
+    if (!std::filesystem::exists(weight_file))
+      throw UserError(cat(where, ": weight file of a frozen module not found"));
+    try {
+      LOOM_INFO("frozen ", key.empty() ? module->name() : key, ": ",
+                weights::load_file(*module, weight_file).summary());
+    } catch (const UserError& e) {
+      throw UserError(cat(key.empty() ? "" : cat(key, ": "), e.what()));
+    }
   }
   module->to(device);
   make_frozen(*module);
@@ -51,7 +59,8 @@ void enforce_frozen(TrainSetup& setup) {
   std::set<const void*> frozen;
   for (auto& [name, entry] : setup.frozen) {
     if (!entry.module) throw std::logic_error(cat("frozen module '", name, "' is null"));
-    if (setup.modules.count(name)) throw std::logic_error(cat("module '", name, "' is both trained (modules) and frozen"));
+    if (setup.modules.count(name))
+      throw std::logic_error(cat("module '", name, "' is both trained (modules) and frozen"));
     make_frozen(*entry.module);
     for (const auto& p : entry.module->parameters()) frozen.insert(p.unsafeGetTensorImpl());
   }

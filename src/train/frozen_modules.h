@@ -12,9 +12,10 @@
 namespace loom {
 
 // Loads `weight_file` strictly into `module` ("" keeps the weights it was built with), moves it to
-// `device`, puts it in eval mode and turns off requires_grad. UserError naming the file when it is
-// missing or does not match.
-FrozenModule freeze_module(std::shared_ptr<torch::nn::Module> module, const std::string& weight_file, c10::Device device);
+// `device`, puts it in eval mode and turns off requires_grad. UserError naming `key` (the config key
+// that gave the file, e.g. "recipe.teacher") and the file when it is missing or does not match.
+FrozenModule freeze_module(std::shared_ptr<torch::nn::Module> module, const std::string& weight_file,
+                           c10::Device device, const std::string& key = "");
 
 // Makes every frozen module of the setup frozen (eval mode, no requires_grad; idempotent) and checks
 // that no phase trains one of its parameters and that no module is both frozen and checkpointed.

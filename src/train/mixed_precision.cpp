@@ -56,7 +56,8 @@ UnscaleResult LossScaler::unscale(const std::vector<at::Tensor>& parameters) {
     if (p.grad().defined()) grads.push_back(p.grad());
   // A fresh flag per call: the caller may still hold the previous phase's until the step ends.
   found_inf_ = at::zeros_like(found_inf_);
-  if (!grads.empty()) at::_amp_foreach_non_finite_check_and_unscale_(grads, found_inf_, active_ ? scale_.reciprocal() : one_);
+  if (!grads.empty())
+    at::_amp_foreach_non_finite_check_and_unscale_(grads, found_inf_, active_ ? scale_.reciprocal() : one_);
   return {found_inf_};
 }
 

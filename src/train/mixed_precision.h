@@ -72,10 +72,10 @@ class LossScaler {
  private:
   bool active_ = false;
   int64_t growth_interval_ = 2000;
-  at::Tensor scale_;          // float32 [1] on the device (fp16 only)
+  at::Tensor scale_;           // float32 [1] on the device (fp16 only)
   at::Tensor growth_tracker_;  // int32 [1] (fp16 only)
-  at::Tensor found_inf_;      // float32 [1]
-  at::Tensor one_;            // float32 [1]: the inverse scale of the check without scaling
+  at::Tensor found_inf_;       // float32 [1]
+  at::Tensor one_;             // float32 [1]: the inverse scale of the check without scaling
 };
 
 }  // namespace loom

@@ -13,7 +13,8 @@
 
 namespace loom {
 
-PeriodicTasks::PeriodicTasks(Recipe& recipe, const TrainSetup& setup, int64_t eval_every, int64_t sample_every, bool main_rank) {
+PeriodicTasks::PeriodicTasks(Recipe& recipe, const TrainSetup& setup, int64_t eval_every, int64_t sample_every,
+                             bool main_rank) {
   tasks_.push_back({"evaluate", eval_every, true, [&recipe](const EvalContext& context) {
                       Scalars metrics = recipe.evaluate(context);
                       std::string line = join(metrics, "  ", [](const auto& m) { return cat(m.first, " ", m.second); });

@@ -17,7 +17,8 @@
 
 namespace loom {
 
-PhaseRunner::PhaseRunner(TrainSetup& setup, const TrainOptions& options, c10::Device device, std::shared_ptr<ProcessGroup> group)
+PhaseRunner::PhaseRunner(TrainSetup& setup, const TrainOptions& options, c10::Device device,
+                         std::shared_ptr<ProcessGroup> group)
     : setup_(setup), options_(options), device_(device) {
   if (group) {
     // One reducer per optimizer: phases that share one (a main and a lazy-regularisation phase) train
@@ -26,20 +27,24 @@ PhaseRunner::PhaseRunner(TrainSetup& setup, const TrainOptions& options, c10::De
     for (const auto& phase : setup_.phases) {
       auto& list = parameters[phase.optimizer];
       for (const auto& p : phase.parameters)
-        if (std::none_of(list.begin(), list.end(), [&](const at::Tensor& q) { return q.is_same(p); })) list.push_back(p);
+        if (std::none_of(list.begin(), list.end(), [&](const at::Tensor& q) { return q.is_same(p); }))
+          list.push_back(p);
     }
     for (auto& [name, list] : parameters)
-      reducers_[name] = std::make_unique<GradientReducer>(group, list, static_cast<int64_t>(options_.bucket_mb * (1 << 20)));
+      reducers_[name] =
+          std::make_unique<GradientReducer>(group, list, static_cast<int64_t>(options_.bucket_mb * (1 << 20)));
   }
   for (auto& [name, slot] : setup_.optimizers) {
     scalers_.emplace(name, LossScaler(options_.amp, device_));
-    for (auto& group_options : slot.optimizer->param_groups()) base_lrs_[name].push_back(group_options.options().get_lr());
+    for (auto& group_options : slot.optimizer->param_groups())
+      base_lrs_[name].push_back(group_options.options().get_lr());
   }
 }
 
 PhaseRunner::~PhaseRunner() = default;
 
-PhaseRun PhaseRunner::run(const Phase& phase, const std::vector<data::Batch>& batches, const StepInfo& step, StepLogs& logs) {
+PhaseRun PhaseRunner::run(const Phase& phase, const std::vector<data::Batch>& batches, const StepInfo& step,
+                          StepLogs& logs) {
   // Only this phase's parameters collect gradients; the others' modules still pass gradients through.
   for (const auto& other : setup_.phases)
     for (const auto& p : other.parameters) p.requires_grad_(false);
@@ -100,8 +105,8 @@ PhaseRun PhaseRunner::run(const Phase& phase, const std::vector<data::Batch>& ba
   return run;
 }
 
-Divergence check_phase_runs(std::vector<PhaseRun>& runs, const std::vector<std::pair<double, double>>& flags, int64_t step,
-                            const std::map<std::string, LossScaler>& scalers) {
+Divergence check_phase_runs(std::vector<PhaseRun>& runs, const std::vector<std::pair<double, double>>& flags,
+                            int64_t step, const std::map<std::string, LossScaler>& scalers) {
   Divergence out;
   for (size_t i = 0; i < runs.size(); ++i) {
     PhaseRun& run = runs[i];

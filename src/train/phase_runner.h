@@ -23,10 +23,10 @@ class GradientReducer;
 
 struct PhaseRun {
   const Phase* phase = nullptr;
-  at::Tensor found_inf;             // float32 [1]: some gradient was inf/NaN (after the all-reduce: the same on every rank)
-  at::Tensor loss_not_finite;       // float32 []: some micro-batch loss was not finite on this rank
-  std::vector<at::Tensor> losses;   // detached micro-batch losses, read only to describe a failure
-  SkippableStep device_skip;        // the optimizer skipped on the device; its step counts need undoing
+  at::Tensor found_inf;        // float32 [1]: some gradient was inf/NaN (after the all-reduce: the same on every rank)
+  at::Tensor loss_not_finite;  // float32 []: some micro-batch loss was not finite on this rank
+  std::vector<at::Tensor> losses;              // detached micro-batch losses, read only to describe a failure
+  SkippableStep device_skip;                   // the optimizer skipped on the device; its step counts need undoing
   DeviceSkippingOptimizer* skipper = nullptr;  // null: the step was decided on the host
 };
 
@@ -42,7 +42,7 @@ class PhaseRunner {
   TrainSetup& setup_;
   const TrainOptions& options_;
   c10::Device device_;
-  std::map<std::string, LossScaler> scalers_;                          // per optimizer
+  std::map<std::string, LossScaler> scalers_;                         // per optimizer
   std::map<std::string, std::unique_ptr<GradientReducer>> reducers_;  // per optimizer, data-parallel runs only
   std::map<std::string, std::vector<double>> base_lrs_;               // per optimizer group, before schedules
 };
@@ -57,7 +57,7 @@ struct Divergence {
 // {found_inf, loss_not_finite summed over ranks}): undoes the step counts of device-skipped updates and
 // finds the runs that diverged. With fp16 loss scaling, non-finite gradients after a finite loss are an
 // overflow (the scaler's business), not a divergence.
-Divergence check_phase_runs(std::vector<PhaseRun>& runs, const std::vector<std::pair<double, double>>& flags, int64_t step,
-                            const std::map<std::string, LossScaler>& scalers);
+Divergence check_phase_runs(std::vector<PhaseRun>& runs, const std::vector<std::pair<double, double>>& flags,
+                            int64_t step, const std::map<std::string, LossScaler>& scalers);
 
 }  // namespace loom

@@ -4,8 +4,8 @@
 
 #include <cstdio>
 
-#include "core/text/cat.h"
 #include "core/log.h"
+#include "core/text/cat.h"
 
 namespace loom {
 
@@ -13,17 +13,22 @@ std::string format_duration(double seconds) {
   auto s = static_cast<int64_t>(seconds + 0.5);
   char buffer[32];
   if (s >= 3600)
-    std::snprintf(buffer, sizeof buffer, "%lldh%02lldm", static_cast<long long>(s / 3600), static_cast<long long>(s / 60 % 60));
+    std::snprintf(buffer, sizeof buffer, "%lldh%02lldm", static_cast<long long>(s / 3600),
+                  static_cast<long long>(s / 60 % 60));
   else if (s >= 60)
-    std::snprintf(buffer, sizeof buffer, "%lldm%02llds", static_cast<long long>(s / 60), static_cast<long long>(s % 60));
+    std::snprintf(buffer, sizeof buffer, "%lldm%02llds", static_cast<long long>(s / 60),
+                  static_cast<long long>(s % 60));
   else
     std::snprintf(buffer, sizeof buffer, "%llds", static_cast<long long>(s));
   return buffer;
 }
 
 Progress::Progress(int64_t total_steps, int64_t every)
-    : total_(total_steps), every_(every < 1 ? 1 : every), terminal_(isatty(STDERR_FILENO) != 0),
-      start_time_(std::chrono::steady_clock::now()), last_draw_(start_time_) {}
+    : total_(total_steps),
+      every_(every < 1 ? 1 : every),
+      terminal_(isatty(STDERR_FILENO) != 0),
+      start_time_(std::chrono::steady_clock::now()),
+      last_draw_(start_time_) {}
 
 double Progress::steps_per_second() const {
   double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time_).count();

@@ -11,7 +11,8 @@
 
 namespace loom {
 
-LossOutput::LossOutput(at::Tensor loss, TensorFigures figures) : losses{{"loss", std::move(loss)}}, figures(std::move(figures)) {}
+LossOutput::LossOutput(at::Tensor loss, TensorFigures figures)
+    : losses{{"loss", std::move(loss)}}, figures(std::move(figures)) {}
 
 LossOutput::LossOutput(TensorFigures named_losses, TensorFigures figures)
     : losses(std::move(named_losses)), figures(std::move(figures)) {
@@ -35,7 +36,8 @@ void Recipe::load_weight_file(const TrainSetup& setup, const std::filesystem::pa
   if (model == setup.modules.end())
     throw UserError(cat(path.string(), ": a weight file loads into the recipe's 'model', and this recipe has none"));
   LOOM_INFO(weights::load_file(*model->second, path.string()).summary());
-  if (auto ema = setup.ema.find("model"); ema != setup.ema.end()) weights::load_file(*ema->second.target, path.string());
+  if (auto ema = setup.ema.find("model"); ema != setup.ema.end())
+    weights::load_file(*ema->second.target, path.string());
 }
 
 }  // namespace loom

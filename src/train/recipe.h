@@ -54,20 +54,20 @@ struct LossOutput {
 
 // Where a step stands: passed to the phases' closures and to the recipe's step hooks.
 struct StepInfo {
-  int64_t step = 0;          // optimizer steps of the run so far (0-based index of this step)
-  int64_t images_seen = 0;   // training images consumed before this step, all ranks (after_step: including it)
-  int64_t micro_batch = 0;   // index within the gradient-accumulation round
+  int64_t step = 0;         // optimizer steps of the run so far (0-based index of this step)
+  int64_t images_seen = 0;  // training images consumed before this step, all ranks (after_step: including it)
+  int64_t micro_batch = 0;  // index within the gradient-accumulation round
   int64_t micro_batches = 1;
 };
 
 struct Phase {
-  std::string name;                  // "main", "G", "Greg", "D", "Dreg" ...: names logs and errors
+  std::string name;                    // "main", "G", "Greg", "D", "Dreg" ...: names logs and errors
   std::vector<at::Tensor> parameters;  // trained by this phase; everything else gets no gradient
-  std::string optimizer;             // key into TrainSetup::optimizers (phases may share one)
-  int64_t interval = 1;              // runs on steps where step % interval == 0 ...
+  std::string optimizer;               // key into TrainSetup::optimizers (phases may share one)
+  int64_t interval = 1;                // runs on steps where step % interval == 0 ...
   std::function<LossOutput(const data::Batch&, const StepInfo&)> loss;
-  int64_t start = 0;                 // ... from this step on ...
-  int64_t stop = -1;                 // ... up to (not including) this one; -1 = to the end ...
+  int64_t start = 0;                       // ... from this step on ...
+  int64_t stop = -1;                       // ... up to (not including) this one; -1 = to the end ...
   std::function<bool(int64_t step)> when;  // ... and where this predicate (if any) holds
 
   bool due(int64_t step) const;
@@ -98,8 +98,8 @@ struct FrozenModule {
 struct EvalContext {
   c10::Device device;
   int64_t step = 0;
-  MetricsWriter* metrics = nullptr;      // TensorBoard/JSONL sinks (sample images go here)
-  std::filesystem::path samples_dir;     // where sample images are written as files ("" = nowhere)
+  MetricsWriter* metrics = nullptr;   // TensorBoard/JSONL sinks (sample images go here)
+  std::filesystem::path samples_dir;  // where sample images are written as files ("" = nowhere)
 };
 
 // Work the trainer runs between steps at its own cadence (detectron2's hooks as entries): the trainer's
@@ -108,8 +108,8 @@ struct EvalContext {
 // random streams continue afterwards as if it had not run.
 struct PeriodicTask {
   std::string name;
-  int64_t every = 0;     // steps between runs; 0 = only at the end
-  bool at_end = true;    // also once after the last step
+  int64_t every = 0;                               // steps between runs; 0 = only at the end
+  bool at_end = true;                              // also once after the last step
   std::function<Scalars(const EvalContext&)> run;  // metrics it returns are logged (rank 0)
 };
 

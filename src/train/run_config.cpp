@@ -19,14 +19,16 @@ namespace loom {
 // `auto` is cuda:<local rank> where CUDA exists: one GPU per rank.
 c10::Device pick_device(const std::string& name, int64_t local_rank) {
   bool cuda = at::detail::getCUDAHooks().hasCUDA();
-  if (name == "auto") return cuda ? c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(local_rank)) : c10::Device(c10::kCPU);
+  if (name == "auto")
+    return cuda ? c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(local_rank)) : c10::Device(c10::kCPU);
   c10::Device device(c10::kCPU);
   try {
     device = c10::Device(name);
   } catch (const c10::Error&) {
     throw ConfigError(cat("train.device: '", name, "' is not a device (auto, cpu, cuda, cuda:N)"));
   }
-  if (device.is_cuda() && !cuda) throw ConfigError(cat("train.device: '", name, "' requested but CUDA is not available"));
+  if (device.is_cuda() && !cuda)
+    throw ConfigError(cat("train.device: '", name, "' requested but CUDA is not available"));
   return device;
 }
 
@@ -39,13 +41,15 @@ RunConfig check_run_config(const ConfigNode& config) {
   run.train = read_config<TrainOptions>(train ? *train : ConfigNode{}, "train");
   const ConfigNode* output = config.find("output");
   run.output = read_config<OutputOptions>(output ? *output : ConfigNode{}, "output");
-  if (const ConfigNode* resume = config.find("resume")) config_detail::ConfigReader::convert(*resume, "resume", run.resume, {});
+  if (const ConfigNode* resume = config.find("resume"))
+    config_detail::ConfigReader::convert(*resume, "resume", run.resume, {});
 
   std::vector<std::string> known{"recipe", "train", "output", "resume"};
   for (const auto& s : run.recipe->sections()) known.push_back(s);
   for (const auto& [key, node] : config.entries()) {
     if (std::find(known.begin(), known.end(), key) != known.end()) continue;
-    fail_config(node, key, cat("unknown top-level section", did_you_mean(key, known), " (valid here: ", join(known, ", "), ")"));
+    fail_config(node, key,
+                cat("unknown top-level section", did_you_mean(key, known), " (valid here: ", join(known, ", "), ")"));
   }
   if ((run.train.steps > 0) == (run.train.epochs > 0))
     fail_config(train ? *train : config, "train", "give exactly one of steps and epochs");

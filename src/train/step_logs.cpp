@@ -2,8 +2,8 @@
 
 #include <vector>
 
-#include <ATen/ops/stack.h>
 #include <ATen/ops/scalar_tensor.h>
+#include <ATen/ops/stack.h>
 #include <c10/core/GradMode.h>
 
 #include "train/distributed/agreement.h"
@@ -25,7 +25,8 @@ Scalars StepLogs::reduce(ProcessGroup* group) {
   // Sums, then counts, in one vector: one collective and one host copy for the whole window.
   std::vector<at::Tensor> values;
   for (const auto& [name, slot] : slots_) values.push_back(slot.sum.to(device));
-  for (const auto& [name, slot] : slots_) values.push_back(at::scalar_tensor(static_cast<double>(slot.count), at::TensorOptions(device).dtype(at::kDouble)));
+  for (const auto& [name, slot] : slots_)
+    values.push_back(at::scalar_tensor(static_cast<double>(slot.count), at::TensorOptions(device).dtype(at::kDouble)));
   at::Tensor host = sum_over_ranks_on_host(group, at::stack(values));
   const double* v = host.data_ptr<double>();
   const size_t n = slots_.size();

@@ -5,8 +5,8 @@
 #include <map>
 #include <string>
 
-#include "core/io/checkpoint.h"
 #include "core/config/config_schema.h"
+#include "core/io/checkpoint.h"
 #include "data/loader.h"
 #include "train/distributed/process_group.h"
 #include "train/ema.h"
@@ -46,7 +46,7 @@ struct TrainOptions {
   CheckpointOptions checkpoint;
   std::string nan_policy = "stop";  // stop | skip
   DistributedOptions distributed;
-  double bucket_mb = 25;  // gradient all-reduce bucket size
+  double bucket_mb = 25;                             // gradient all-reduce bucket size
   std::map<std::string, PhaseWindowOptions> phases;  // by phase name
 
   template <class V>
@@ -66,7 +66,8 @@ struct TrainOptions {
     v("sample_every", sample_every, {.help = "steps between sample images (0 = at the end)", .min = 0});
     v("checkpoint_every", checkpoint_every, {.help = "steps between checkpoints (0 = at the end)", .min = 0});
     v("checkpoint", checkpoint, {.help = "checkpoint retention"});
-    v("nan_policy", nan_policy, {.help = "on a non-finite loss: stop, or skip the step and count it", .choices = {"stop", "skip"}});
+    v("nan_policy", nan_policy,
+      {.help = "on a non-finite loss: stop, or skip the step and count it", .choices = {"stop", "skip"}});
     v("distributed", distributed, {.help = "data-parallel process group (used when launched with several ranks)"});
     v("bucket_mb", bucket_mb, {.help = "size of the gradient all-reduce buckets in MB", .min = 0.001});
     v("phases", phases, {.help = "start and stop steps of the recipe's phases, by name"});

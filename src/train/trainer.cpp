@@ -14,25 +14,25 @@
 #include <torch/optim/optimizer.h>
 #include <torch/utils.h>
 
+#include "core/config/config_error.h"
 #include "core/io/atomic_file.h"
 #include "core/io/checkpoint.h"
-#include "core/config/config_error.h"
-#include "core/metrics/jsonl_writer.h"
 #include "core/log.h"
-#include "core/registry/registries.h"
+#include "core/metrics/jsonl_writer.h"
 #include "core/metrics/tensorboard_writer.h"
-#include "data/dataset.h"
-#include "data/device_prefetcher.h"
+#include "core/registry/registries.h"
 #include "core/text/did_you_mean.h"
 #include "core/text/join.h"
+#include "data/dataset.h"
+#include "data/device_prefetcher.h"
 #include "train/distributed/agreement.h"
 #include "train/frozen_modules.h"
 #include "train/periodic_tasks.h"
 #include "train/phase_runner.h"
 #include "train/progress.h"
 #include "train/rng_state.h"
-#include "train/step_logs.h"
 #include "train/run_config.h"
+#include "train/step_logs.h"
 #include "train/stop_signal.h"
 #include "train/train_options.h"
 #include "train/training_state.h"
@@ -73,8 +73,8 @@ class TrainingLoop {
   std::map<std::string, FrozenRecord> frozen_records_;  // computed once: frozen weights never change
   TrainCounters counters_;
   int64_t total_steps_ = 0;
-  bool stop_ = false;  // a stop signal reached some rank (agreed after each step)
-  StepLogs logs_;      // the current logging window, on the device
+  bool stop_ = false;    // a stop signal reached some rank (agreed after each step)
+  StepLogs logs_;        // the current logging window, on the device
   Scalars last_losses_;  // the phases' mean losses of the last window, for the progress line
   TrainResult result_;
 };
@@ -90,7 +90,8 @@ TrainingLoop::TrainingLoop(RunConfig run, TrainSetup setup, const ConfigNode& co
   frozen_records_ = frozen_records(setup_);
   freeze_untrained_parameters();
   // Rank 0 names the run folder (its default id is a time stamp) and alone writes into it.
-  std::string dir = run_.main() ? resolve_run_directory(run_.output, config_path, run_.resume == "auto").dir.string() : "";
+  std::string dir =
+      run_.main() ? resolve_run_directory(run_.output, config_path, run_.resume == "auto").dir.string() : "";
   dir_ = RunDirectory{run_.group ? broadcast_string(*run_.group, dir) : dir};
   if (run_.main()) {
     log::set_file(dir_.log().string());
@@ -103,13 +104,15 @@ TrainingLoop::TrainingLoop(RunConfig run, TrainSetup setup, const ConfigNode& co
   loader_ = std::make_unique<data::Loader>(setup_.train_data, run_.train.loader, static_cast<uint64_t>(run_.train.seed),
                                            run_.launch.rank, run_.launch.world_size);
   runner_ = std::make_unique<PhaseRunner>(setup_, run_.train, run_.device, run_.group);
-  tasks_ = std::make_unique<PeriodicTasks>(*run_.recipe, setup_, run_.train.eval_every, run_.train.sample_every, run_.main());
+  tasks_ = std::make_unique<PeriodicTasks>(*run_.recipe, setup_, run_.train.eval_every, run_.train.sample_every,
+                                           run_.main());
   batches_ = std::make_unique<data::DevicePrefetcher>(*loader_, run_.device);
   int64_t per_epoch = (loader_->batches_per_epoch() + run_.train.accumulate - 1) / run_.train.accumulate;
   total_steps_ = run_.train.steps > 0 ? run_.train.steps : run_.train.epochs * per_epoch;
 
   LOOM_INFO("run folder ", dir_.dir.string(), " | data: ", setup_.train_data->describe(), " | ", total_steps_,
-            " steps of ", run_.train.accumulate, " x ", run_.train.loader.batch_size, " samples on ", run_.device.str());
+            " steps of ", run_.train.accumulate, " x ", run_.train.loader.batch_size, " samples on ",
+            run_.device.str());
 }
 
 // train.phases.<name>: {start, stop} from the config, for any recipe's phases.
@@ -119,10 +122,11 @@ void TrainingLoop::stage_phases(const ConfigNode& config) {
   for (const auto& phase : setup_.phases) names.push_back(phase.name);
   for (const auto& [name, window] : run_.train.phases) {
     const ConfigNode& node = *windows->find(name);
-    auto phase = std::find_if(setup_.phases.begin(), setup_.phases.end(), [&](const Phase& p) { return p.name == name; });
+    auto phase =
+        std::find_if(setup_.phases.begin(), setup_.phases.end(), [&](const Phase& p) { return p.name == name; });
     if (phase == setup_.phases.end())
-      fail_config(node, cat("train.phases.", name), cat("this recipe has no such phase", did_you_mean(name, names),
-                                                                "; its phases: ", join(names, ", ")));
+      fail_config(node, cat("train.phases.", name),
+                  cat("this recipe has no such phase", did_you_mean(name, names), "; its phases: ", join(names, ", ")));
     phase->start = window.start;
     phase->stop = window.stop;
     if (window.stop >= 0 && window.start > window.stop)
@@ -130,8 +134,8 @@ void TrainingLoop::stage_phases(const ConfigNode& config) {
   }
   for (const auto& phase : setup_.phases)
     if (phase.interval < 1 || (phase.stop >= 0 && phase.start > phase.stop))
-      throw ConfigError(cat("phase '", phase.name, "': interval ", phase.interval, ", start ", phase.start, ", stop ", phase.stop,
-                            " never runs (the recipe's phase window is inconsistent)"));
+      throw ConfigError(cat("phase '", phase.name, "': interval ", phase.interval, ", start ", phase.start, ", stop ",
+                            phase.stop, " never runs (the recipe's phase window is inconsistent)"));
 }
 
 // Parameters of the recipe's modules that no phase trains (early layers, Freeze-D) never get gradients,
@@ -169,16 +173,18 @@ void TrainingLoop::restore() {
   restore_rng(*checkpoint);
   const int64_t batch = run_.train.loader.batch_size, world = run_.launch.world_size;
   if (counters_.batch_size > 0 && counters_.batch_size * counters_.world_size != batch * world) {
-    LOOM_WARN("resuming with ", world, " ranks x ", batch, " samples per batch (checkpoint: ", counters_.world_size, " x ",
-              counters_.batch_size, "): the data position is recomputed from the samples consumed");
-    counters_.loader = rescale_loader_position(counters_.loader, counters_.batch_size * counters_.world_size, batch * world);
+    LOOM_WARN("resuming with ", world, " ranks x ", batch, " samples per batch (checkpoint: ", counters_.world_size,
+              " x ", counters_.batch_size, "): the data position is recomputed from the samples consumed");
+    counters_.loader =
+        rescale_loader_position(counters_.loader, counters_.batch_size * counters_.world_size, batch * world);
   }
   for (auto& [name, scaler] : runner_->scalers())
     if (counters_.loss_scales.count(name)) scaler.set_state(counters_.loss_scales[name]);
   check_frozen_records(setup_, counters_.frozen, checkpoint->path.string());
   run_.recipe->set_counters(counters_.recipe);
   batches_->seek(counters_.loader);
-  LOOM_INFO("resumed from ", checkpoint->path.string(), " at step ", counters_.step, " (", counters_.images_seen, " images seen)");
+  LOOM_INFO("resumed from ", checkpoint->path.string(), " at step ", counters_.step, " (", counters_.images_seen,
+            " images seen)");
 }
 
 std::vector<data::Batch> TrainingLoop::next_batches(int64_t& images) {
@@ -251,7 +257,8 @@ std::string TrainingLoop::progress_figures() const {
     std::snprintf(buffer, sizeof buffer, "%.4g", value);
     return std::string(buffer);
   };
-  std::string out = join(last_losses_, "  ", [&](const auto& entry) { return cat(entry.first, " ", figure(entry.second)); });
+  std::string out =
+      join(last_losses_, "  ", [&](const auto& entry) { return cat(entry.first, " ", figure(entry.second)); });
   for (const auto& [name, slot] : setup_.optimizers) {
     const auto& groups = slot.optimizer->param_groups();
     if (!groups.empty()) out += cat("  lr/", name, " ", figure(groups[0].options().get_lr()));
@@ -267,7 +274,8 @@ void TrainingLoop::log_metrics() {
     if (name.ends_with("/loss")) last_losses_.emplace_back(cat("loss/", name.substr(6, name.size() - 11)), value);
   if (!run_.main()) return;
   for (const auto& [name, slot] : setup_.optimizers)
-    if (!slot.optimizer->param_groups().empty()) scalars.emplace_back(cat("lr/", name), slot.optimizer->param_groups()[0].options().get_lr());
+    if (!slot.optimizer->param_groups().empty())
+      scalars.emplace_back(cat("lr/", name), slot.optimizer->param_groups()[0].options().get_lr());
   scalars.emplace_back("progress/images_seen", static_cast<double>(counters_.images_seen));
   scalars.emplace_back("progress/bad_samples", static_cast<double>(loader_->bad_samples()));
   if (counters_.nan_skipped) scalars.emplace_back("progress/nan_skipped", static_cast<double>(counters_.nan_skipped));
@@ -348,7 +356,8 @@ TrainResult TrainingLoop::run() {
   progress.finish();
   result_.interrupted = counters_.step < total_steps_;
   if (result_.interrupted) {
-    LOOM_WARN("stopped by signal ", stop_signal::signal_number(), " at step ", counters_.step, "; continue with resume=auto");
+    LOOM_WARN("stopped by signal ", stop_signal::signal_number(), " at step ", counters_.step,
+              "; continue with resume=auto");
     save_checkpoint({});
   } else {
     log_metrics();

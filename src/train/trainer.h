@@ -20,11 +20,11 @@ struct TrainingDiverged : UserError {
 
 struct TrainResult {
   RunDirectory run;
-  int64_t steps = 0;           // steps completed (total, including those before a resume)
-  bool interrupted = false;    // stopped by SIGINT/SIGTERM (a checkpoint was written)
-  int64_t nan_skipped = 0;     // phase steps skipped for non-finite losses (nan_policy: skip)
-  int64_t bad_samples = 0;     // unreadable training samples skipped
-  Scalars final_metrics;       // the last evaluation
+  int64_t steps = 0;         // steps completed (total, including those before a resume)
+  bool interrupted = false;  // stopped by SIGINT/SIGTERM (a checkpoint was written)
+  int64_t nan_skipped = 0;   // phase steps skipped for non-finite losses (nan_policy: skip)
+  int64_t bad_samples = 0;   // unreadable training samples skipped
+  Scalars final_metrics;     // the last evaluation
   std::filesystem::path last_checkpoint;
 };
 

@@ -2,11 +2,11 @@
 
 #include <sstream>
 
-#include <nlohmann/json.hpp>
 #include <torch/nn/module.h>
 #include <torch/optim/optimizer.h>
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
+#include <nlohmann/json.hpp>
 
 #include "train/rng_state.h"
 
@@ -73,15 +73,19 @@ data::LoaderPosition rescale_loader_position(const data::LoaderPosition& positio
                                              int64_t samples_per_batch) {
   const int64_t consumed = position.batch * old_samples_per_batch;
   if (consumed % samples_per_batch != 0)
-    throw UserError(cat("cannot resume: ", consumed, " samples of epoch ", position.epoch, " were consumed in batches of ",
-                        old_samples_per_batch, ", which batches of ", samples_per_batch,
-                        " (batch size x world size) cannot continue exactly; resume at an epoch boundary or keep the global batch a divisor"));
+    throw UserError(cat("cannot resume: ", consumed, " samples of epoch ", position.epoch,
+                        " were consumed in batches of ", old_samples_per_batch, ", which batches of ",
+                        samples_per_batch,
+                        " (batch size x world size) cannot continue exactly; resume at an epoch boundary or keep the "
+                        "global batch a divisor"));
   return {position.epoch, consumed / samples_per_batch};
 }
 
-CheckpointContents pack_checkpoint(const TrainSetup& setup, const TrainCounters& counters, const std::string& config_yaml) {
+CheckpointContents pack_checkpoint(const TrainSetup& setup, const TrainCounters& counters,
+                                   const std::string& config_yaml) {
   CheckpointContents contents;
-  for (const auto& [name, module] : setup.modules) append_state(contents.tensors, cat(kModulePrefix, name, "."), *module);
+  for (const auto& [name, module] : setup.modules)
+    append_state(contents.tensors, cat(kModulePrefix, name, "."), *module);
   for (const auto& [name, pair] : setup.ema) append_state(contents.tensors, cat(kEmaPrefix, name, "."), *pair.target);
   for (auto& entry : capture_rng_state()) contents.tensors.push_back(std::move(entry));
   for (const auto& [name, slot] : setup.optimizers) {

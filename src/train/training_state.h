@@ -21,8 +21,8 @@ struct TrainCounters {
   int64_t world_size = 1;  // of the run that wrote the checkpoint, with its per-rank batch size: a
   int64_t batch_size = 0;  // resume with other values maps the loader position by samples consumed
   std::map<std::string, std::vector<double>> loss_scales;  // per optimizer (fp16 only)
-  std::map<std::string, double> recipe;                   // Recipe::counters()
-  std::map<std::string, FrozenRecord> frozen;             // what the frozen modules were
+  std::map<std::string, double> recipe;                    // Recipe::counters()
+  std::map<std::string, FrozenRecord> frozen;              // what the frozen modules were
 
   std::string to_json() const;
   // `source` names the checkpoint in errors.
@@ -36,7 +36,8 @@ data::LoaderPosition rescale_loader_position(const data::LoaderPosition& positio
 
 // Modules ("module.<name>.<key>"), EMA copies ("ema.<name>.<key>"), RNG states, optimizer archives
 // (blobs "optimizer.<name>"), the resolved config (blob "config.yaml") and the counters.
-CheckpointContents pack_checkpoint(const TrainSetup& setup, const TrainCounters& counters, const std::string& config_yaml);
+CheckpointContents pack_checkpoint(const TrainSetup& setup, const TrainCounters& counters,
+                                   const std::string& config_yaml);
 
 // Loads module and EMA states (strict: every key must match). Throws UserError naming the checkpoint.
 void restore_modules(const TrainSetup& setup, const LoadedCheckpoint& checkpoint);

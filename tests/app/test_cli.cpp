@@ -29,7 +29,8 @@ TEST_CASE("loom list prints every registry") {
   REQUIRE(r.code == 0);
   for (const char* kind : {"models:", "recipes:", "datasets:", "losses:", "optimizers:", "schedules:", "metrics:"})
     CHECK_THAT(r.output, Catch::Contains(kind));
-  CHECK_THAT(r.output, Catch::Contains("convnet") && Catch::Contains("focal_contrastive") && Catch::Contains("warmup_cosine"));
+  CHECK_THAT(r.output,
+             Catch::Contains("convnet") && Catch::Contains("focal_contrastive") && Catch::Contains("warmup_cosine"));
 }
 
 TEST_CASE("loom info counts parameters and multiply-accumulates") {
@@ -70,15 +71,18 @@ TEST_CASE("loom config and loom info check a training config as loom train does"
     INFO(command);
     auto r = run_loom(command + " " + config_path("quickstart.yaml") + " train.max_stepz=5");
     CHECK(r.code == 2);
-    CHECK_THAT(r.output, Catch::Contains("override 'train.max_stepz=5': unknown key 'train.max_stepz'; did you mean 'train.steps'?") &&
-                             Catch::Contains("(valid keys here: steps, epochs,") && !Catch::Contains("resolved from"));
+    CHECK_THAT(
+        r.output,
+        Catch::Contains("override 'train.max_stepz=5': unknown key 'train.max_stepz'; did you mean 'train.steps'?") &&
+            Catch::Contains("(valid keys here: steps, epochs,") && !Catch::Contains("resolved from"));
     r = run_loom(command + " " + (dir / "typo.yaml").string());
     CHECK(r.code == 2);
     CHECK_THAT(r.output, Catch::Contains("typo.yaml:3: unknown key 'train.max_stepz'; did you mean 'train.steps'?"));
     r = run_loom(command + " " + (dir / "section.yaml").string());
     CHECK(r.code == 2);
-    CHECK_THAT(r.output, Catch::Contains("section.yaml:2: optimiser: unknown top-level section; did you mean 'optimizer'?") &&
-                             Catch::Contains("schedule"));
+    CHECK_THAT(r.output,
+               Catch::Contains("section.yaml:2: optimiser: unknown top-level section; did you mean 'optimizer'?") &&
+                   Catch::Contains("schedule"));
     r = run_loom(command + " " + config_path("quickstart.yaml") + " train.epochs=2");
     CHECK(r.code == 2);
     CHECK_THAT(r.output, Catch::Contains("train: give exactly one of steps and epochs"));

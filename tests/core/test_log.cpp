@@ -19,7 +19,8 @@ TEST_CASE("the log facade writes to a file in the run directory, honouring the l
   std::ifstream in(path);
   std::stringstream text;
   text << in.rdbuf();
-  CHECK_THAT(text.str(), Catch::Contains("step 7 loss 0.25") && Catch::Contains("careful") && !Catch::Contains("hidden"));
+  CHECK_THAT(text.str(),
+             Catch::Contains("step 7 loss 0.25") && Catch::Contains("careful") && !Catch::Contains("hidden"));
   CHECK(loom::log::parse_level("warn") == loom::log::Level::warn);
   CHECK_THROWS_AS(loom::log::parse_level("loud"), loom::UserError);
 }

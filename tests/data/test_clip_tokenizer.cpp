@@ -7,8 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/text/cat.h"
 #include "core/error.h"
+#include "core/text/cat.h"
 #include "data/clip_tokenizer.h"
 #include "support/test_env.h"
 
@@ -68,7 +68,8 @@ void check_encode(const ClipTokenizer& tok, const nlohmann::json& texts, const n
     const auto expected = want[i].get<std::vector<int64_t>>();
     const auto actual = tok.encode(texts[i].get<std::string>());
     if (actual != expected && ++bad <= 5)
-      report += loom::cat("\n#", i, " ", texts[i].dump(), "\n  open_clip: ", ids_text(expected), "\n  loom:      ", ids_text(actual));
+      report += loom::cat("\n#", i, " ", texts[i].dump(), "\n  open_clip: ", ids_text(expected),
+                          "\n  loom:      ", ids_text(actual));
   }
   INFO(bad << " of " << texts.size() << " texts differ" << report);
   CHECK(bad == 0);
@@ -82,7 +83,8 @@ void check_decode(const ClipTokenizer& tok, const nlohmann::json& ids, const nlo
   for (size_t i = 0; i < ids.size(); ++i) {
     const std::string got = tok.decode(ids[i].get<std::vector<int64_t>>());
     if (got != want[i].get<std::string>() && ++bad <= 5)
-      report += loom::cat("\n", ids[i].dump(), "\n  open_clip: ", want[i].dump(), "\n  loom:      ", nlohmann::json(got).dump());
+      report += loom::cat("\n", ids[i].dump(), "\n  open_clip: ", want[i].dump(),
+                          "\n  loom:      ", nlohmann::json(got).dump());
   }
   INFO(bad << " of " << ids.size() << " id lists decode differently" << report);
   CHECK(bad == 0);
@@ -95,7 +97,8 @@ TEST_CASE("clip_tokenizer: vocabulary facts", "[tokenizer]") {
   CHECK(tok.vocab_size() == 49408);
   CHECK(tok.encode("a photo of *") == std::vector<int64_t>{320, 1125, 539, 265});
   CHECK(tok.encode("!") == std::vector<int64_t>{256});  // "!</w>"; the bare "!" is 0, the pad id
-  CHECK(tok.encode("<start_of_text><end_of_text>") == std::vector<int64_t>{ClipTokenizer::kStartToken, ClipTokenizer::kEndToken});
+  CHECK(tok.encode("<start_of_text><end_of_text>") ==
+        std::vector<int64_t>{ClipTokenizer::kStartToken, ClipTokenizer::kEndToken});
 }
 
 TEST_CASE("clip_tokenizer: tokenize equals open_clip.tokenize on every reference string", "[tokenizer]") {
@@ -103,7 +106,9 @@ TEST_CASE("clip_tokenizer: tokenize equals open_clip.tokenize on every reference
   const std::vector<std::string> texts = strings();
   REQUIRE(texts.size() >= 600);
   SECTION("context length 77") { check_rows(tok.tokenize(texts), reference().at("tokens"), texts); }
-  SECTION("context length 16 (most rows truncated)") { check_rows(tok.tokenize(texts, 16), reference().at("tokens_16"), texts); }
+  SECTION("context length 16 (most rows truncated)") {
+    check_rows(tok.tokenize(texts, 16), reference().at("tokens_16"), texts);
+  }
   SECTION("encode, untruncated") { check_encode(tok, reference().at("strings"), reference().at("encode")); }
   SECTION("decode of the ids") { check_decode(tok, reference().at("encode"), reference().at("decode")); }
 }
@@ -128,7 +133,8 @@ TEST_CASE("clip_tokenizer: truncation keeps the end token last", "[tokenizer]") 
   std::vector<int64_t> first = row(t, 0);
   CHECK(first.front() == ClipTokenizer::kStartToken);
   CHECK(first.back() == ClipTokenizer::kEndToken);
-  CHECK(std::vector<int64_t>(first.begin() + 1, first.end() - 1) == std::vector<int64_t>(ids.begin(), ids.begin() + 75));
+  CHECK(std::vector<int64_t>(first.begin() + 1, first.end() - 1) ==
+        std::vector<int64_t>(ids.begin(), ids.begin() + 75));
   CHECK(row(t, 1)[3] == ClipTokenizer::kEndToken);
   CHECK(row(t, 1)[4] == 0);
   CHECK(row(t, 2)[1] == ClipTokenizer::kEndToken);
@@ -145,8 +151,8 @@ TEST_CASE("clip_tokenizer: truncation keeps the end token last", "[tokenizer]") 
 
 TEST_CASE("clip_tokenizer: decode round trip on plain ASCII", "[tokenizer]") {
   const ClipTokenizer& tok = ClipTokenizer::shared();
-  for (std::string text : {"a photo of a cat", "supercalifragilisticexpialidocious words", "the quick brown fox jumps over the lazy dog",
-                           "zzz qqq xxx jjj", "hello , world !"}) {
+  for (std::string text : {"a photo of a cat", "supercalifragilisticexpialidocious words",
+                           "the quick brown fox jumps over the lazy dog", "zzz qqq xxx jjj", "hello , world !"}) {
     // Each word ends in "</w>", which decodes to a space.
     CHECK(tok.decode(tok.encode(text)) == text + " ");
   }

@@ -5,8 +5,8 @@
 
 #include <opencv2/imgcodecs.hpp>
 
-#include "core/config/config_error.h"
 #include "app/register_all.h"
+#include "core/config/config_error.h"
 #include "core/config/config_loader.h"
 #include "core/registry/registries.h"
 #include "data/caption_table.h"
@@ -27,9 +27,7 @@ void write_text(const fs::path& file, const std::string& text) {
   std::ofstream(file, std::ios::binary) << text;
 }
 
-void write_image(const fs::path& file, int h = 8, int w = 8) {
-  write_png(file.string(), at::rand({3, h, w}));
-}
+void write_image(const fs::path& file, int h = 8, int w = 8) { write_png(file.string(), at::rand({3, h, w})); }
 
 std::shared_ptr<Dataset> make(const std::string& yaml) {
   register_all();
@@ -115,10 +113,12 @@ TEST_CASE("image_folder: missing or empty root and bad config name the problem")
                     Catch::Contains("dataset.root") && Catch::Contains((dir / "nope").string()));
   CHECK_THROWS_WITH(make(cat("name: image_folder\nroot: ", dir.string(), "\n")),
                     Catch::Contains("no images") && Catch::Contains(dir.string()));
-  CHECK_THROWS_WITH(make("name: image_folder\nroot: x\ntransforms:\n  - {name: hflip}\n  - {name: center_crap, size: 3}\n"),
-                    Catch::Contains("data.yaml:5") && Catch::Contains("dataset.transforms[1].name") &&
-                        Catch::Contains("did you mean 'center_crop'"));
-  CHECK_THROWS_WITH(make("name: image_folder\nroot: x\nclass_subfolder: true\n"), Catch::Contains("did you mean 'dataset.class_subfolders'"));
+  CHECK_THROWS_WITH(
+      make("name: image_folder\nroot: x\ntransforms:\n  - {name: hflip}\n  - {name: center_crap, size: 3}\n"),
+      Catch::Contains("data.yaml:5") && Catch::Contains("dataset.transforms[1].name") &&
+          Catch::Contains("did you mean 'center_crop'"));
+  CHECK_THROWS_WITH(make("name: image_folder\nroot: x\nclass_subfolder: true\n"),
+                    Catch::Contains("did you mean 'dataset.class_subfolders'"));
   CHECK_THROWS_AS(make("name: image_folder\n"), ConfigError);
 }
 
@@ -154,7 +154,8 @@ TEST_CASE("bad images are skipped and counted, too many stop the run naming a pa
 }
 
 TEST_CASE("CSV: RFC 4180 quoting") {
-  TextTable t = parse_csv("filepath,caption\r\n\"a,b.png\",\"she said \"\"hi\"\"\"\nc.png,\"two\nlines\"\n\nd.png,\n", "t.csv");
+  TextTable t =
+      parse_csv("filepath,caption\r\n\"a,b.png\",\"she said \"\"hi\"\"\"\nc.png,\"two\nlines\"\n\nd.png,\n", "t.csv");
   CHECK(t.columns == std::vector<std::string>{"filepath", "caption"});
   REQUIRE(t.rows.size() == 3);
   CHECK(t.rows[0] == std::vector<std::string>{"a,b.png", "she said \"hi\""});
@@ -175,12 +176,15 @@ TEST_CASE("TSV and JSONL tables") {
   CHECK(t.lines == std::vector<int64_t>{2, 4});
   CHECK_THROWS_WITH(parse_tsv("a\tb\nx\n", "t.tsv"), Catch::Contains("t.tsv:2"));
 
-  TextTable j = parse_jsonl("{\"filepath\": \"a.png\", \"caption\": \"x\\ny\", \"extra\": 1}\n\n{\"caption\": \"z\", \"filepath\": \"b.png\"}\n",
-                            "t.jsonl", {"filepath", "caption"});
+  TextTable j = parse_jsonl(
+      "{\"filepath\": \"a.png\", \"caption\": \"x\\ny\", \"extra\": 1}\n\n{\"caption\": \"z\", \"filepath\": "
+      "\"b.png\"}\n",
+      "t.jsonl", {"filepath", "caption"});
   REQUIRE(j.rows.size() == 2);
   CHECK(j.rows[0] == std::vector<std::string>{"a.png", "x\ny"});
   CHECK(j.rows[1] == std::vector<std::string>{"b.png", "z"});
-  CHECK_THROWS_WITH(parse_jsonl("{\"filepath\": \"a\"}\n{oops\n", "t.jsonl", {"filepath"}), Catch::Contains("t.jsonl:2"));
+  CHECK_THROWS_WITH(parse_jsonl("{\"filepath\": \"a\"}\n{oops\n", "t.jsonl", {"filepath"}),
+                    Catch::Contains("t.jsonl:2"));
   CHECK_THROWS_WITH(parse_jsonl("{\"path\": \"a\"}\n", "t.jsonl", {"filepath"}),
                     Catch::Contains("t.jsonl:1: no key 'filepath'") && Catch::Contains("path"));
 }
@@ -189,8 +193,8 @@ TEST_CASE("caption_table dataset: formats, image_root, missing columns") {
   fs::path dir = test::scratch("data_caption_table");
   write_image(dir / "images" / "a.png", 5, 6);
   write_text(dir / "t.jsonl", "{\"file\": \"a.png\", \"text\": \"a picture\"}\n");
-  auto ds = make(cat("name: caption_table\npath: ", (dir / "t.jsonl").string(), "\npath_column: file\ncaption_column: text\nimage_root: ",
-                     (dir / "images").string(), "\n"));
+  auto ds = make(cat("name: caption_table\npath: ", (dir / "t.jsonl").string(),
+                     "\npath_column: file\ncaption_column: text\nimage_root: ", (dir / "images").string(), "\n"));
   REQUIRE(ds->size() == 1);
   std::mt19937_64 rng(0);
   Sample s = ds->get(0, rng);
@@ -202,10 +206,12 @@ TEST_CASE("caption_table dataset: formats, image_root, missing columns") {
   CHECK_THROWS_WITH(make(cat("name: caption_table\npath: ", (dir / "t.tsv").string(), "\n")),
                     Catch::Contains((dir / "t.tsv").string()) && Catch::Contains("no column 'filepath'") &&
                         Catch::Contains("columns: path, title"));
-  auto tsv = make(cat("name: caption_table\npath: ", (dir / "t.tsv").string(), "\npath_column: path\ncaption_column: title\n"));
+  auto tsv = make(
+      cat("name: caption_table\npath: ", (dir / "t.tsv").string(), "\npath_column: path\ncaption_column: title\n"));
   CHECK(tsv->get(0, rng).text.at("caption") == "hello");
   write_text(dir / "t.txt", "x");
-  CHECK_THROWS_WITH(make(cat("name: caption_table\npath: ", (dir / "t.txt").string(), "\n")), Catch::Contains("dataset.format"));
+  CHECK_THROWS_WITH(make(cat("name: caption_table\npath: ", (dir / "t.txt").string(), "\n")),
+                    Catch::Contains("dataset.format"));
   CHECK_THROWS_WITH(make(cat("name: caption_table\npath: ", (dir / "none.csv").string(), "\n")),
                     Catch::Contains("dataset.path") && Catch::Contains("none.csv"));
 }

@@ -9,9 +9,13 @@
 #include "data/loader.h"
 #include "data/random.h"
 #include "data/sampler.h"
+#include "support/batches.h"
 
 using namespace loom;
 using namespace loom::data;
+
+using loom::test::check_same;
+using loom::test::take;
 
 namespace {
 
@@ -19,7 +23,8 @@ namespace {
 struct FakeDataset : Dataset {
   int64_t n;
   std::set<int64_t> bad, broken;
-  explicit FakeDataset(int64_t n, std::set<int64_t> bad = {}, std::set<int64_t> broken = {}) : n(n), bad(bad), broken(broken) {}
+  explicit FakeDataset(int64_t n, std::set<int64_t> bad = {}, std::set<int64_t> broken = {})
+      : n(n), bad(bad), broken(broken) {}
   int64_t size() const override { return n; }
   Sample get(int64_t index, std::mt19937_64& rng) const override {
     if (bad.count(index)) throw BadSample(cat("/fake/", index, ".png"), "cannot decode");
@@ -39,21 +44,6 @@ LoaderOptions options(int64_t batch, int64_t workers, bool repeat = true) {
   o.prefetch = 2;
   o.repeat = repeat;
   return o;
-}
-
-std::vector<Batch> take(Loader& loader, int count) {
-  std::vector<Batch> out;
-  for (int i = 0; i < count; ++i) out.push_back(*loader.next());
-  return out;
-}
-
-void check_same(const std::vector<Batch>& a, const std::vector<Batch>& b) {
-  REQUIRE(a.size() == b.size());
-  for (size_t i = 0; i < a.size(); ++i) {
-    CHECK(a[i].indices == b[i].indices);
-    CHECK(at::equal(a[i].at("x"), b[i].at("x")));
-    CHECK(a[i].text.at("path") == b[i].text.at("path"));
-  }
 }
 
 }  // namespace
@@ -163,8 +153,12 @@ TEST_CASE("loader: unreadable samples are skipped and counted, too many stop the
 
   o.max_bad_fraction = 0.1;  // 2 of 12 is more: found at the end of the pass
   Loader strict(ds, o, 0);
-  CHECK_THROWS_WITH([&] { while (strict.next()) {} }(),
-                    Catch::Contains("2 of 12 samples") && Catch::Contains("/fake/3.png") && Catch::Contains("0.1"));
+  CHECK_THROWS_WITH(
+      [&] {
+        while (strict.next()) {
+        }
+      }(),
+      Catch::Contains("2 of 12 samples") && Catch::Contains("/fake/3.png") && Catch::Contains("0.1"));
 }
 
 TEST_CASE("loader: a dataset exception that is not BadSample reaches next()") {

@@ -48,7 +48,8 @@ std::shared_ptr<Dataset> make(const std::string& yaml) {
 }  // namespace
 
 TEST_CASE("mixture: sources drawn by weight, each sample tagged with its source and every key filled") {
-  Mixture mix({{"captions", 0.7, std::make_shared<KeyedDataset>(50, false)}, {"classes", 0.3, std::make_shared<KeyedDataset>(3, true)}});
+  Mixture mix({{"captions", 0.7, std::make_shared<KeyedDataset>(50, false)},
+               {"classes", 0.3, std::make_shared<KeyedDataset>(3, true)}});
   CHECK(mix.size() == 53);
   CHECK(mix.sources().size() == 2);
   int64_t from_classes = 0;
@@ -73,7 +74,8 @@ TEST_CASE("mixture: sources drawn by weight, each sample tagged with its source 
   // The same (seed, epoch, index) gives the same sample.
   std::mt19937_64 a(5), b(5);
   CHECK(at::equal(mix.get(0, a).tensors.at("x"), mix.get(0, b).tensors.at("x")));
-  CHECK_THAT(mix.describe(), Catch::Contains("mixture of 2 sources") && Catch::Contains("captions (70%): captions (50)") &&
+  CHECK_THAT(mix.describe(), Catch::Contains("mixture of 2 sources") &&
+                                 Catch::Contains("captions (70%): captions (50)") &&
                                  Catch::Contains("classes (30%): classes (3)"));
   CHECK_THROWS_AS(Mixture({{"none", 0.0, std::make_shared<KeyedDataset>(3, true)}}), std::invalid_argument);
 }
@@ -106,13 +108,15 @@ TEST_CASE("mixture: from the registry, batched by the loader with the source ids
 
 TEST_CASE("mixture: bad sources are config errors naming the key") {
   const std::string scenes = "{name: synthetic_scenes, size: 4, image_size: 32}";
-  CHECK_THROWS_WITH(make(cat("name: mixture\nsources:\n  - {weight: 1, dataset: ", scenes, "}\n  - {weight: -0.5, dataset: ",
-                             scenes, "}\n")),
-                    Catch::Contains("data.yaml:4") && Catch::Contains("dataset.sources[1].weight") && Catch::Contains(">= 0"));
-  CHECK_THROWS_WITH(make(cat("name: mixture\nsources:\n  - {weight: 0, dataset: ", scenes, "}\n  - {weight: 0, dataset: ", scenes,
-                             "}\n")),
+  CHECK_THROWS_WITH(
+      make(cat("name: mixture\nsources:\n  - {weight: 1, dataset: ", scenes, "}\n  - {weight: -0.5, dataset: ", scenes,
+               "}\n")),
+      Catch::Contains("data.yaml:4") && Catch::Contains("dataset.sources[1].weight") && Catch::Contains(">= 0"));
+  CHECK_THROWS_WITH(make(cat("name: mixture\nsources:\n  - {weight: 0, dataset: ", scenes,
+                             "}\n  - {weight: 0, dataset: ", scenes, "}\n")),
                     Catch::Contains("dataset.sources") && Catch::Contains("sum to 0"));
-  CHECK_THROWS_WITH(make("name: mixture\nsources: []\n"), Catch::Contains("dataset.sources") && Catch::Contains("at least one"));
+  CHECK_THROWS_WITH(make("name: mixture\nsources: []\n"),
+                    Catch::Contains("dataset.sources") && Catch::Contains("at least one"));
   CHECK_THROWS_WITH(make("name: mixture\n"), Catch::Contains("dataset.sources: missing required value"));
   CHECK_THROWS_WITH(make("name: mixture\nsources:\n  - {weight: 1}\n"), Catch::Contains("dataset.sources[0].dataset"));
   CHECK_THROWS_WITH(make("name: mixture\nsources:\n  - {weight: 1, dataset: {name: image_foldr}}\n"),

@@ -46,8 +46,9 @@ struct RaggedDataset : Dataset {
 }  // namespace
 
 TEST_CASE("collate: ragged fields as lists, one tensor per sample") {
-  Batch batch = collate({with_boxes(2, RaggedCollate::list), with_boxes(0, RaggedCollate::list), with_boxes(3, RaggedCollate::list)},
-                        {5, 6, 7});
+  Batch batch = collate(
+      {with_boxes(2, RaggedCollate::list), with_boxes(0, RaggedCollate::list), with_boxes(3, RaggedCollate::list)},
+      {5, 6, 7});
   CHECK(batch.at("image").sizes() == at::IntArrayRef{3, 3, 2, 2});
   const auto& boxes = batch.list("boxes");
   REQUIRE(boxes.size() == 3);
@@ -61,8 +62,9 @@ TEST_CASE("collate: ragged fields as lists, one tensor per sample") {
 }
 
 TEST_CASE("collate: ragged fields padded to the most rows, with a mask") {
-  Batch batch = collate({with_boxes(2, RaggedCollate::pad), with_boxes(0, RaggedCollate::pad), with_boxes(3, RaggedCollate::pad)},
-                        {5, 6, 7});
+  Batch batch =
+      collate({with_boxes(2, RaggedCollate::pad), with_boxes(0, RaggedCollate::pad), with_boxes(3, RaggedCollate::pad)},
+              {5, 6, 7});
   CHECK(batch.lists.empty());
   const at::Tensor& boxes = batch.at("boxes");
   REQUIRE(boxes.sizes() == at::IntArrayRef{3, 3, 4});
@@ -85,10 +87,12 @@ TEST_CASE("collate: ragged fields padded to the most rows, with a mask") {
 
 TEST_CASE("collate: ragged fields that cannot be batched name the key and the samples") {
   Sample a = with_boxes(2, RaggedCollate::pad), b = with_boxes(1, RaggedCollate::list);
-  CHECK_THROWS_WITH(collate({a, b}, {3, 4}), Catch::Contains("'boxes'") && Catch::Contains("pad") && Catch::Contains("4"));
+  CHECK_THROWS_WITH(collate({a, b}, {3, 4}),
+                    Catch::Contains("'boxes'") && Catch::Contains("pad") && Catch::Contains("4"));
   b = with_boxes(1, RaggedCollate::pad);
   b.ragged["boxes"].value = at::zeros({1, 5});
-  CHECK_THROWS_WITH(collate({a, b}, {3, 4}), Catch::Contains("cannot pad 'boxes'") && Catch::Contains("first dimension"));
+  CHECK_THROWS_WITH(collate({a, b}, {3, 4}),
+                    Catch::Contains("cannot pad 'boxes'") && Catch::Contains("first dimension"));
   b = with_boxes(1, RaggedCollate::pad);
   b.ragged.erase("labels");
   CHECK_THROWS_WITH(collate({a, b}, {3, 4}), Catch::Contains("different keys"));

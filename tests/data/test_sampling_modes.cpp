@@ -15,9 +15,13 @@
 #include "data/loader.h"
 #include "data/random.h"
 #include "data/sampler.h"
+#include "support/batches.h"
 
 using namespace loom;
 using namespace loom::data;
+
+using loom::test::check_same;
+using loom::test::take;
 
 namespace {
 
@@ -43,20 +47,6 @@ LoaderOptions options(int64_t batch, int64_t workers, const std::string& sampler
   return o;
 }
 
-std::vector<Batch> take(Loader& loader, int count) {
-  std::vector<Batch> out;
-  for (int i = 0; i < count; ++i) out.push_back(*loader.next());
-  return out;
-}
-
-void check_same(const std::vector<Batch>& a, const std::vector<Batch>& b) {
-  REQUIRE(a.size() == b.size());
-  for (size_t i = 0; i < a.size(); ++i) {
-    CHECK(a[i].indices == b[i].indices);
-    CHECK(at::equal(a[i].at("x"), b[i].at("x")));
-  }
-}
-
 }  // namespace
 
 TEST_CASE("sampler with replacement: one sample fills a batch of 4, seeded by (seed, epoch)") {
@@ -70,7 +60,8 @@ TEST_CASE("sampler with replacement: one sample fills a batch of 4, seeded by (s
   CHECK(e0 != big.epoch_indices(1));
   CHECK(std::set<int64_t>(e0.begin(), e0.end()).size() < 50);  // draws repeat (the chance of none is 50!/50^50)
   // Ranks share one order: every world_size-th draw.
-  Sampler r0(5, 3, true, false, 0, 2, SamplingMode::with_replacement, 8), r1(5, 3, true, false, 1, 2, SamplingMode::with_replacement, 8);
+  Sampler r0(5, 3, true, false, 0, 2, SamplingMode::with_replacement, 8),
+      r1(5, 3, true, false, 1, 2, SamplingMode::with_replacement, 8);
   CHECK(r0.epoch_size() == 8);
   CHECK(r0.samples_per_rank() == 4);
   auto all = Sampler(5, 3, true, false, 0, 1, SamplingMode::with_replacement, 8).epoch_indices(2);
@@ -91,7 +82,8 @@ TEST_CASE("sampler repeat: whole copies of the permutation, each index equally o
   // The first copy is the permutation; a dataset of a batch or more gets exactly the permutation.
   auto perm = Sampler(3, 5, true, false).epoch_indices(1);
   CHECK(std::vector<int64_t>(order.begin(), order.begin() + 3) == perm);
-  CHECK(Sampler(40, 5, true, true, 0, 1, SamplingMode::repeat, 8).epoch_indices(2) == Sampler(40, 5, true, true).epoch_indices(2));
+  CHECK(Sampler(40, 5, true, true, 0, 1, SamplingMode::repeat, 8).epoch_indices(2) ==
+        Sampler(40, 5, true, true).epoch_indices(2));
   CHECK(Sampler(2, 5, false, true, 0, 1, SamplingMode::repeat, 4).epoch_indices(0) == std::vector<int64_t>{0, 1, 0, 1});
   CHECK(sampling_mode("repeat") == SamplingMode::repeat);
   CHECK_THROWS_AS(sampling_mode("bootstrap"), std::invalid_argument);
@@ -125,8 +117,9 @@ TEST_CASE("loader: one image at batch 4 with replacement, deterministic and resu
 
 TEST_CASE("loader: the permutation sampler keeps refusing a dataset smaller than a batch, naming the option") {
   auto ds = std::make_shared<TinyDataset>(3);
-  CHECK_THROWS_WITH(Loader(ds, options(4, 0, "permutation"), 0),
-                    Catch::Contains("tiny (3)") && Catch::Contains("too few") && Catch::Contains("sampler: with_replacement"));
+  CHECK_THROWS_WITH(Loader(ds, options(4, 0, "permutation"), 0), Catch::Contains("tiny (3)") &&
+                                                                     Catch::Contains("too few") &&
+                                                                     Catch::Contains("sampler: with_replacement"));
   CHECK_THROWS_WITH(read_config<LoaderOptions>(parse_yaml("sampler: with_replacment\n", "l.yaml"), "train.loader"),
                     Catch::Contains("train.loader.sampler") && Catch::Contains("did you mean 'with_replacement'"));
   CHECK(read_config<LoaderOptions>(parse_yaml("sampler: repeat\n", "l.yaml"), "train.loader").sampler == "repeat");

@@ -8,8 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 
-#include "core/config/config_loader.h"
 #include "app/register_all.h"
+#include "core/config/config_loader.h"
 #include "core/registry/registries.h"
 #include "data/image_io.h"
 #include "data/loader.h"
@@ -22,7 +22,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-SceneWorld world(const std::string& split, int64_t max_objects = 1, int64_t seed = 0, std::vector<std::string> novel = {}) {
+SceneWorld world(const std::string& split, int64_t max_objects = 1, int64_t seed = 0,
+                 std::vector<std::string> novel = {}) {
   SceneWorldOptions o;
   o.split = split;
   o.max_objects = max_objects;
@@ -156,7 +157,8 @@ TEST_CASE("scene world: boxes hold the drawn pixels, captions name the attribute
   for (int64_t i = 0; i < 100; ++i) {
     Scene s = multi.render(i);
     if (s.objects.size() < 2) continue;
-    for (const auto& o : s.objects) CHECK(contains(s.captions[1], scene_colours()[o.colour] + " " + scene_shapes()[o.shape]));
+    for (const auto& o : s.objects)
+      CHECK(contains(s.captions[1], scene_colours()[o.colour] + " " + scene_shapes()[o.shape]));
     for (size_t a = 0; a < s.objects.size(); ++a)
       for (size_t b = 0; b < a; ++b) {
         const auto &p = s.objects[a].box, &q = s.objects[b].box;
@@ -189,7 +191,8 @@ TEST_CASE("scene world: class names, labels and prompts agree", "[world]") {
 }
 
 TEST_CASE("synthetic_scenes: built from YAML, samples carry image, labels, boxes and a caption", "[world]") {
-  auto ds = make("name: synthetic_scenes\nsize: 20\nimage_size: 48\nmax_objects: 3\nlabel: shape_colour\ncaption: first\n");
+  auto ds =
+      make("name: synthetic_scenes\nsize: 20\nimage_size: 48\nmax_objects: 3\nlabel: shape_colour\ncaption: first\n");
   auto* scenes = dynamic_cast<SyntheticScenes*>(ds.get());
   REQUIRE(scenes);
   CHECK(ds->size() == 20);
@@ -207,7 +210,8 @@ TEST_CASE("synthetic_scenes: built from YAML, samples carry image, labels, boxes
     CHECK(labels.sizes() == at::IntArrayRef{3});
     for (int64_t k = 0; k < 3; ++k) {
       bool real = k < static_cast<int64_t>(scene.objects.size());
-      CHECK(labels[k].item<int64_t>() == (real ? object_label(scene.objects[static_cast<size_t>(k)], ClassKind::shape_colour) : -1));
+      CHECK(labels[k].item<int64_t>() ==
+            (real ? object_label(scene.objects[static_cast<size_t>(k)], ClassKind::shape_colour) : -1));
       CHECK(boxes[k][2].item<float>() == (real ? scene.objects[static_cast<size_t>(k)].box[2] : -1.0f));
     }
   }
@@ -229,9 +233,12 @@ TEST_CASE("synthetic_scenes: built from YAML, samples carry image, labels, boxes
 
   CHECK_THROWS_WITH(make("name: synthetic_scenes\nsplit: val\n"), Catch::Contains("dataset.split"));
   CHECK_THROWS_WITH(make("name: synthetic_scenes\nlabl: shape\n"), Catch::Contains("did you mean 'dataset.label'"));
-  CHECK_THROWS_WITH(make("name: synthetic_scenes\nnovel_shapes: [blob]\n"), Catch::Contains("dataset.novel_shapes: no shape 'blob'"));
-  CHECK_THROWS_WITH(make("name: synthetic_scenes\nsplit: heldout\nheldout_fraction: 0\n"), Catch::Contains("dataset.heldout_fraction"));
-  CHECK_THROWS_WITH(make("name: synthetic_scenes\ntransforms: [{name: flop}]\n"), Catch::Contains("dataset.transforms"));
+  CHECK_THROWS_WITH(make("name: synthetic_scenes\nnovel_shapes: [blob]\n"),
+                    Catch::Contains("dataset.novel_shapes: no shape 'blob'"));
+  CHECK_THROWS_WITH(make("name: synthetic_scenes\nsplit: heldout\nheldout_fraction: 0\n"),
+                    Catch::Contains("dataset.heldout_fraction"));
+  CHECK_THROWS_WITH(make("name: synthetic_scenes\ntransforms: [{name: flop}]\n"),
+                    Catch::Contains("dataset.transforms"));
 }
 
 TEST_CASE("materialize_scenes: written once, read back by caption_table", "[world]") {

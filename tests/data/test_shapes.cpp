@@ -6,8 +6,8 @@
 
 #include <opencv2/core.hpp>
 
-#include "core/config/config_loader.h"
 #include "app/register_all.h"
+#include "core/config/config_loader.h"
 #include "core/registry/registries.h"
 #include "data/synthetic/shapes.h"
 #include "support/test_env.h"
@@ -31,7 +31,9 @@ TEST_CASE("synthetic_shapes: materialised once, deterministic, read as an image 
   fs::path root = test::scratch("data_shapes");
   register_all();
   auto make = [&](const fs::path& r, const std::string& extra, int size = 16) {
-    ConfigNode node = parse_yaml(cat("name: synthetic_shapes\nroot: ", r.string(), "\nimages_per_class: 3\nimage_size: ", size, "\n", extra), "d.yaml");
+    ConfigNode node = parse_yaml(
+        cat("name: synthetic_shapes\nroot: ", r.string(), "\nimages_per_class: 3\nimage_size: ", size, "\n", extra),
+        "d.yaml");
     return dataset_registry().get("synthetic_shapes")(node, "dataset");
   };
   auto ds = make(root, "");
@@ -59,7 +61,8 @@ TEST_CASE("synthetic_shapes: materialised once, deterministic, read as an image 
   auto val = make(other, "split: val\nval_images_per_class: 2\n", 12);
   CHECK(val->size() == 20);
   CHECK(read_bytes(other / "val" / "star" / "00001.png") != read_bytes(other / "train" / "star" / "00001.png"));
-  for (const auto& entry : fs::directory_iterator(other)) CHECK(entry.path().filename().string().find(".tmp") == std::string::npos);
+  for (const auto& entry : fs::directory_iterator(other))
+    CHECK(entry.path().filename().string().find(".tmp") == std::string::npos);
 }
 
 TEST_CASE("draw_shape is a pure function of the generator") {

@@ -19,7 +19,9 @@ using namespace loom::data;
 
 namespace {
 
-Transforms parse(const std::string& yaml) { return Transforms::from_config(parse_yaml(yaml, "t.yaml"), "dataset.transforms"); }
+Transforms parse(const std::string& yaml) {
+  return Transforms::from_config(parse_yaml(yaml, "t.yaml"), "dataset.transforms");
+}
 
 cv::Mat gray(int h, int w, uint8_t value = 50) { return cv::Mat(h, w, CV_8UC3, cv::Scalar::all(value)); }
 
@@ -207,7 +209,8 @@ TEST_CASE("targets: the image is the same with or without targets, normalize lea
   CHECK_THAT(values(only_normalize.boxes), Catch::Matchers::Approx(std::vector<float>{1, 2, 3, 4}));
   Targets bad = boxes({1, 2, 3, 4});
   bad.masks = at::zeros({1, 3, 3}, at::kByte);
-  CHECK_THROWS_WITH(parse("- {name: hflip, p: 1}").apply_geometry(img, bad, rng), Catch::Contains("masks must be [K, 40, 50]"));
+  CHECK_THROWS_WITH(parse("- {name: hflip, p: 1}").apply_geometry(img, bad, rng),
+                    Catch::Contains("masks must be [K, 40, 50]"));
 }
 
 TEST_CASE("synthetic_scenes: gt_boxes move with geometric transforms, as lists or padded") {
@@ -216,7 +219,8 @@ TEST_CASE("synthetic_scenes: gt_boxes move with geometric transforms, as lists o
     ConfigNode node = parse_yaml(yaml, "data.yaml");
     return dataset_registry().get(registered_name(dataset_registry(), node, "dataset"))(node, "dataset");
   };
-  auto flipped = make("name: synthetic_scenes\nsize: 8\nimage_size: 48\nmax_objects: 3\ntransforms: [{name: hflip, p: 1}]\n");
+  auto flipped =
+      make("name: synthetic_scenes\nsize: 8\nimage_size: 48\nmax_objects: 3\ntransforms: [{name: hflip, p: 1}]\n");
   auto* scenes = dynamic_cast<SyntheticScenes*>(flipped.get());
   REQUIRE(scenes);
   std::mt19937_64 rng(0);
@@ -229,13 +233,16 @@ TEST_CASE("synthetic_scenes: gt_boxes move with geometric transforms, as lists o
     CHECK(gt.collate == RaggedCollate::list);
     for (int64_t j = 0; j < k; ++j) {
       const auto& box = scene.objects[static_cast<size_t>(j)].box;
-      CHECK_THAT(values(gt.value[j]), Catch::Matchers::Approx(std::vector<float>{48 - box[2], box[1], 48 - box[0], box[3]}));
-      CHECK(s.ragged.at("gt_labels").value[j].item<int64_t>() == object_label(scene.objects[static_cast<size_t>(j)], ClassKind::shape));
+      CHECK_THAT(values(gt.value[j]),
+                 Catch::Matchers::Approx(std::vector<float>{48 - box[2], box[1], 48 - box[0], box[3]}));
+      CHECK(s.ragged.at("gt_labels").value[j].item<int64_t>() ==
+            object_label(scene.objects[static_cast<size_t>(j)], ClassKind::shape));
       CHECK(s.tensors.at("boxes")[j][0].item<float>() == 48 - box[2]);  // the fixed layout follows too
     }
   }
-  auto padded = make("name: synthetic_scenes\nsize: 8\nimage_size: 32\nmax_objects: 4\nbox_collate: pad\n"
-                     "transforms: [{name: random_resized_crop, size: 24, scale: [0.3, 0.6]}]\n");
+  auto padded = make(
+      "name: synthetic_scenes\nsize: 8\nimage_size: 32\nmax_objects: 4\nbox_collate: pad\n"
+      "transforms: [{name: random_resized_crop, size: 24, scale: [0.3, 0.6]}]\n");
   LoaderOptions lo;
   lo.batch_size = 4;
   lo.workers = 0;

@@ -20,7 +20,9 @@ cv::Mat coordinates(int h, int w) {
   return img;
 }
 
-Transforms parse(const std::string& yaml) { return Transforms::from_config(parse_yaml(yaml, "t.yaml"), "dataset.transforms"); }
+Transforms parse(const std::string& yaml) {
+  return Transforms::from_config(parse_yaml(yaml, "t.yaml"), "dataset.transforms");
+}
 
 cv::Mat geometry(const std::string& yaml, const cv::Mat& img, uint64_t seed = 0) {
   std::mt19937_64 rng(seed);
@@ -31,10 +33,12 @@ cv::Mat geometry(const std::string& yaml, const cv::Mat& img, uint64_t seed = 0)
 
 TEST_CASE("resize: shorter side as torchvision, exact sizes") {
   CHECK(geometry("- {name: resize, size: 20}", coordinates(40, 100)).size() == cv::Size(50, 20));
-  CHECK(geometry("- {name: resize, size: 20}", coordinates(100, 30)).size() == cv::Size(20, 66));  // 20*100/30 truncated
+  CHECK(geometry("- {name: resize, size: 20}", coordinates(100, 30)).size() ==
+        cv::Size(20, 66));  // 20*100/30 truncated
   CHECK(geometry("- {name: resize, size: 20, interpolation: area}", coordinates(20, 20)).size() == cv::Size(20, 20));
   CHECK(geometry("- {name: resize, size: [10, 30], mode: exact}", coordinates(40, 40)).size() == cv::Size(30, 10));
-  CHECK(geometry("- {name: resize, size: 12, mode: exact, interpolation: nearest}", coordinates(40, 40)).size() == cv::Size(12, 12));
+  CHECK(geometry("- {name: resize, size: 12, mode: exact, interpolation: nearest}", coordinates(40, 40)).size() ==
+        cv::Size(12, 12));
 }
 
 TEST_CASE("center_crop: offsets rounded as torchvision, zero padding when too small") {
@@ -98,7 +102,8 @@ TEST_CASE("hflip mirrors with probability p") {
   CHECK(flipped.at<cv::Vec3b>(1, 0) == cv::Vec3b(1, 4, 7));
   CHECK(cv::norm(geometry("- {name: hflip, p: 0}", img), img, cv::NORM_INF) == 0);
   int flips = 0;
-  for (uint64_t seed = 0; seed < 400; ++seed) flips += geometry("- {name: hflip}", img, seed).at<cv::Vec3b>(0, 0)[1] == 4;
+  for (uint64_t seed = 0; seed < 400; ++seed)
+    flips += geometry("- {name: hflip}", img, seed).at<cv::Vec3b>(0, 0)[1] == 4;
   CHECK((flips > 150 && flips < 250));
 }
 
@@ -112,9 +117,9 @@ TEST_CASE("conversion to float CHW and normalize") {
   CHECK(plain[0][0][0].item<float>() == Approx(1.0));
   CHECK(plain[2][0][1].item<float>() == Approx(0.4));
   at::Tensor norm = parse("- {name: normalize, mean: [0.5, 0.5, 0.2], std: [0.5, 0.25, 0.1]}")(img, rng);
-  CHECK(norm[0][0][0].item<float>() == Approx(1.0));    // (1 - 0.5) / 0.5
-  CHECK(norm[1][0][0].item<float>() == Approx(-2.0));   // (0 - 0.5) / 0.25
-  CHECK(norm[2][0][1].item<float>() == Approx(2.0));    // (0.4 - 0.2) / 0.1
+  CHECK(norm[0][0][0].item<float>() == Approx(1.0));   // (1 - 0.5) / 0.5
+  CHECK(norm[1][0][0].item<float>() == Approx(-2.0));  // (0 - 0.5) / 0.25
+  CHECK(norm[2][0][1].item<float>() == Approx(2.0));   // (0.4 - 0.2) / 0.1
 }
 
 TEST_CASE("transform pipelines are deterministic given the generator") {
@@ -133,7 +138,8 @@ TEST_CASE("transform config errors name the key path") {
   CHECK_THROWS_AS(parse("- {name: hflip, p: 2}"), ConfigError);
   CHECK_THROWS_WITH(parse("- {name: hflip, q: 1}"), Catch::Contains("dataset.transforms[0].q"));
   CHECK_THROWS_WITH(parse("- {name: resize, size: [3, 4]}"), Catch::Contains("dataset.transforms[0].size"));
-  CHECK_THROWS_WITH(parse("- {name: center_crop}"), Catch::Contains("dataset.transforms[0].size: missing required value"));
+  CHECK_THROWS_WITH(parse("- {name: center_crop}"),
+                    Catch::Contains("dataset.transforms[0].size: missing required value"));
   CHECK_THROWS_WITH(parse("- {name: normalize}\n- {name: hflip}"), Catch::Contains("normalize must be the last"));
   CHECK_THROWS_WITH(parse("- {name: random_resized_crop, size: 8, scale: [0.9, 0.1]}"),
                     Catch::Contains("dataset.transforms[0].scale"));

@@ -1,8 +1,8 @@
 // FID, KID and their feature extractors: Inception-v3 against pytorch-fid's FID network (random weights,
 // tests/python/fid_reference.py), the Fréchet distance against scipy.linalg.sqrtm and an analytic case,
 // KID against NVlabs' formula in numpy, the fallback extractor, statistics files and weight errors.
-#include <catch2/catch.hpp>
 #include <torch/torch.h>
+#include <catch2/catch.hpp>
 
 #include <chrono>
 #include <cmath>
@@ -64,9 +64,9 @@ TEST_CASE("Inception-v3 matches pytorch-fid's FID network and loads its state di
   const auto state = loom::weights::state_dict(*net);
   for (const char* file : {"pytorch_fid_wrapper", "inception3_state"}) {
     const auto converted = dir / (std::string(file) + ".safetensors");
-    const auto r = loom::test::run_command(loom::test::python() + " " +
-                                           (loom::test::source_dir() / "scripts" / "convert_inception.py").string() +
-                                           " " + (dir / (std::string(file) + ".pth")).string() + " " + converted.string());
+    const auto r = loom::test::run_command(
+        loom::test::python() + " " + (loom::test::source_dir() / "scripts" / "convert_inception.py").string() + " " +
+        (dir / (std::string(file) + ".pth")).string() + " " + converted.string());
     INFO(r.output);
     REQUIRE(r.code == 0);
     InceptionV3 other;
@@ -123,8 +123,10 @@ TEST_CASE("Frechet distance of Gaussians with known statistics", "[eval][fid]") 
   const int64_t d = 6;
   const auto f64 = torch::kFloat64;
   const at::Tensor q = std::get<0>(torch::linalg_qr(torch::randn({d, d}, f64)));
-  const at::Tensor da = torch::tensor({4.0, 1.0, 0.25, 9.0, 0.0, 2.0}, f64), db = torch::tensor({1.0, 1.0, 1.0, 4.0, 1.0, 0.5}, f64);
-  FeatureStatistics a{torch::tensor({1.0, 0.0, 0.0, 0.0, 0.0, 2.0}, f64), q.matmul(torch::diag(da)).matmul(q.t()), 100, ""};
+  const at::Tensor da = torch::tensor({4.0, 1.0, 0.25, 9.0, 0.0, 2.0}, f64),
+                   db = torch::tensor({1.0, 1.0, 1.0, 4.0, 1.0, 0.5}, f64);
+  FeatureStatistics a{torch::tensor({1.0, 0.0, 0.0, 0.0, 0.0, 2.0}, f64), q.matmul(torch::diag(da)).matmul(q.t()), 100,
+                      ""};
   FeatureStatistics b{torch::zeros({d}, f64), q.matmul(torch::diag(db)).matmul(q.t()), 100, ""};
   const double expected = 5.0 + (da.sqrt() - db.sqrt()).pow(2).sum().item<double>();
   CHECK(frechet_distance(a, b) == Approx(expected).epsilon(1e-10));
@@ -155,7 +157,8 @@ TEST_CASE("feature statistics accumulate in batches and survive a large offset",
 
 TEST_CASE("KID subsets are deterministic per seed and unbiased", "[eval][kid]") {
   torch::manual_seed(5);
-  const at::Tensor a = torch::randn({400, 16}, torch::kFloat64).relu(), b = torch::randn({300, 16}, torch::kFloat64).relu() * 1.3;
+  const at::Tensor a = torch::randn({400, 16}, torch::kFloat64).relu(),
+                   b = torch::randn({300, 16}, torch::kFloat64).relu() * 1.3;
   const KidResult r1 = kernel_inception_distance(a, b, 50, 100, 7), r2 = kernel_inception_distance(a, b, 50, 100, 7);
   const KidResult r3 = kernel_inception_distance(a, b, 50, 100, 8);
   CHECK(r1.mean == r2.mean);
@@ -186,7 +189,8 @@ TEST_CASE("fallback extractor: labelled, deterministic, separates image sets", "
   CHECK(fa.scalar_type() == torch::kFloat);
   CHECK(torch::equal(FallbackFeatureExtractor().features(noise.slice(0, 0, 10)), fa.slice(0, 0, 10)));
   // A different seed is a different network.
-  CHECK_FALSE(torch::allclose(FallbackFeatureExtractor(torch::kCPU, 64, 1).features(noise.slice(0, 0, 4)), fa.slice(0, 0, 4)));
+  CHECK_FALSE(
+      torch::allclose(FallbackFeatureExtractor(torch::kCPU, 64, 1).features(noise.slice(0, 0, 4)), fa.slice(0, 0, 4)));
   // Any size: 32×32 (upsampled) and 96×80 (antialiased down).
   CHECK(f.features(torch::rand({3, 3, 32, 32})).sizes() == at::IntArrayRef({3, 480}));
   CHECK(f.features(torch::rand({3, 3, 96, 80})).sizes() == at::IntArrayRef({3, 480}));
@@ -216,11 +220,13 @@ TEST_CASE("feature statistics files round-trip and refuse other extractors", "[e
   CHECK(back.count == 50);
   CHECK(back.extractor == "fallback X");
   CHECK(frechet_distance(back, s) == Approx(0.0).margin(1e-9));
-  CHECK_THAT(error_of([&] { load_statistics(path, "inception"); }), Catch::Contains(path) && Catch::Contains("fallback X"));
+  CHECK_THAT(error_of([&] { load_statistics(path, "inception"); }),
+             Catch::Contains(path) && Catch::Contains("fallback X"));
   const std::string missing = (dir / "absent.safetensors").string();
   CHECK_THAT(error_of([&] { load_statistics(missing); }), Catch::Contains(missing));
   std::ofstream(dir / "junk.safetensors") << "not a safetensors file";
-  CHECK_THAT(error_of([&] { load_statistics((dir / "junk.safetensors").string()); }), Catch::Contains("junk.safetensors"));
+  CHECK_THAT(error_of([&] { load_statistics((dir / "junk.safetensors").string()); }),
+             Catch::Contains("junk.safetensors"));
 }
 
 TEST_CASE("extractor factory: auto, options schema and weight-file errors", "[eval][fid]") {
@@ -234,7 +240,8 @@ TEST_CASE("extractor factory: auto, options schema and weight-file errors", "[ev
   options.weights = (dir / "corrupt.safetensors").string();
   CHECK_THAT(error_of([&] { make_feature_extractor(options, torch::kCPU); }), Catch::Contains("corrupt.safetensors"));
   // A valid file of the wrong network: strict loading names it.
-  loom::weights::write((dir / "other.safetensors").string(), {{"fc.weight", torch::ones({2, 2})}, {"x", torch::ones({1})}});
+  loom::weights::write((dir / "other.safetensors").string(),
+                       {{"fc.weight", torch::ones({2, 2})}, {"x", torch::ones({1})}});
   options.weights = (dir / "other.safetensors").string();
   CHECK_THAT(error_of([&] { make_feature_extractor(options, torch::kCPU); }), Catch::Contains("other.safetensors"));
   options.kind = "inception";
@@ -260,18 +267,21 @@ TEST_CASE("feature extractor throughput", "[.benchmark]") {
   WARN("threads " << at::get_num_threads() << ": fallback 64x64 " << time_it(fallback, torch::rand({2048, 3, 64, 64}))
                   << " images/s, 32x32 " << time_it(fallback, torch::rand({2048, 3, 32, 32})) << " images/s");
   for (int64_t d : {480, 2048}) {
-    const FeatureStatistics a = feature_statistics(torch::randn({2 * d, d})), b = feature_statistics(torch::randn({2 * d, d}));
+    const FeatureStatistics a = feature_statistics(torch::randn({2 * d, d})),
+                            b = feature_statistics(torch::randn({2 * d, d}));
     for (int rep = 0; rep < 2; ++rep) {
-    const auto t0 = std::chrono::steady_clock::now();
-    frechet_distance(a, b);
-    WARN("frechet_distance d=" << d << ": " << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() << " s");
+      const auto t0 = std::chrono::steady_clock::now();
+      frechet_distance(a, b);
+      WARN("frechet_distance d=" << d << ": "
+                                 << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()
+                                 << " s");
     }
   }
   const char* weights = std::getenv("LOOM_FID_INCEPTION_WEIGHTS");
   if (weights && *weights) {
     InceptionFeatureExtractor inception(weights, torch::kCPU, 32);
-    WARN("threads " << at::get_num_threads() << ": inception 299x299 " << time_it(inception, torch::rand({64, 3, 299, 299}))
-                    << " images/s");
+    WARN("threads " << at::get_num_threads() << ": inception 299x299 "
+                    << time_it(inception, torch::rand({64, 3, 299, 299})) << " images/s");
   }
 }
 
@@ -283,8 +293,8 @@ TEST_CASE("fallback extractor features are pinned", "[eval][fid]") {
   const at::Tensor image = ((torch::sin(7 * h + 3 * w + c) + torch::cos(11 * h * w - c)) / 4 + 0.5).clamp(0, 1);
   const at::Tensor f = FallbackFeatureExtractor().features(image)[0];
   const std::vector<int64_t> idx{0, 1, 31, 32, 95, 96, 223, 224};
-  const std::vector<double> expected{0.332038164, 0.209307134, 0.366998881, 0.143875793,
-                                     0.0250924453, 0.41326052, 0.153021783, 0.195749596};
+  const std::vector<double> expected{0.332038164,  0.209307134, 0.366998881, 0.143875793,
+                                     0.0250924453, 0.41326052,  0.153021783, 0.195749596};
   for (size_t k = 0; k < idx.size(); ++k) {
     INFO("feature " << idx[k]);
     CHECK(f[idx[k]].item<double>() == Approx(expected[k]).epsilon(1e-4));

@@ -1,5 +1,5 @@
-#include <catch2/catch.hpp>
 #include <torch/torch.h>
+#include <catch2/catch.hpp>
 
 #include "eval/retrieval.h"
 #include "eval/zero_shot.h"
@@ -43,7 +43,8 @@ TEST_CASE("zero-shot class embeddings average the prompts", "[eval]") {
   eval::TextEncoder encode = [](const std::vector<std::string>& texts) {
     std::vector<at::Tensor> rows;
     for (const auto& t : texts) {
-      auto v = torch::tensor({t.find("cat") != std::string::npos ? 1.0f : 0.0f, t.find("cat") != std::string::npos ? 0.0f : 1.0f,
+      auto v = torch::tensor({t.find("cat") != std::string::npos ? 1.0f : 0.0f,
+                              t.find("cat") != std::string::npos ? 0.0f : 1.0f,
                               t.find("blurry") != std::string::npos ? 1.0f : 0.0f});
       rows.push_back(v / v.norm());
     }

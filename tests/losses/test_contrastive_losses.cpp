@@ -1,18 +1,18 @@
 // The CLIP and SigLIP losses: values and gradients against open_clip (tests/python/
 // contrastive_losses_reference.py), float64 central differences, the registry and argument errors.
-#include <catch2/catch.hpp>
 #include <torch/torch.h>
+#include <catch2/catch.hpp>
 
 #include <memory>
 #include <set>
 
-#include "core/config/config_loader.h"
 #include "app/register_all.h"
+#include "core/config/config_loader.h"
 #include "core/error.h"
 #include "core/registry/registries.h"
 #include "losses/clip_contrastive.h"
-#include "support/gradient_check.h"
 #include "losses/siglip.h"
+#include "support/gradient_check.h"
 #include "support/test_env.h"
 
 namespace {
@@ -109,7 +109,8 @@ TEST_CASE("siglip without a logit bias is a user error", "[losses][siglip]") {
 
 TEST_CASE("the loss registry builds clip and siglip from config", "[losses][registry]") {
   loom::register_all();
-  auto clip = loom::loss_registry().get("clip")(loom::parse_yaml("name: clip\nlabel_smoothing: 0.1\n", "loss.yaml"), "loss");
+  auto clip =
+      loom::loss_registry().get("clip")(loom::parse_yaml("name: clip\nlabel_smoothing: 0.1\n", "loss.yaml"), "loss");
   auto siglip = loom::loss_registry().get("siglip")(loom::parse_yaml("name: siglip\n", "loss.yaml"), "loss");
   REQUIRE(std::dynamic_pointer_cast<loom::ClipContrastiveLoss>(clip));
   REQUIRE(std::dynamic_pointer_cast<loom::SigLipLoss>(siglip));

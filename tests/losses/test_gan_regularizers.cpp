@@ -1,14 +1,14 @@
 // The StyleGAN2 losses against hand-computed values, and the second derivatives they need (R1 through
 // D, path length through G's synthesis: both differentiate a gradient) against float64 central
 // differences on tiny networks.
-#include <catch2/catch.hpp>
 #include <torch/torch.h>
+#include <catch2/catch.hpp>
 
 #include <cmath>
 
 #include "losses/gan_regularizers.h"
-#include "support/gradient_check.h"
 #include "models/stylegan2/stylegan2.h"
+#include "support/gradient_check.h"
 
 using loom::test::gradient_check_error;
 using loom::test::relative_error;
@@ -25,7 +25,8 @@ loom::StyleGan2Options tiny() {
 }  // namespace
 
 TEST_CASE("logistic losses, R1 and path-length penalties equal hand-computed values", "[stylegan2][losses]") {
-  const at::Tensor fake = torch::tensor({-1.0, 0.5}, torch::kDouble), real = torch::tensor({2.0, -0.25}, torch::kDouble);
+  const at::Tensor fake = torch::tensor({-1.0, 0.5}, torch::kDouble),
+                   real = torch::tensor({2.0, -0.25}, torch::kDouble);
   auto softplus = [](double v) { return std::log1p(std::exp(v)); };
   CHECK(loom::generator_logistic_loss(fake)[0].item<double>() == Approx(softplus(1.0)));
   CHECK(loom::discriminator_logistic_loss(fake, real)[1].item<double>() == Approx(softplus(0.5) + softplus(0.25)));
@@ -54,7 +55,8 @@ TEST_CASE("logistic losses, R1 and path-length penalties equal hand-computed val
   CHECK(relative_error(grad, 2 * d - (2 * 0.01 / 4) * d.sum()) < 1e-12);
 }
 
-TEST_CASE("R1 and path-length gradients agree with central differences (second derivatives)", "[stylegan2][gradcheck]") {
+TEST_CASE("R1 and path-length gradients agree with central differences (second derivatives)",
+          "[stylegan2][gradcheck]") {
   torch::manual_seed(7);
   loom::StyleGan2 model(tiny());
   model.to(torch::kDouble);

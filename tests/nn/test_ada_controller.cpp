@@ -1,7 +1,7 @@
 // loom::nn::AdaController: the direction and exact size of each p step, the clamps, the update cadence,
 // the fixed and off modes, distributed accumulator hand-off and a checkpoint round trip mid-interval.
-#include <catch2/catch.hpp>
 #include <torch/torch.h>
+#include <catch2/catch.hpp>
 
 #include "core/error.h"
 #include "nn/ada_controller.h"

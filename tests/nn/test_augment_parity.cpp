@@ -2,16 +2,16 @@
 // the NVlabs pipe drawing the same random numbers (same seed, same order, CPU generator): whole-pipe
 // outputs must agree to float64 rounding, which checks the draw order, the gates, the matrices, the
 // padding and the filters together.
-#include <catch2/catch.hpp>
 #include <torch/torch.h>
+#include <catch2/catch.hpp>
 
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <map>
 #include <string>
 
-#include "core/text/cat.h"
 #include "core/io/weights.h"
+#include "core/text/cat.h"
 #include "nn/augment_pipe.h"
 #include "support/test_env.h"
 
@@ -26,7 +26,8 @@ struct Case {
 };
 
 std::vector<double> multipliers(const loom::nn::AugmentMultipliers& m) {
-  return {m.xflip, m.rotate90, m.xint, m.scale, m.rotate, m.aniso, m.xfrac, m.brightness, m.contrast, m.lumaflip, m.hue, m.saturation};
+  return {m.xflip, m.rotate90,   m.xint,     m.scale,    m.rotate, m.aniso,
+          m.xfrac, m.brightness, m.contrast, m.lumaflip, m.hue,    m.saturation};
 }
 
 }  // namespace

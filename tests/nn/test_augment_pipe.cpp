@@ -1,8 +1,8 @@
 // loom::nn::AugmentPipe: identity at p = 0, each transform alone against its definition, the firing
 // frequencies, float64 gradients (first and second order), determinism and errors. Parity with an
 // independent Python implementation is in test_augment_parity.cpp.
-#include <catch2/catch.hpp>
 #include <torch/torch.h>
+#include <catch2/catch.hpp>
 
 #include <ATen/CPUGeneratorImpl.h>
 
@@ -13,8 +13,8 @@
 #include <string>
 
 #include "core/error.h"
-#include "support/gradient_check.h"
 #include "nn/augment_pipe.h"
+#include "support/gradient_check.h"
 
 namespace {
 
@@ -26,12 +26,12 @@ at::Generator generator(uint64_t seed) { return at::make_generator<at::CPUGenera
 // A pipe with one transform enabled (multiplier 1) and overall probability p.
 AugmentPipe only(const std::string& name, double p = 1.0) {
   static const std::map<std::string, std::optional<double> AugmentPipeOptions::*> fields{
-      {"xflip", &AugmentPipeOptions::xflip},           {"rotate90", &AugmentPipeOptions::rotate90},
-      {"xint", &AugmentPipeOptions::xint},             {"scale", &AugmentPipeOptions::scale},
-      {"rotate", &AugmentPipeOptions::rotate},         {"aniso", &AugmentPipeOptions::aniso},
-      {"xfrac", &AugmentPipeOptions::xfrac},           {"brightness", &AugmentPipeOptions::brightness},
-      {"contrast", &AugmentPipeOptions::contrast},     {"lumaflip", &AugmentPipeOptions::lumaflip},
-      {"hue", &AugmentPipeOptions::hue},               {"saturation", &AugmentPipeOptions::saturation}};
+      {"xflip", &AugmentPipeOptions::xflip},       {"rotate90", &AugmentPipeOptions::rotate90},
+      {"xint", &AugmentPipeOptions::xint},         {"scale", &AugmentPipeOptions::scale},
+      {"rotate", &AugmentPipeOptions::rotate},     {"aniso", &AugmentPipeOptions::aniso},
+      {"xfrac", &AugmentPipeOptions::xfrac},       {"brightness", &AugmentPipeOptions::brightness},
+      {"contrast", &AugmentPipeOptions::contrast}, {"lumaflip", &AugmentPipeOptions::lumaflip},
+      {"hue", &AugmentPipeOptions::hue},           {"saturation", &AugmentPipeOptions::saturation}};
   AugmentPipeOptions o;
   o.preset = "none";
   o.*fields.at(name) = 1.0;
@@ -60,14 +60,17 @@ at::Tensor smooth_images(int64_t n, int64_t c, int64_t h, int64_t w, uint64_t se
   const at::Tensor ys = at::arange(h, f64).view({1, 1, h, 1}), xs = at::arange(w, f64).view({1, 1, 1, w});
   at::Tensor out = at::zeros({n, c, h, w}, f64);
   for (int k = 0; k < 3; ++k) {
-    const at::Tensor fx = (at::rand({n, c, 1, 1}, gen, f64) - 0.5) * 0.3, fy = (at::rand({n, c, 1, 1}, gen, f64) - 0.5) * 0.3;
+    const at::Tensor fx = (at::rand({n, c, 1, 1}, gen, f64) - 0.5) * 0.3,
+                     fy = (at::rand({n, c, 1, 1}, gen, f64) - 0.5) * 0.3;
     const at::Tensor phase = at::rand({n, c, 1, 1}, gen, f64) * 6.28;
     out += at::cos(xs * fx + ys * fy + phase) / 3;
   }
   return out.to(at::kFloat);
 }
 
-double max_diff(const at::Tensor& a, const at::Tensor& b) { return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>(); }
+double max_diff(const at::Tensor& a, const at::Tensor& b) {
+  return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>();
+}
 
 // x shifted by (dx, dy) pixels, reflecting at the borders: out[y][x] = in[y - dy][x - dx].
 at::Tensor reflect_shift(const at::Tensor& x, int64_t dx, int64_t dy, int64_t r) {
@@ -91,7 +94,8 @@ TEST_CASE("p = 0 returns the input itself and draws no random numbers", "[augmen
 }
 
 TEST_CASE("geometry with identity transforms reproduces the image (wavelet round trip)", "[augment]") {
-  for (const auto& [c, h, w] : std::vector<std::tuple<int64_t, int64_t, int64_t>>{{3, 16, 16}, {1, 12, 20}, {3, 7, 5}}) {
+  for (const auto& [c, h, w] :
+       std::vector<std::tuple<int64_t, int64_t, int64_t>>{{3, 16, 16}, {1, 12, 20}, {3, 7, 5}}) {
     const at::Tensor x = images(3, c, h, w);
     const at::Tensor eye = at::eye(3, at::kDouble).expand({3, 3, 3});
     CHECK(max_diff(loom::nn::augment_geometric(x, eye), x) < 1e-5);
@@ -123,8 +127,10 @@ TEST_CASE("rotate90 gives one of the four right-angle rotations, all of them ove
     double best_err = 1e9, second = 1e9;
     for (int k = 0; k < 4; ++k) {
       const double err = max_diff(out[i], at::rot90(x[i], k, {1, 2}));
-      if (err < best_err) second = best_err, best_err = err, best = k;
-      else second = std::min(second, err);
+      if (err < best_err)
+        second = best_err, best_err = err, best = k;
+      else
+        second = std::min(second, err);
     }
     CHECK(best_err < 0.03);
     CHECK(second > 4 * best_err);
@@ -196,7 +202,8 @@ TEST_CASE("lumaflip negates the luma and keeps the chroma", "[augment]") {
   // Grey images (one channel) are their luma: flipped samples are negated.
   const at::Tensor grey = images(32, 1, 4, 4);
   const at::Tensor grey_out = only("lumaflip")->forward(grey, generator(13));
-  for (int64_t i = 0; i < grey.size(0); ++i) CHECK(std::min(max_diff(grey_out[i], grey[i]), max_diff(grey_out[i], -grey[i])) < 1e-6);
+  for (int64_t i = 0; i < grey.size(0); ++i)
+    CHECK(std::min(max_diff(grey_out[i], grey[i]), max_diff(grey_out[i], -grey[i])) < 1e-6);
 }
 
 TEST_CASE("hue rotates chroma about the luma axis, saturation scales it", "[augment]") {
@@ -297,7 +304,8 @@ TEST_CASE("p is a checkpointed buffer", "[augment]") {
 TEST_CASE("presets and explicit multipliers", "[augment]") {
   using loom::nn::resolve_multipliers;
   const auto m = resolve_multipliers({});
-  CHECK((m.xflip == 1 && m.rotate90 == 1 && m.xint == 1 && m.scale == 1 && m.rotate == 1 && m.aniso == 1 && m.xfrac == 1));
+  CHECK((m.xflip == 1 && m.rotate90 == 1 && m.xint == 1 && m.scale == 1 && m.rotate == 1 && m.aniso == 1 &&
+         m.xfrac == 1));
   CHECK((m.brightness == 1 && m.contrast == 1 && m.lumaflip == 1 && m.hue == 1 && m.saturation == 1));
   AugmentPipeOptions o;
   o.preset = "bg";
@@ -340,7 +348,8 @@ TEST_CASE("forward + backward time on the CPU", "[augment]") {
     part->set_p(1.0);
     const auto t0 = std::chrono::steady_clock::now();
     for (int i = 0; i < reps; ++i) part->forward(x, generator(50 + i)).square().sum().backward();
-    const double part_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / reps;
+    const double part_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / reps;
     WARN(preset << " only: " << part_ms << " ms");
   }
   CHECK(x.grad().abs().sum().item<double>() > 0);

@@ -1,18 +1,18 @@
 // RO-ViT cropped positional embeddings: the crop against torchvision's roi_align on the interpolated grid
 // (tests/python/cropped_pe_reference.py), float64 central differences, and the box sampler's ranges,
 // placement and determinism.
-#include <catch2/catch.hpp>
 #include <torch/torch.h>
+#include <catch2/catch.hpp>
 
 #include <cmath>
 
 #include "core/error.h"
-#include "support/gradient_check.h"
 #include "nn/cropped_positional_embedding.h"
+#include "support/gradient_check.h"
 #include "support/test_env.h"
 
-using loom::nn::CroppedPositionalEmbeddingOptions;
 using loom::nn::crop_positional_embedding;
+using loom::nn::CroppedPositionalEmbeddingOptions;
 using loom::nn::full_image_positional_embedding;
 using loom::nn::sample_crop_boxes;
 using loom::test::relative_error;

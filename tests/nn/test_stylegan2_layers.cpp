@@ -2,17 +2,17 @@
 // zero-insert / pad / convolve / decimate loop, the modulated convolution against an explicit
 // per-sample convolution with the modulated (and demodulated) weight, unit variance after
 // demodulation, minibatch standard deviation by hand, and float64 central-difference gradients.
-#include <catch2/catch.hpp>
 #include <torch/torch.h>
+#include <catch2/catch.hpp>
 
 #include <cmath>
 
-#include "support/gradient_check.h"
 #include "models/stylegan2/discriminator.h"
 #include "nn/bias_act.h"
 #include "nn/conv2d_resample.h"
 #include "nn/modulated_conv2d.h"
 #include "nn/upfirdn2d.h"
+#include "support/gradient_check.h"
 
 using loom::test::gradient_check_error;
 using loom::test::relative_error;
@@ -22,7 +22,8 @@ namespace {
 
 // The definition, one output sample at a time: zero insertion, padding (negative crops), true
 // convolution with f (flipped correlation), keeping every `down`-th sample, times gain.
-at::Tensor direct_upfirdn2d(const at::Tensor& x, const at::Tensor& f, int64_t up, int64_t down, nn::FirPadding p, double gain) {
+at::Tensor direct_upfirdn2d(const at::Tensor& x, const at::Tensor& f, int64_t up, int64_t down, nn::FirPadding p,
+                            double gain) {
   const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3), fh = f.size(0), fw = f.size(1);
   const int64_t uh = h * up + p.y0 + p.y1, uw = w * up + p.x0 + p.x1;
   auto xa = x.accessor<double, 4>();
@@ -41,7 +42,8 @@ at::Tensor direct_upfirdn2d(const at::Tensor& x, const at::Tensor& f, int64_t up
         for (int64_t j = 0; j < ow; ++j) {
           double s = 0;
           for (int64_t u = 0; u < fh; ++u)
-            for (int64_t v = 0; v < fw; ++v) s += sample(b, ch, i * down + u, j * down + v) * fa[fh - 1 - u][fw - 1 - v];
+            for (int64_t v = 0; v < fw; ++v)
+              s += sample(b, ch, i * down + u, j * down + v) * fa[fh - 1 - u][fw - 1 - v];
           oa[b][ch][i][j] = s * gain;
         }
   return out;
@@ -54,10 +56,16 @@ TEST_CASE("upfirdn2d equals the direct zero-insert, pad, convolve, decimate defi
   const at::Tensor x = torch::randn({2, 3, 7, 6}, torch::kDouble);
   // An asymmetric filter, so a flipped or transposed filter would show.
   const at::Tensor f = torch::rand({4, 3}, torch::kDouble);
-  struct Case { int64_t up, down; nn::FirPadding pad; double gain; };
-  for (const Case& c : {Case{2, 1, {2, 1, 2, 1}, 4.0}, Case{1, 2, {1, 1, 1, 1}, 1.0}, Case{1, 1, {0, 2, 1, 0}, 1.0},
-                        Case{2, 1, {-1, 3, 0, -2}, 2.0}, Case{2, 2, {1, 2, 2, 1}, 1.0}, Case{3, 1, {4, 5, 1, 1}, 1.0}}) {
-    INFO("up " << c.up << " down " << c.down << " pad " << c.pad.x0 << "," << c.pad.x1 << "," << c.pad.y0 << "," << c.pad.y1);
+  struct Case {
+    int64_t up, down;
+    nn::FirPadding pad;
+    double gain;
+  };
+  for (const Case& c :
+       {Case{2, 1, {2, 1, 2, 1}, 4.0}, Case{1, 2, {1, 1, 1, 1}, 1.0}, Case{1, 1, {0, 2, 1, 0}, 1.0},
+        Case{2, 1, {-1, 3, 0, -2}, 2.0}, Case{2, 2, {1, 2, 2, 1}, 1.0}, Case{3, 1, {4, 5, 1, 1}, 1.0}}) {
+    INFO("up " << c.up << " down " << c.down << " pad " << c.pad.x0 << "," << c.pad.x1 << "," << c.pad.y0 << ","
+               << c.pad.y1);
     const at::Tensor got = nn::upfirdn2d(x, f, c.up, c.down, c.pad, c.gain);
     const at::Tensor want = direct_upfirdn2d(x, f, c.up, c.down, c.pad, c.gain);
     REQUIRE(got.sizes() == want.sizes());
@@ -66,7 +74,8 @@ TEST_CASE("upfirdn2d equals the direct zero-insert, pad, convolve, decimate defi
   const at::Tensor standard = nn::make_resample_filter().to(at::kDouble);
   CHECK(std::abs(standard.sum().item<double>() - 1.0) < 1e-7);
   CHECK(nn::upsample2d(x, standard).sizes() == at::IntArrayRef({2, 3, 14, 12}));
-  CHECK(nn::downsample2d(x.narrow(3, 0, 6), standard).sizes() == at::IntArrayRef({2, 3, 3, 3}));  // floor((7 + 2 - 4) / 2) + 1 rows
+  CHECK(nn::downsample2d(x.narrow(3, 0, 6), standard).sizes() ==
+        at::IntArrayRef({2, 3, 3, 3}));  // floor((7 + 2 - 4) / 2) + 1 rows
   // Up then down with the normalised filter keeps a constant image constant away from the borders.
   const at::Tensor ones = torch::ones({1, 1, 8, 8}, torch::kDouble);
   CHECK((nn::upsample2d(ones, standard).slice(2, 2, 14).slice(3, 2, 14) - 1).abs().max().item<double>() < 1e-12);
@@ -140,7 +149,8 @@ TEST_CASE("minibatch standard deviation by hand", "[stylegan2][discriminator]") 
       const double want = torch::sqrt((a - b).square() / 4 + 1e-8).mean().item<double>();
       CHECK(std::abs(y[s][6 + g][1][0].item<double>() - want) < 1e-12);
     }
-  CHECK_THROWS_WITH(loom::minibatch_stddev(torch::randn({6, 4, 2, 2}), 4, 1), Catch::Contains("multiple of the group size"));
+  CHECK_THROWS_WITH(loom::minibatch_stddev(torch::randn({6, 4, 2, 2}), 4, 1),
+                    Catch::Contains("multiple of the group size"));
 }
 
 TEST_CASE("float64 gradients of the resampling, modulated convolution and bias_act", "[stylegan2][gradcheck]") {
@@ -149,21 +159,33 @@ TEST_CASE("float64 gradients of the resampling, modulated convolution and bias_a
   const at::Tensor proj8 = torch::randn({2, 3, 8, 8}, torch::kDouble);
   auto x = torch::randn({2, 3, 4, 4}, torch::kDouble);
   CHECK(gradient_check_error([&](const auto& in) { return (nn::upsample2d(in[0], f) * proj8).sum(); }, {x}) < 1e-6);
-  CHECK(gradient_check_error([&](const auto& in) { return (nn::downsample2d(in[0], f) * proj8.narrow(2, 0, 2).narrow(3, 0, 2)).sum(); }, {x}) < 1e-6);
+  CHECK(gradient_check_error(
+            [&](const auto& in) { return (nn::downsample2d(in[0], f) * proj8.narrow(2, 0, 2).narrow(3, 0, 2)).sum(); },
+            {x}) < 1e-6);
   const at::Tensor w = torch::randn({2, 3, 3, 3}, torch::kDouble), s = torch::randn({2, 3}, torch::kDouble);
-  const at::Tensor proj_up = torch::randn({2, 2, 8, 8}, torch::kDouble), proj = torch::randn({2, 2, 4, 4}, torch::kDouble);
-  CHECK(gradient_check_error([&](const auto& in) {
-          return (nn::modulated_conv2d(in[0], in[1], in[2], at::Tensor(), 2, 1, f, true) * proj_up).sum();
-        }, {x, w, s}) < 1e-6);
-  CHECK(gradient_check_error([&](const auto& in) {
-          return (nn::modulated_conv2d(in[0], in[1], in[2], at::Tensor(), 1, 1, f, true) * proj).sum();
-        }, {x, w, s}) < 1e-6);
+  const at::Tensor proj_up = torch::randn({2, 2, 8, 8}, torch::kDouble),
+                   proj = torch::randn({2, 2, 4, 4}, torch::kDouble);
+  CHECK(gradient_check_error(
+            [&](const auto& in) {
+              return (nn::modulated_conv2d(in[0], in[1], in[2], at::Tensor(), 2, 1, f, true) * proj_up).sum();
+            },
+            {x, w, s}) < 1e-6);
+  CHECK(gradient_check_error(
+            [&](const auto& in) {
+              return (nn::modulated_conv2d(in[0], in[1], in[2], at::Tensor(), 1, 1, f, true) * proj).sum();
+            },
+            {x, w, s}) < 1e-6);
   // Away from the kink at 0 and the clamp edges.
-  const at::Tensor v = (torch::rand({2, 3, 4, 4}, torch::kDouble) + 0.1) * torch::sign(torch::randn({2, 3, 4, 4}, torch::kDouble));
+  const at::Tensor v =
+      (torch::rand({2, 3, 4, 4}, torch::kDouble) + 0.1) * torch::sign(torch::randn({2, 3, 4, 4}, torch::kDouble));
   const at::Tensor b = torch::zeros({3}, torch::kDouble);
-  CHECK(gradient_check_error([&](const auto& in) {
-          return (nn::bias_act(in[0], in[1], nn::BiasActivation::lrelu, std::sqrt(2.0), 1.2) * proj8.narrow(2, 0, 4).narrow(3, 0, 4)).sum();
-        }, {v, b}) < 1e-6);
+  CHECK(gradient_check_error(
+            [&](const auto& in) {
+              return (nn::bias_act(in[0], in[1], nn::BiasActivation::lrelu, std::sqrt(2.0), 1.2) *
+                      proj8.narrow(2, 0, 4).narrow(3, 0, 4))
+                  .sum();
+            },
+            {v, b}) < 1e-6);
   CHECK(gradient_check_error([&](const auto& in) { return (loom::minibatch_stddev(in[0], 2, 1) * 1.7).square().sum(); },
                              {torch::randn({4, 2, 3, 3}, torch::kDouble)}) < 1e-6);
 }

@@ -1,7 +1,7 @@
 // loom::focal_contrastive_loss on CPU: kernel vs the plain-ATen reference, hand-checked values, finite
 // differences, layouts, thread-count independence and argument checks.
-#include <catch2/catch.hpp>
 #include <torch/torch.h>
+#include <catch2/catch.hpp>
 
 #include <optional>
 #include <vector>
@@ -66,17 +66,15 @@ TEST_CASE("focal_contrastive_loss: the reference matches hand-computed values", 
   const at::Tensor zero = torch::zeros({1, 1}, at::kDouble);
   const at::Tensor t0 = torch::zeros({1}, at::kLong);
   CHECK(focal_contrastive_loss_reference(zero, t0, 0.5, 1.0).item<double>() == Approx(0.5 * std::log(2.0)));
-  CHECK(focal_contrastive_loss_reference(zero, t0, 0.25, 2.0).item<double>() ==
-        Approx(0.5 * 0.25 * std::log(2.0)));
+  CHECK(focal_contrastive_loss_reference(zero, t0, 0.25, 2.0).item<double>() == Approx(0.5 * 0.25 * std::log(2.0)));
   // gamma = 0, alpha = 0.5: plain sigmoid BCE-with-logits, summed.
   torch::manual_seed(1);
   const at::Tensor x = torch::randn({6, 9}, at::kDouble);
   const at::Tensor t = torch::randint(9, {6}, at::kLong);
-  const at::Tensor bce = at::binary_cross_entropy_with_logits(x, at::one_hot(t, 9).to(at::kDouble), {}, {},
-                                                               at::Reduction::Sum);
+  const at::Tensor bce =
+      at::binary_cross_entropy_with_logits(x, at::one_hot(t, 9).to(at::kDouble), {}, {}, at::Reduction::Sum);
   CHECK(focal_contrastive_loss_reference(x, t, 0.5, 0.0).item<double>() == Approx(bce.item<double>()).epsilon(1e-12));
-  CHECK(focal_contrastive_loss(x, t, 0.5, 0.0, 4.0).item<double>() ==
-        Approx(bce.item<double>() / 4.0).epsilon(1e-12));
+  CHECK(focal_contrastive_loss(x, t, 0.5, 0.0, 4.0).item<double>() == Approx(bce.item<double>() / 4.0).epsilon(1e-12));
   // Defaults are alpha = 0.5, gamma = 1.
   CHECK(focal_contrastive_loss(x, t).item<double>() ==
         Approx(focal_contrastive_loss_reference(x, t, 0.5, 1.0).item<double>()).epsilon(1e-12));
@@ -169,8 +167,7 @@ TEST_CASE("focal_contrastive_loss: results do not depend on the thread count", "
   at::set_num_threads(saved);
 }
 
-TEST_CASE("focal_contrastive_loss: bfloat16 and float16 are close to the reference",
-          "[ops][focal_contrastive]") {
+TEST_CASE("focal_contrastive_loss: bfloat16 and float16 are close to the reference", "[ops][focal_contrastive]") {
   torch::manual_seed(6);
   const at::Tensor targets = torch::arange(64, at::kLong);
   for (auto dtype : {at::kBFloat16, at::kHalf}) {
@@ -188,8 +185,7 @@ TEST_CASE("focal_contrastive_loss: bfloat16 and float16 are close to the referen
   }
 }
 
-TEST_CASE("focal_contrastive_loss: bad arguments throw with a message naming the problem",
-          "[ops][focal_contrastive]") {
+TEST_CASE("focal_contrastive_loss: bad arguments throw with a message naming the problem", "[ops][focal_contrastive]") {
   const at::Tensor x = torch::randn({4, 5});
   const at::Tensor t = torch::tensor({0, 1, 2, 4}, at::kLong);
   using Catch::Contains;

@@ -1,7 +1,7 @@
 // The CPU kernel's two builds (default flags and AVX2 + FMA), called explicitly: each matches the reference,
 // is independent of the thread count, and the two agree with each other.
-#include <catch2/catch.hpp>
 #include <torch/torch.h>
+#include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <cstdlib>
@@ -10,8 +10,8 @@
 
 #include "ops/cpu_capability.h"
 #include "ops/focal_contrastive.h"
-#include "support/focal_contrastive_check.h"
 #include "ops/focal_contrastive_cpu.h"
+#include "support/focal_contrastive_check.h"
 
 namespace {
 
@@ -40,8 +40,7 @@ std::vector<CpuCapability> supported() {
 
 }  // namespace
 
-TEST_CASE("focal_contrastive_loss CPU builds: each matches the reference and the other",
-          "[ops][focal_contrastive]") {
+TEST_CASE("focal_contrastive_loss CPU builds: each matches the reference and the other", "[ops][focal_contrastive]") {
   torch::manual_seed(0);
   for (at::ScalarType dtype : {at::kFloat, at::kDouble}) {
     const double tol = dtype == at::kFloat ? 1e-5 : 1e-12;
@@ -68,8 +67,7 @@ TEST_CASE("focal_contrastive_loss CPU builds: each matches the reference and the
   }
 }
 
-TEST_CASE("focal_contrastive_loss CPU builds: results do not depend on the thread count",
-          "[ops][focal_contrastive]") {
+TEST_CASE("focal_contrastive_loss CPU builds: results do not depend on the thread count", "[ops][focal_contrastive]") {
   torch::manual_seed(1);
   const at::Tensor logits = torch::randn({300, 300}) * 4;
   const at::Tensor targets = torch::randint(300, {300}, at::kLong);

@@ -27,8 +27,7 @@ using ScalarFunction = std::function<at::Tensor(const std::vector<at::Tensor>&)>
 // step `eps`, over all inputs, relative to the largest numerical gradient entry of any input: a gradient
 // that is exactly zero (the CLIP loss ignores a constant bias) then compares against the others' scale
 // rather than against differencing noise. The inputs must be float64 (float32 differences are noise).
-inline double gradient_check_error(const ScalarFunction& fn, const std::vector<at::Tensor>& inputs,
-                                   double eps = 1e-6) {
+inline double gradient_check_error(const ScalarFunction& fn, const std::vector<at::Tensor>& inputs, double eps = 1e-6) {
   std::vector<at::Tensor> leaves;
   for (const at::Tensor& x : inputs) {
     TORCH_CHECK(x.scalar_type() == at::kDouble, "gradient_check_error needs float64 inputs");

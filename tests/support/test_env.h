@@ -3,8 +3,8 @@
 // scratch folder in the build tree, and the built binaries. The build compiles the defaults in
 // (tests/CMakeLists.txt), so a test executable or a single case runs by hand as under ctest; the
 // environment variables of the same names override them.
-#include <unistd.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -58,7 +58,9 @@ inline CommandResult run_command(const std::string& command) {
 }
 
 // The built `loom` with arguments.
-inline CommandResult run_loom(const std::string& args) { return run_command(cat((bin_dir() / "loom").string(), " ", args)); }
+inline CommandResult run_loom(const std::string& args) {
+  return run_command(cat((bin_dir() / "loom").string(), " ", args));
+}
 
 inline std::string read_text(const std::filesystem::path& path) {
   std::ifstream in(path);
@@ -75,9 +77,10 @@ inline std::vector<CommandResult> run_ranks(int world, const std::string& comman
   const int port = free_loopback_port();
   std::string all;
   for (int r = 0; r < world; ++r)
-    all += cat("( env -u TORCHELASTIC_USE_AGENT_STORE -u SLURM_PROCID MASTER_ADDR=127.0.0.1 MASTER_PORT=", port, " WORLD_SIZE=", world,
-               " RANK=", r, " LOCAL_RANK=", r, " ", env, " timeout ", hard_limit, " ", command, " > ",
-               (dir / cat("rank", r, ".log")).string(), " 2>&1; echo $? > ", (dir / cat("rank", r, ".rc")).string(), " ) & ");
+    all += cat("( env -u TORCHELASTIC_USE_AGENT_STORE -u SLURM_PROCID MASTER_ADDR=127.0.0.1 MASTER_PORT=", port,
+               " WORLD_SIZE=", world, " RANK=", r, " LOCAL_RANK=", r, " ", env, " timeout ", hard_limit, " ", command,
+               " > ", (dir / cat("rank", r, ".log")).string(), " 2>&1; echo $? > ",
+               (dir / cat("rank", r, ".rc")).string(), " ) & ");
   run_command(all + "wait");
   std::vector<CommandResult> ranks;
   for (int r = 0; r < world; ++r)
@@ -86,7 +89,8 @@ inline std::vector<CommandResult> run_ranks(int world, const std::string& comman
 }
 
 // Starts `program args...` as a child process with `env` ("NAME=value") added; returns its pid.
-inline pid_t spawn(const std::string& program, const std::vector<std::string>& args, const std::vector<std::string>& env = {}) {
+inline pid_t spawn(const std::string& program, const std::vector<std::string>& args,
+                   const std::vector<std::string>& env = {}) {
   std::vector<std::string> storage{program};
   storage.insert(storage.end(), args.begin(), args.end());
   std::vector<char*> argv;

@@ -26,7 +26,8 @@ class RingDataset : public data::Dataset {
     std::normal_distribution<float> noise(0.0f, 0.05f);
     double angle = 2 * M_PI * static_cast<double>(index % 8) / 8;
     data::Sample s;
-    s.tensors["point"] = torch::tensor({static_cast<float>(std::cos(angle)) + noise(rng), static_cast<float>(std::sin(angle)) + noise(rng)});
+    s.tensors["point"] = torch::tensor(
+        {static_cast<float>(std::cos(angle)) + noise(rng), static_cast<float>(std::sin(angle)) + noise(rng)});
     s.tensors["label"] = torch::tensor(index % 8, torch::kLong);
     return s;
   }
@@ -56,7 +57,8 @@ struct ToyOptions {
 };
 
 torch::nn::Sequential mlp(int64_t in, int64_t hidden, int64_t out) {
-  return torch::nn::Sequential(torch::nn::Linear(in, hidden), torch::nn::LeakyReLU(torch::nn::LeakyReLUOptions().negative_slope(0.2)),
+  return torch::nn::Sequential(torch::nn::Linear(in, hidden),
+                               torch::nn::LeakyReLU(torch::nn::LeakyReLUOptions().negative_slope(0.2)),
                                torch::nn::Linear(hidden, out));
 }
 
@@ -69,7 +71,8 @@ at::Tensor inject(const ToyOptions& o, const StepInfo& info, at::Tensor loss) {
 class ToyGan : public Recipe {
  public:
   explicit ToyGan(const ConfigNode& config)
-      : o_(read_config<ToyOptions>(required_section(config, "recipe"), "recipe")), optimizer_(required_section(config, "optimizer")) {}
+      : o_(read_config<ToyOptions>(required_section(config, "recipe"), "recipe")),
+        optimizer_(required_section(config, "optimizer")) {}
   std::vector<std::string> sections() const override { return {"optimizer"}; }
 
   TrainSetup setup(const RecipeContext&) override {
@@ -87,7 +90,8 @@ class ToyGan : public Recipe {
       if (!o_.index_latents) return G_->forward(torch::randn({b.size(), 4}));
       std::vector<at::Tensor> rows;
       for (int64_t index : b.indices)
-        rows.push_back(torch::randn({4}, at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(index * 1000003 + info.step))));
+        rows.push_back(torch::randn(
+            {4}, at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(index * 1000003 + info.step))));
       return G_->forward(torch::stack(rows));
     };
     s.phases.push_back({"G", G_->parameters(), "G", 1, [this, fake](const data::Batch& b, const StepInfo& info) {
@@ -97,14 +101,16 @@ class ToyGan : public Recipe {
     if (o_.only_g) return s;
     s.phases.push_back({"D", D_->parameters(), "D", 1, [this, fake](const data::Batch& b, const StepInfo& info) {
                           at::Tensor real = D_->forward(b.at("point")), generated = D_->forward(fake(b, info).detach());
-                          return LossOutput{torch::softplus(generated).mean() + torch::softplus(-real).mean(), {{"real_score", real.mean()}}};
+                          return LossOutput{torch::softplus(generated).mean() + torch::softplus(-real).mean(),
+                                            {{"real_score", real.mean()}}};
                         }});
-    s.phases.push_back({"Dreg", D_->parameters(), "D", o_.reg_interval, [this](const data::Batch& b, const StepInfo&) {
-                          reg_runs_ += 1;
-                          at::Tensor real = b.at("point").detach().requires_grad_(true);
-                          at::Tensor grad = torch::autograd::grad({D_->forward(real).sum()}, {real}, {}, true, true)[0];
-                          return LossOutput{grad.square().sum(1).mean() * 0.5 * static_cast<double>(o_.reg_interval), {}};
-                        }});
+    s.phases.push_back(
+        {"Dreg", D_->parameters(), "D", o_.reg_interval, [this](const data::Batch& b, const StepInfo&) {
+           reg_runs_ += 1;
+           at::Tensor real = b.at("point").detach().requires_grad_(true);
+           at::Tensor grad = torch::autograd::grad({D_->forward(real).sum()}, {real}, {}, true, true)[0];
+           return LossOutput{grad.square().sum(1).mean() * 0.5 * static_cast<double>(o_.reg_interval), {}};
+         }});
     return s;
   }
 
@@ -116,7 +122,8 @@ class ToyGan : public Recipe {
   void write_samples(const EvalContext& context) override {
     at::Tensor points = G_ema_->forward(torch::randn({1024, 4}));
     at::Tensor cells = ((points + 1.5) / 3.0 * 32).floor().clamp(0, 31).to(torch::kLong);
-    at::Tensor image = torch::zeros({32 * 32}).index_add_(0, cells.select(1, 1) * 32 + cells.select(1, 0), torch::ones({1024}));
+    at::Tensor image =
+        torch::zeros({32 * 32}).index_add_(0, cells.select(1, 1) * 32 + cells.select(1, 0), torch::ones({1024}));
     image = (image / image.max()).reshape({1, 32, 32});
     if (context.metrics) context.metrics->add_image("samples/points", image, context.step);
     data::write_png((context.samples_dir / cat("points-", context.step, ".png")).string(), image.expand({3, 32, 32}));
@@ -136,7 +143,8 @@ class ToyGan : public Recipe {
 class ToyRegression : public Recipe {
  public:
   explicit ToyRegression(const ConfigNode& config)
-      : o_(read_config<ToyOptions>(required_section(config, "recipe"), "recipe")), optimizer_(required_section(config, "optimizer")) {}
+      : o_(read_config<ToyOptions>(required_section(config, "recipe"), "recipe")),
+        optimizer_(required_section(config, "optimizer")) {}
   std::vector<std::string> sections() const override { return {"optimizer"}; }
 
   TrainSetup setup(const RecipeContext&) override {
@@ -145,11 +153,12 @@ class ToyRegression : public Recipe {
     s.train_data = std::make_shared<RingDataset>();
     s.modules = {{"model", net_}};
     s.optimizers["main"] = {make_optimizer(named_parameters(*net_), optimizer_, "optimizer"), nullptr};
-    s.phases.push_back({"main", net_->parameters(), "main", 1, [this](const data::Batch& b, const StepInfo& info) {
-                          at::Tensor angle = b.at("label").to(torch::kFloat) * (2 * M_PI / 8);
-                          at::Tensor target = torch::stack({angle.cos(), angle.sin()}, 1);
-                          return LossOutput{inject(o_, info, (net_->forward(b.at("point")) - target).square().mean()), {}};
-                        }});
+    s.phases.push_back(
+        {"main", net_->parameters(), "main", 1, [this](const data::Batch& b, const StepInfo& info) {
+           at::Tensor angle = b.at("label").to(torch::kFloat) * (2 * M_PI / 8);
+           at::Tensor target = torch::stack({angle.cos(), angle.sin()}, 1);
+           return LossOutput{inject(o_, info, (net_->forward(b.at("point")) - target).square().mean()), {}};
+         }});
     return s;
   }
   Scalars evaluate(const EvalContext&) override { return {}; }
@@ -166,8 +175,10 @@ void register_toy_recipes() {
   static std::once_flag once;
   std::call_once(once, [] {
     register_all();
-    recipe_registry().add("toy_gan", [](const ConfigNode& c) { return std::make_shared<ToyGan>(c); }, "test: 2-D GAN");
-    recipe_registry().add("toy_regression", [](const ConfigNode& c) { return std::make_shared<ToyRegression>(c); }, "test: regression");
+    recipe_registry().add(
+        "toy_gan", [](const ConfigNode& c) { return std::make_shared<ToyGan>(c); }, "test: 2-D GAN");
+    recipe_registry().add(
+        "toy_regression", [](const ConfigNode& c) { return std::make_shared<ToyRegression>(c); }, "test: regression");
     register_toy_student_recipe();
   });
 }

@@ -9,8 +9,8 @@
 #include <cmath>
 #include <set>
 
-#include <opencv2/core.hpp>
 #include <torch/torch.h>
+#include <opencv2/core.hpp>
 
 #include "core/config/config_loader.h"
 #include "core/config/config_schema.h"
@@ -33,7 +33,9 @@ ToyTeacherImpl::ToyTeacherImpl() {
   head = register_module("head", torch::nn::Linear(256, 2));
 }
 
-at::Tensor ToyTeacherImpl::forward(const at::Tensor& z) { return head->forward(norm->forward(mapping->forward(z, {}))); }
+at::Tensor ToyTeacherImpl::forward(const at::Tensor& z) {
+  return head->forward(norm->forward(mapping->forward(z, {})));
+}
 
 namespace {
 
@@ -55,8 +57,8 @@ class CircleDataset : public data::Dataset {
 class OneBoxedImage : public data::Dataset {
  public:
   OneBoxedImage()
-      : transforms_(data::Transforms::from_config(
-            core_yaml("[{name: hflip, p: 1.0}, {name: center_crop, size: 24}]"), "toy_student.transforms")) {}
+      : transforms_(data::Transforms::from_config(core_yaml("[{name: hflip, p: 1.0}, {name: center_crop, size: 24}]"),
+                                                  "toy_student.transforms")) {}
   int64_t size() const override { return 1; }
   data::Sample get(int64_t, std::mt19937_64& rng) const override {
     cv::Mat rgb(32, 32, CV_8UC3, cv::Scalar(40, 120, 200));
@@ -77,7 +79,7 @@ class OneBoxedImage : public data::Dataset {
 
 struct StudentOptions {
   std::string name;
-  std::string teacher;  // weight file of the frozen teacher ("" = as built from the seed)
+  std::string teacher;          // weight file of the frozen teacher ("" = as built from the seed)
   std::string data = "points";  // points | boxed_image | mixture
 
   template <class V>
@@ -95,7 +97,8 @@ torch::nn::Sequential mlp(int64_t in, int64_t hidden, int64_t out) {
 class ToyStudent : public Recipe {
  public:
   explicit ToyStudent(const ConfigNode& config)
-      : o_(read_config<StudentOptions>(required_section(config, "recipe"), "recipe")), optimizer_(required_section(config, "optimizer")) {}
+      : o_(read_config<StudentOptions>(required_section(config, "recipe"), "recipe")),
+        optimizer_(required_section(config, "optimizer")) {}
   std::vector<std::string> sections() const override { return {"optimizer"}; }
 
   TrainSetup setup(const RecipeContext& context) override {
@@ -106,11 +109,14 @@ class ToyStudent : public Recipe {
       s.train_data = std::make_shared<data::Mixture>(std::vector<data::Mixture::Source>{
           {"image", 1.0, std::make_shared<OneBoxedImage>()}, {"points", 1.0, std::make_shared<CircleDataset>()}});
     teacher_ = ToyTeacher();
-    s.frozen["teacher"] = freeze_module(teacher_.ptr(), o_.teacher, context.device);
-    perceptual_ = torch::nn::Sequential(torch::nn::Linear(2, 32), torch::nn::BatchNorm1d(32), torch::nn::ReLU(), torch::nn::Linear(32, 8));
+    s.frozen["teacher"] = freeze_module(teacher_.ptr(), o_.teacher, context.device, "recipe.teacher");
+    perceptual_ = torch::nn::Sequential(torch::nn::Linear(2, 32), torch::nn::BatchNorm1d(32), torch::nn::ReLU(),
+                                        torch::nn::Linear(32, 8));
     s.frozen["perceptual"] = freeze_module(perceptual_.ptr(), "", context.device);
-    for (const auto& [name, t] : weights::state_dict(*teacher_)) frozen_at_start_.emplace_back("teacher." + name, t.clone());
-    for (const auto& [name, t] : weights::state_dict(*perceptual_)) frozen_at_start_.emplace_back("perceptual." + name, t.clone());
+    for (const auto& [name, t] : weights::state_dict(*teacher_))
+      frozen_at_start_.emplace_back("teacher." + name, t.clone());
+    for (const auto& [name, t] : weights::state_dict(*perceptual_))
+      frozen_at_start_.emplace_back("perceptual." + name, t.clone());
     student_ = mlp(8, 32, 2);
     D_ = mlp(2, 32, 1);
     s.modules = {{"student", student_.ptr()}, {"D", D_.ptr()}};
@@ -119,14 +125,17 @@ class ToyStudent : public Recipe {
     s.phases.push_back({"S", student_->parameters(), "S", 1, [this](const data::Batch& batch, const StepInfo&) {
                           inspect(batch);
                           at::Tensor target = teacher_->forward(z_), output = student_->forward(z_);
-                          at::Tensor distill = (perceptual_->forward(output) - perceptual_->forward(target)).square().mean();
+                          at::Tensor distill =
+                              (perceptual_->forward(output) - perceptual_->forward(target)).square().mean();
                           at::Tensor adversarial = torch::softplus(-D_->forward(output)).mean() * 0.1;
                           return LossOutput{{{"distill", distill}, {"adversarial", adversarial}}, {}};
                         }});
     s.phases.push_back({"D", D_->parameters(), "D", 1, [this](const data::Batch&, const StepInfo&) {
                           d_runs_ += 1;
-                          at::Tensor real = D_->forward(teacher_->forward(z_)), fake = D_->forward(student_->forward(z_).detach());
-                          return LossOutput{torch::softplus(fake).mean() + torch::softplus(-real).mean(), {{"real_score", real.mean()}}};
+                          at::Tensor real = D_->forward(teacher_->forward(z_)),
+                                     fake = D_->forward(student_->forward(z_).detach());
+                          return LossOutput{torch::softplus(fake).mean() + torch::softplus(-real).mean(),
+                                            {{"real_score", real.mean()}}};
                         }});
     Phase odd{"Sreg", student_->parameters(), "S", 1, [this](const data::Batch&, const StepInfo&) {
                 odd_runs_ += 1;
@@ -139,7 +148,8 @@ class ToyStudent : public Recipe {
     // A recipe's own periodic work, at its own cadence: a cheap probe every 5 steps (and at the end).
     s.tasks.push_back({"probe", 5, true, [this](const EvalContext& context) {
                          probe_steps_.push_back(context.step);
-                         return Scalars{{"val/probe_distance", (student_->forward(z_) - teacher_->forward(z_)).norm().item<double>()}};
+                         return Scalars{{"val/probe_distance",
+                                         (student_->forward(z_) - teacher_->forward(z_)).norm().item<double>()}};
                        }});
     return s;
   }
@@ -176,17 +186,27 @@ class ToyStudent : public Recipe {
     double moved = 0, grads = 0, trainable = 0;
     auto current = weights::state_dict(*teacher_);
     for (const auto& [name, t] : weights::state_dict(*perceptual_)) current.emplace_back("perceptual." + name, t);
-    for (size_t i = 0; i < frozen_at_start_.size(); ++i) moved += (current[i].second - frozen_at_start_[i].second).abs().sum().item<double>();
-    for (auto* module : {static_cast<torch::nn::Module*>(teacher_.get()), static_cast<torch::nn::Module*>(perceptual_.get())})
+    for (size_t i = 0; i < frozen_at_start_.size(); ++i)
+      moved += (current[i].second - frozen_at_start_[i].second).abs().sum().item<double>();
+    for (auto* module :
+         {static_cast<torch::nn::Module*>(teacher_.get()), static_cast<torch::nn::Module*>(perceptual_.get())})
       for (const auto& p : module->parameters()) {
         grads += p.grad().defined() ? 1 : 0;
         trainable += p.requires_grad() ? 1 : 0;
       }
-    return {{"val/frozen_moved", moved},          {"val/frozen_grads", grads},          {"val/frozen_trainable", trainable},
-            {"val/before_steps", before_steps_},  {"val/after_steps", after_steps_},    {"val/last_before_step", last_before_step_},
-            {"val/last_after_images", last_after_images_}, {"val/D_runs", d_runs_}, {"val/Sreg_runs", odd_runs_},
-            {"val/teacher_training", teacher_->is_training() ? 1.0 : 0.0}, {"val/image_samples", image_samples_},
-            {"val/point_samples", point_samples_}, {"val/box_mismatches", box_mismatches_},
+    return {{"val/frozen_moved", moved},
+            {"val/frozen_grads", grads},
+            {"val/frozen_trainable", trainable},
+            {"val/before_steps", before_steps_},
+            {"val/after_steps", after_steps_},
+            {"val/last_before_step", last_before_step_},
+            {"val/last_after_images", last_after_images_},
+            {"val/D_runs", d_runs_},
+            {"val/Sreg_runs", odd_runs_},
+            {"val/teacher_training", teacher_->is_training() ? 1.0 : 0.0},
+            {"val/image_samples", image_samples_},
+            {"val/point_samples", point_samples_},
+            {"val/box_mismatches", box_mismatches_},
             {"val/batch_size_kinds", static_cast<double>(batch_sizes_.size())},
             {"val/batch_size", batch_sizes_.empty() ? 0.0 : *batch_sizes_.begin()},
             {"val/probe_runs", static_cast<double>(probe_steps_.size())},
@@ -212,14 +232,16 @@ class ToyStudent : public Recipe {
   double image_samples_ = 0, point_samples_ = 0, box_mismatches_ = 0;
   std::set<double> batch_sizes_;
   std::vector<int64_t> probe_steps_;
-  double before_steps_ = 0, after_steps_ = 0, last_before_step_ = -1, last_after_images_ = 0, d_runs_ = 0, odd_runs_ = 0;
+  double before_steps_ = 0, after_steps_ = 0, last_before_step_ = -1, last_after_images_ = 0, d_runs_ = 0,
+         odd_runs_ = 0;
 };
 
 }  // namespace
 
 void register_toy_student_recipe() {
-  recipe_registry().add("toy_student", [](const ConfigNode& c) { return std::make_shared<ToyStudent>(c); },
-                        "test: frozen teacher, hooks, staged phases");
+  recipe_registry().add(
+      "toy_student", [](const ConfigNode& c) { return std::make_shared<ToyStudent>(c); },
+      "test: frozen teacher, hooks, staged phases");
 }
 
 }  // namespace loom::test

@@ -2,11 +2,11 @@
 // Shared by the trainer tests: configs from YAML text, and the trained tensors of a finished run.
 #include <string>
 
-#include <catch2/catch.hpp>
 #include <torch/torch.h>
+#include <catch2/catch.hpp>
 
-#include "core/io/checkpoint.h"
 #include "core/config/config_loader.h"
+#include "core/io/checkpoint.h"
 #include "support/test_env.h"
 
 namespace loom::test {

@@ -8,12 +8,12 @@
 #include <fstream>
 #include <thread>
 
-#include <catch2/catch.hpp>
 #include <torch/torch.h>
+#include <catch2/catch.hpp>
 
 #include "data/image_io.h"
-#include "train/trainer.h"
 #include "support/trainer_test_util.h"
+#include "train/trainer.h"
 
 using namespace loom;
 using namespace loom::test;
@@ -22,15 +22,15 @@ namespace {
 
 // A 16-pixel shapes classifier that trains in seconds.
 std::filesystem::path write_config(const std::filesystem::path& dir) {
-  std::string text = cat(
-      "_base_: ", (source_dir() / "configs/classifier/convnet_small.yaml").string(), "\n",
-      "model: {image_size: 16, widths: [8, 16]}\n",
-      "data:\n  train: {root: ", (dir / "shapes").string(), ", images_per_class: 20, image_size: 16}\n",
-      "  val: {root: ", (dir / "shapes").string(), ", images_per_class: 20, val_images_per_class: 5, image_size: 16}\n",
-      "  eval_workers: 1\n",
-      "schedule: {warmup_steps: 4, total_steps: 40}\n",
-      "train: {steps: 40, threads: 1, loader: {batch_size: 16, workers: 2}, log_every: 5, eval_every: 0, checkpoint_every: 0}\n",
-      "output: {root: ", (dir / "runs").string(), ", name: q}\n");
+  std::string text =
+      cat("_base_: ", (source_dir() / "configs/classifier/convnet_small.yaml").string(), "\n",
+          "model: {image_size: 16, widths: [8, 16]}\n", "data:\n  train: {root: ", (dir / "shapes").string(),
+          ", images_per_class: 20, image_size: 16}\n", "  val: {root: ", (dir / "shapes").string(),
+          ", images_per_class: 20, val_images_per_class: 5, image_size: 16}\n", "  eval_workers: 1\n",
+          "schedule: {warmup_steps: 4, total_steps: 40}\n",
+          "train: {steps: 40, threads: 1, loader: {batch_size: 16, workers: 2}, log_every: 5, eval_every: 0, "
+          "checkpoint_every: 0}\n",
+          "output: {root: ", (dir / "runs").string(), ", name: q}\n");
   std::filesystem::path path = dir / "q.yaml";
   std::ofstream(path) << text;
   return path;
@@ -56,7 +56,8 @@ TEST_CASE("kill -9 mid-run, resume=auto: bitwise the same weights as an uninterr
   REQUIRE(WIFSIGNALED(status));  // it really died mid-run, not after finishing
 
   REQUIRE(run_loom(cat("train ", config, " output.id=split train.checkpoint_every=2 resume=auto")).code == 0);
-  require_identical(trained_tensors(dir / "runs/q/whole/checkpoints"), trained_tensors(dir / "runs/q/split/checkpoints"));
+  require_identical(trained_tensors(dir / "runs/q/whole/checkpoints"),
+                    trained_tensors(dir / "runs/q/split/checkpoints"));
 
   SECTION("the run writes TensorBoard events the tensorboard package reads, and evaluates") {
     CHECK(run_python("check_run_events.py", cat((dir / "runs/q/whole/tensorboard").string(),
@@ -87,13 +88,16 @@ TEST_CASE("an image folder with corrupt and empty images trains, counting them",
   }
   std::ofstream(dir / "images/class0/corrupt.png") << "not a png at all";
   std::ofstream(dir / "images/class1/empty.jpg");
-  std::string text = cat(
-      "recipe: {name: classify}\n"
-      "model: {name: convnet, image_size: 16, widths: [4, 8], num_classes: 2}\n"
-      "data: {train: {name: image_folder, root: ", (dir / "images").string(), "}}\n"
-      "optimizer: {name: sgd, lr: 0.05}\n"
-      "train: {steps: 6, threads: 1, loader: {batch_size: 8, workers: 1, max_bad_fraction: 0.2}}\n"
-      "output: {root: ", (dir / "runs").string(), ", name: bad, id: x}\n");
+  std::string text =
+      cat("recipe: {name: classify}\n"
+          "model: {name: convnet, image_size: 16, widths: [4, 8], num_classes: 2}\n"
+          "data: {train: {name: image_folder, root: ",
+          (dir / "images").string(),
+          "}}\n"
+          "optimizer: {name: sgd, lr: 0.05}\n"
+          "train: {steps: 6, threads: 1, loader: {batch_size: 8, workers: 1, max_bad_fraction: 0.2}}\n"
+          "output: {root: ",
+          (dir / "runs").string(), ", name: bad, id: x}\n");
   TrainResult r = train(parse_yaml(text, "bad.yaml"), "bad.yaml");
   CHECK(r.steps == 6);
   CHECK(r.bad_samples >= 2);

@@ -3,23 +3,25 @@
 // step draws random crop boxes.
 #include <fstream>
 
-#include <catch2/catch.hpp>
 #include <torch/torch.h>
+#include <catch2/catch.hpp>
 
+#include "support/trainer_test_util.h"
 #include "train/stop_signal.h"
 #include "train/trainer.h"
-#include "support/trainer_test_util.h"
 
 using namespace loom;
 using namespace loom::test;
 
 namespace {
 
-TrainResult run_clip(const std::filesystem::path& root, const std::string& id, const std::vector<std::string>& overrides) {
+TrainResult run_clip(const std::filesystem::path& root, const std::string& id,
+                     const std::vector<std::string>& overrides) {
   ConfigNode config = load_config((source_dir() / "configs/clip/tiny_synthetic.yaml").string(), overrides);
   apply_override(config, cat("output={root: ", root.string(), ", name: clip, id: ", id, "}"));
-  for (const char* o : {"data.train.size=512", "data.val.size=64", "train.loader.batch_size=16", "train.threads=1",
-                        "train.eval_every=0", "train.checkpoint_every=0", "train.log_every=4", "schedule=null", "eval.batch_size=32"})
+  for (const char* o :
+       {"data.train.size=512", "data.val.size=64", "train.loader.batch_size=16", "train.threads=1",
+        "train.eval_every=0", "train.checkpoint_every=0", "train.log_every=4", "schedule=null", "eval.batch_size=32"})
     apply_override(config, o);
   stop_signal::reset();
   return train(config, "clip.yaml");
@@ -35,13 +37,15 @@ TEST_CASE("the clip recipe trains and reports zero-shot accuracy and retrieval r
   double top1 = scalar_value(r.final_metrics, "val/zero_shot/top1");
   CHECK(top1 >= 0.0);
   CHECK(top1 <= 1.0);
-  CHECK(scalar_value(r.final_metrics, "val/image_to_text_R@10") >= scalar_value(r.final_metrics, "val/image_to_text_R@1"));
+  CHECK(scalar_value(r.final_metrics, "val/image_to_text_R@10") >=
+        scalar_value(r.final_metrics, "val/image_to_text_R@1"));
 }
 
 TEST_CASE("RO-ViT variant: resume with cropped positional embeddings is exact", "[clip][recipe][resume]") {
   auto root = scratch("clip_rovit_resume");
   std::vector<std::string> rovit{"model.vision.class_token=false", "model.vision.pool=avg",
-                                 "model.vision.cropped_pe={enabled: true, upsample: 16}", "loss={name: focal_contrastive}"};
+                                 "model.vision.cropped_pe={enabled: true, upsample: 16}",
+                                 "loss={name: focal_contrastive}"};
   auto with = [&](std::vector<std::string> extra) {
     extra.insert(extra.begin(), rovit.begin(), rovit.end());
     return extra;
@@ -58,14 +62,13 @@ TEST_CASE("loom eval runs zero-shot evaluation on weights converted from open_cl
   auto dir = scratch("clip_eval_converted");
   // Random weights stand in for a pretrained checkpoint (no network here); the path is the same.
   auto convert = run_command(cat(python(), " ", (source_dir() / "scripts/convert_open_clip.py").string(),
-                                 " ViT-S-32-alt --random-init --out ", (dir / "s32.safetensors").string(), " --config-out ",
-                                 (dir / "s32.yaml").string()));
+                                 " ViT-S-32-alt --random-init --out ", (dir / "s32.safetensors").string(),
+                                 " --config-out ", (dir / "s32.yaml").string()));
   INFO(convert.output);
   REQUIRE(convert.code == 0);
-  std::ofstream(dir / "eval.yaml") << cat("_base_: [", (source_dir() / "configs/clip/tiny_synthetic.yaml").string(), ", ",
-                                          (dir / "s32.yaml").string(), "]\n",
-                                          "data: {val: {size: 32, image_size: 224}}\n",
-                                          "eval: {batch_size: 16, workers: 1}\n");
+  std::ofstream(dir / "eval.yaml") << cat(
+      "_base_: [", (source_dir() / "configs/clip/tiny_synthetic.yaml").string(), ", ", (dir / "s32.yaml").string(),
+      "]\n", "data: {val: {size: 32, image_size: 224}}\n", "eval: {batch_size: 16, workers: 1}\n");
   auto eval = run_loom(cat("eval ", (dir / "eval.yaml").string(), " ckpt=", (dir / "s32.safetensors").string()));
   INFO(eval.output);
   REQUIRE(eval.code == 0);

@@ -1,7 +1,7 @@
 // The helpers recipes build with (train/components.h): declared sections, factories that name the full
 // section path, the typed model factory and the evaluation pass.
-#include <catch2/catch.hpp>
 #include <torch/torch.h>
+#include <catch2/catch.hpp>
 
 #include "app/register_all.h"
 #include "core/config/config_loader.h"
@@ -77,7 +77,7 @@ TEST_CASE("RecipeSections reads the declared sections and answers sections()", "
   CHECK(sections.at("recipe").find("name")->scalar() == "x");
   CHECK(sections.read<EvalSection>("eval").batch_size == 3);
   CHECK(sections.read<EvalSection>("schedule").batch_size == 1);  // absent: the defaults
-  CHECK_THROWS_AS(sections.find("data"), std::logic_error);        // read but never declared: a bug
+  CHECK_THROWS_AS(sections.find("data"), std::logic_error);       // read but never declared: a bug
   CHECK_THROWS_WITH(RecipeSections(config, {{"data"}}), Catch::Contains("the config has no 'data' section"));
 }
 
@@ -88,14 +88,14 @@ TEST_CASE("for_each_eval_batch passes every sample once, in order, cut at the li
     std::vector<int64_t> sizes;
     std::vector<float> xs;
     std::vector<std::string> names;
-    const int64_t passed = for_each_eval_batch(dataset, {.batch_size = 4, .workers = 0, .limit = limit}, c10::kCPU,
-                                               [&](const data::Batch& batch) {
-                                                 sizes.push_back(batch.size());
-                                                 CHECK(batch.at("x").size(0) == batch.size());
-                                                 CHECK(static_cast<int64_t>(batch.text.at("name").size()) == batch.size());
-                                                 for (int64_t i = 0; i < batch.size(); ++i) xs.push_back(batch.at("x")[i].item<float>());
-                                                 names.insert(names.end(), batch.text.at("name").begin(), batch.text.at("name").end());
-                                               });
+    const int64_t passed = for_each_eval_batch(
+        dataset, {.batch_size = 4, .workers = 0, .limit = limit}, c10::kCPU, [&](const data::Batch& batch) {
+          sizes.push_back(batch.size());
+          CHECK(batch.at("x").size(0) == batch.size());
+          CHECK(static_cast<int64_t>(batch.text.at("name").size()) == batch.size());
+          for (int64_t i = 0; i < batch.size(); ++i) xs.push_back(batch.at("x")[i].item<float>());
+          names.insert(names.end(), batch.text.at("name").begin(), batch.text.at("name").end());
+        });
     const int64_t expected = limit == 0 ? 10 : std::min<int64_t>(limit, 10);
     CHECK(passed == expected);
     REQUIRE(static_cast<int64_t>(xs.size()) == expected);

@@ -10,11 +10,11 @@
 #include <fstream>
 #include <thread>
 
-#include <catch2/catch.hpp>
 #include <torch/torch.h>
+#include <catch2/catch.hpp>
 
-#include "train/training_state.h"
 #include "support/trainer_test_util.h"
+#include "train/training_state.h"
 
 using namespace loom;
 using namespace loom::test;
@@ -38,16 +38,20 @@ double relative_difference(const weights::NamedTensors& a, const weights::NamedT
 double one_vs_two_ranks(const std::string& program, const std::string& config, const std::string& name, int batch,
                         const std::string& overrides) {
   auto dir = scratch(cat("distributed_train/", name));
-  auto out = [&](const std::string& id) { return cat(" 'output={root: ", (dir / "runs").string(), ", name: r, id: ", id, "}'"); };
+  auto out = [&](const std::string& id) {
+    return cat(" 'output={root: ", (dir / "runs").string(), ", name: r, id: ", id, "}'");
+  };
   auto one = run_command(cat(program, " ", config, " ", overrides, out("one"), " train.loader.batch_size=", batch));
   INFO(one.output);
   REQUIRE(one.code == 0);
-  auto ranks = run_ranks(2, cat(program, " ", config, " ", overrides, out("two"), " train.loader.batch_size=", batch / 2), dir);
+  auto ranks =
+      run_ranks(2, cat(program, " ", config, " ", overrides, out("two"), " train.loader.batch_size=", batch / 2), dir);
   for (const auto& r : ranks) {
     INFO(r.output);
     REQUIRE(r.code == 0);
   }
-  return relative_difference(trained_tensors(dir / "runs/r/one/checkpoints"), trained_tensors(dir / "runs/r/two/checkpoints"));
+  return relative_difference(trained_tensors(dir / "runs/r/one/checkpoints"),
+                             trained_tensors(dir / "runs/r/two/checkpoints"));
 }
 
 const std::string kSgd = "optimizer=null 'optimizer={name: sgd, lr: 0.05, momentum: 0.9}'";
@@ -60,7 +64,8 @@ const std::string kClipSmall =
 }  // namespace
 
 TEST_CASE("clip recipe, InfoNCE: 2 ranks x B/2 equal 1 process x B", "[distributed][clip]") {
-  double d = one_vs_two_ranks(cat((bin_dir() / "loom").string(), " train"), clip_config(), "clip_infonce", 16, cat(kSgd, " ", kClipSmall));
+  double d = one_vs_two_ranks(cat((bin_dir() / "loom").string(), " train"), clip_config(), "clip_infonce", 16,
+                              cat(kSgd, " ", kClipSmall));
   CHECK(d < 1e-6);
 }
 
@@ -83,11 +88,15 @@ TEST_CASE("stylegan2 recipe on 2 ranks: ADA p agreed from the signs of both rank
   auto dir = scratch("distributed_train/stylegan2");
   const std::string overrides = cat(
       "model.resolution=16 model.z_dim=16 model.w_dim=16 model.channel_base=128 model.channel_max=16 "
-      "data.train.image_size=16 data.train.images_per_class=8 data.train.root=", (dir / "shapes").string(),
+      "data.train.image_size=16 data.train.images_per_class=8 data.train.root=",
+      (dir / "shapes").string(),
       " recipe.g_reg_interval=2 recipe.d_reg_interval=3 'recipe.ada={mode: ada, target: 0.0, interval: 2, kimg: 0.05}' "
-      "train.steps=6 train.threads=1 train.loader.batch_size=4 train.loader.workers=1 train.eval_every=0 train.sample_every=0 "
-      "train.checkpoint_every=0 sample.count=4 eval.num_real=16 eval.num_fake=16 eval.batch_size=8 eval.kid_subset_size=8 eval.kid_subsets=2 "
-      "'output={root: ", (dir / "runs").string(), ", name: sg2, id: two}'");
+      "train.steps=6 train.threads=1 train.loader.batch_size=4 train.loader.workers=1 train.eval_every=0 "
+      "train.sample_every=0 "
+      "train.checkpoint_every=0 sample.count=4 eval.num_real=16 eval.num_fake=16 eval.batch_size=8 "
+      "eval.kid_subset_size=8 eval.kid_subsets=2 "
+      "'output={root: ",
+      (dir / "runs").string(), ", name: sg2, id: two}'");
   const std::string config = (source_dir() / "configs/stylegan2/small_shapes.yaml").string();
   auto ranks = run_ranks(2, cat((bin_dir() / "loom").string(), " train ", config, " ", overrides), dir);
   std::vector<std::string> p;
@@ -104,14 +113,16 @@ TEST_CASE("stylegan2 recipe on 2 ranks: ADA p agreed from the signs of both rank
 
 TEST_CASE("a rank killed mid-run makes the other stop with an error naming it", "[distributed][fault]") {
   auto dir = scratch("distributed_train/kill");
-  std::ofstream(dir / "gan.yaml") << cat("recipe: {name: toy_gan}\noptimizer: {name: adam}\n",
-                                         "train: {steps: 100000, threads: 1, checkpoint_every: 5, distributed: {timeout_seconds: 10}}\n",
-                                         "output: {root: ", (dir / "runs").string(), ", name: k, id: x}\n");
+  std::ofstream(dir / "gan.yaml") << cat(
+      "recipe: {name: toy_gan}\noptimizer: {name: adam}\n",
+      "train: {steps: 100000, threads: 1, checkpoint_every: 5, distributed: {timeout_seconds: 10}}\n",
+      "output: {root: ", (dir / "runs").string(), ", name: k, id: x}\n");
   const int port = free_loopback_port();
   std::vector<pid_t> pids;
   for (int r = 0; r < 2; ++r)
-    pids.push_back(spawn((bin_dir() / "train_worker").string(), {(dir / "gan.yaml").string()},
-                         {"MASTER_ADDR=127.0.0.1", cat("MASTER_PORT=", port), "WORLD_SIZE=2", cat("RANK=", r), cat("LOCAL_RANK=", r)}));
+    pids.push_back(spawn(
+        (bin_dir() / "train_worker").string(), {(dir / "gan.yaml").string()},
+        {"MASTER_ADDR=127.0.0.1", cat("MASTER_PORT=", port), "WORLD_SIZE=2", cat("RANK=", r), cat("LOCAL_RANK=", r)}));
   // Once training runs (a checkpoint exists), kill rank 1.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (!std::filesystem::exists(dir / "runs/k/x/checkpoints/latest") && std::chrono::steady_clock::now() < deadline)
@@ -123,7 +134,8 @@ TEST_CASE("a rank killed mid-run makes the other stop with an error naming it", 
   waitpid(pids[1], &status, 0);
   // Rank 0 must exit by itself, with the user-error code, well within the timeout.
   pid_t done = 0;
-  while ((done = waitpid(pids[0], &status, WNOHANG)) == 0 && std::chrono::steady_clock::now() - killed < std::chrono::seconds(30))
+  while ((done = waitpid(pids[0], &status, WNOHANG)) == 0 &&
+         std::chrono::steady_clock::now() - killed < std::chrono::seconds(30))
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   if (done == 0) kill(pids[0], SIGKILL);
   REQUIRE(done == pids[0]);
@@ -151,19 +163,24 @@ TEST_CASE("a 2-rank run resumed by 1 process with the same global batch continue
   auto whole = run_command(cat(worker, " ", config, " output.id=whole train.loader.batch_size=16"));
   INFO(whole.output);
   REQUIRE(whole.code == 0);
-  for (const auto& r : run_ranks(2, cat(worker, " ", config, " output.id=split train.steps=4 train.loader.batch_size=8"), dir)) {
+  for (const auto& r :
+       run_ranks(2, cat(worker, " ", config, " output.id=split train.steps=4 train.loader.batch_size=8"), dir)) {
     INFO(r.output);
     REQUIRE(r.code == 0);
   }
   auto rest = run_command(cat(worker, " ", config, " output.id=split resume=auto train.loader.batch_size=16"));
   INFO(rest.output);
   REQUIRE(rest.code == 0);
-  CHECK(relative_difference(trained_tensors(dir / "runs/g/whole/checkpoints"), trained_tensors(dir / "runs/g/split/checkpoints")) < 1e-6);
+  CHECK(relative_difference(trained_tensors(dir / "runs/g/whole/checkpoints"),
+                            trained_tensors(dir / "runs/g/split/checkpoints")) < 1e-6);
 }
 
-TEST_CASE("launched by torchrun (agent-hosted store), the clip recipe trains like one process", "[distributed][torchrun]") {
+TEST_CASE("launched by torchrun (agent-hosted store), the clip recipe trains like one process",
+          "[distributed][torchrun]") {
   auto dir = scratch("distributed_train/torchrun");
-  auto out = [&](const std::string& id) { return cat(" 'output={root: ", (dir / "runs").string(), ", name: r, id: ", id, "}'"); };
+  auto out = [&](const std::string& id) {
+    return cat(" 'output={root: ", (dir / "runs").string(), ", name: r, id: ", id, "}'");
+  };
   const std::string loom = cat((bin_dir() / "loom").string(), " train ", clip_config(), " ", kSgd, " ", kClipSmall);
   auto one = run_command(cat(loom, out("one"), " train.loader.batch_size=16"));
   INFO(one.output);
@@ -173,5 +190,6 @@ TEST_CASE("launched by torchrun (agent-hosted store), the clip recipe trains lik
                              " train.loader.batch_size=8"));
   INFO(two.output);
   REQUIRE(two.code == 0);
-  CHECK(relative_difference(trained_tensors(dir / "runs/r/one/checkpoints"), trained_tensors(dir / "runs/r/two/checkpoints")) < 1e-6);
+  CHECK(relative_difference(trained_tensors(dir / "runs/r/one/checkpoints"),
+                            trained_tensors(dir / "runs/r/two/checkpoints")) < 1e-6);
 }

@@ -1,7 +1,7 @@
 #include <sstream>
 
-#include <catch2/catch.hpp>
 #include <torch/torch.h>
+#include <catch2/catch.hpp>
 
 #include "train/optim/fused_adam.h"
 
@@ -17,7 +17,8 @@ std::vector<at::Tensor> run(int steps, std::vector<at::Tensor> params) {
   groups.emplace_back(std::vector<at::Tensor>{params[1]}, std::make_unique<Options>(Options(0.01).weight_decay(0.0)));
   Optimizer optimizer(std::move(groups), Options(0.01).betas({0.8, 0.95}).eps(1e-6));
   for (int s = 0; s < steps; ++s) {
-    for (size_t i = 0; i < params.size(); ++i) params[i].mutable_grad() = torch::sin(params[i] * (s + 1) + static_cast<double>(i));
+    for (size_t i = 0; i < params.size(); ++i)
+      params[i].mutable_grad() = torch::sin(params[i] * (s + 1) + static_cast<double>(i));
     optimizer.step();
   }
   return params;

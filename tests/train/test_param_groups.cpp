@@ -4,19 +4,19 @@
 #include <mutex>
 #include <sstream>
 
-#include <catch2/catch.hpp>
 #include <torch/torch.h>
+#include <catch2/catch.hpp>
 
 #include "core/config/config_error.h"
 #include "core/registry/registries.h"
 #include "data/dataset.h"
 #include "models/model.h"
+#include "support/trainer_test_util.h"
 #include "train/components.h"
 #include "train/optim/param_groups.h"
 #include "train/recipe.h"
 #include "train/stop_signal.h"
 #include "train/trainer.h"
-#include "support/trainer_test_util.h"
 
 using namespace loom;
 using namespace loom::test;
@@ -98,8 +98,8 @@ TEST_CASE("group rules set lr multipliers and weight decay by name, the first ma
   REQUIRE(table.size() == 2 + 5);
   CHECK_THAT(table[0], Catch::Contains("5 parameter groups, 8 tensors, 155 parameters"));
   CHECK_THAT(table[1], Catch::Contains("group") && Catch::Contains("weight_decay") && Catch::Contains("parameters"));
-  CHECK_THAT(table[3], Catch::Contains("groups[0] 'backbone.*'") && Catch::Contains("0.001") && Catch::Contains(" 2 ") &&
-                           Catch::EndsWith("96"));
+  CHECK_THAT(table[3], Catch::Contains("groups[0] 'backbone.*'") && Catch::Contains("0.001") &&
+                           Catch::Contains(" 2 ") && Catch::EndsWith("96"));
   CHECK_THAT(table[4], Catch::Contains("groups[0] 'backbone.*', no decay") && Catch::EndsWith("16"));
 
   // Without entries the layout is the one older checkpoints hold: [decay, no decay].
@@ -154,7 +154,8 @@ TEST_CASE("layer decay on the tiny CLIP vision tower combines with multipliers a
       return 0.125;
     return 1.0;
   };
-  const std::string section = "name: adamw\nlr: 0.004\nweight_decay: 0.1\nlayer_decay: 0.5\nlayer_decay_match: 'visual.*'\n";
+  const std::string section =
+      "name: adamw\nlr: 0.004\nweight_decay: 0.1\nlayer_decay: 0.5\nlayer_decay_match: 'visual.*'\n";
   auto optimizer = make_optimizer(params, yaml(section), "optimizer");
   int embeddings = 0, heads = 0;
   for (const auto& [name, at] : placements(*optimizer, params)) {
@@ -177,7 +178,8 @@ TEST_CASE("layer decay on the tiny CLIP vision tower combines with multipliers a
     CHECK(at.lr == Approx(0.004 * c * mult * expected(name)));
   }
   for (const auto& group : lazy->param_groups())
-    CHECK(std::get<1>(static_cast<const torch::optim::AdamWOptions&>(group.options()).betas()) == Approx(std::pow(0.99, c)));
+    CHECK(std::get<1>(static_cast<const torch::optim::AdamWOptions&>(group.options()).betas()) ==
+          Approx(std::pow(0.99, c)));
 }
 
 TEST_CASE("optimizer state restores group by group into a freshly built optimizer", "[optim][resume]") {
@@ -240,8 +242,9 @@ class GroupsRecipe : public Recipe {
     TrainSetup s;
     s.train_data = std::make_shared<PointsDataset>();
     s.modules = {{"model", net_.ptr()}};
-    add_main_phase(s, *net_, required_section(config_, "optimizer"), required_section(config_, "schedule"),
-                   [this](const data::Batch& b, const StepInfo&) { return LossOutput{net_->forward(b.at("x")).square().mean()}; });
+    add_main_phase(
+        s, *net_, required_section(config_, "optimizer"), required_section(config_, "schedule"),
+        [this](const data::Batch& b, const StepInfo&) { return LossOutput{net_->forward(b.at("x")).square().mean()}; });
     last_optimizer = s.optimizers.at("main").optimizer;
     last_parameters = named_parameters(*net_);
     return s;
@@ -253,25 +256,28 @@ class GroupsRecipe : public Recipe {
   Net net_{nullptr};
 };
 
-TrainResult train_groups(const std::filesystem::path& root, const std::string& id, const std::vector<std::string>& overrides = {}) {
+TrainResult train_groups(const std::filesystem::path& root, const std::string& id,
+                         const std::vector<std::string>& overrides = {}) {
   static std::once_flag once;
   std::call_once(once, [] {
-    recipe_registry().add("test_param_groups", [](const ConfigNode& c) { return std::make_shared<GroupsRecipe>(c); }, "test: groups");
+    recipe_registry().add(
+        "test_param_groups", [](const ConfigNode& c) { return std::make_shared<GroupsRecipe>(c); }, "test: groups");
   });
   stop_signal::reset();
-  ConfigNode config = yaml(cat("recipe: {name: test_param_groups}\n",
-                               "optimizer: {name: adamw, lr: 0.01, weight_decay: 0.05, groups: [{match: 'backbone.*', lr_mult: 0.1}]}\n",
-                               "schedule: {name: step, milestones: [2], gamma: 0.5}\n",
-                               "output: {root: ", root.string(), ", name: groups, id: ", id, "}\n",
-                               "train:\n  steps: 4\n  seed: 5\n  threads: 1\n  log_every: 2\n  checkpoint_every: 2\n",
-                               "  loader: {batch_size: 8, workers: 1}\n"));
+  ConfigNode config = yaml(cat(
+      "recipe: {name: test_param_groups}\n",
+      "optimizer: {name: adamw, lr: 0.01, weight_decay: 0.05, groups: [{match: 'backbone.*', lr_mult: 0.1}]}\n",
+      "schedule: {name: step, milestones: [2], gamma: 0.5}\n", "output: {root: ", root.string(), ", name: groups, id: ",
+      id, "}\n", "train:\n  steps: 4\n  seed: 5\n  threads: 1\n  log_every: 2\n  checkpoint_every: 2\n",
+      "  loader: {batch_size: 8, workers: 1}\n"));
   for (const auto& o : overrides) apply_override(config, o);
   return train(config, "groups.yaml");
 }
 
 }  // namespace
 
-TEST_CASE("the schedule multiplies each group's own lr and a resumed run equals an uninterrupted one", "[optim][resume]") {
+TEST_CASE("the schedule multiplies each group's own lr and a resumed run equals an uninterrupted one",
+          "[optim][resume]") {
   auto root = scratch("param_groups_train");
   TrainResult whole = train_groups(root, "whole");
   REQUIRE(whole.steps == 4);
@@ -298,26 +304,33 @@ TEST_CASE("the schedule multiplies each group's own lr and a resumed run equals 
 TEST_CASE("bad group rules and layer decay are config errors naming the real section path", "[optim]") {
   Net net;
   auto params = named_parameters(*net);
-  auto build = [&](const std::string& text, const std::string& path) { return make_optimizer(params, yaml(text), path); };
+  auto build = [&](const std::string& text, const std::string& path) {
+    return make_optimizer(params, yaml(text), path);
+  };
   CHECK_THROWS_WITH(build("name: adamw\ngroups: [{match: 'head.*'}, {match: backbone.}]\n", "d_optimizer"),
                     Catch::Contains("test.yaml:2: d_optimizer.groups[1].match: 'backbone.' matches no parameter") &&
                         Catch::Contains("first names: backbone.0.weight, backbone.0.bias") &&
                         Catch::Contains("did you mean 'backbone.*'?"));
-  CHECK_THROWS_WITH(build("name: adamw\ngroups: [{match: '*'}, {match: '*.bias'}]\n", "optimizer"),
-                    Catch::Contains("optimizer.groups[1].match: '*.bias' matches only parameters that groups[0] ('*') already takes"));
+  CHECK_THROWS_WITH(
+      build("name: adamw\ngroups: [{match: '*'}, {match: '*.bias'}]\n", "optimizer"),
+      Catch::Contains(
+          "optimizer.groups[1].match: '*.bias' matches only parameters that groups[0] ('*') already takes"));
   CHECK_THROWS_WITH(build("name: adamw\ngroups: [{match: '*', lr_mul: 2}]\n", "d_optimizer"),
                     Catch::Contains("did you mean 'd_optimizer.groups[0].lr_mult'?"));
   CHECK_THROWS_WITH(build("name: adamw\ngroups: [{lr_mult: 2}]\n", "d_optimizer"),
                     Catch::Contains("d_optimizer.groups[0].match: missing required value"));
-  CHECK_THROWS_WITH(build("name: adamw\nlayer_decay: 0\n", "optimizer"), Catch::Contains("optimizer.layer_decay: must be in (0, 1]"));
-  CHECK_THROWS_WITH(build("name: sgd\nlayer_decay: 1.5\n", "d_optimizer"), Catch::Contains("d_optimizer.layer_decay: must be in (0, 1]"));
-  CHECK_THROWS_WITH(build("name: adamw\nlayer_decay: 0.7\n", "optimizer"), Catch::Contains("optimizer.layer_decay: no parameter") &&
-                                                                               Catch::Contains("numbered block"));
+  CHECK_THROWS_WITH(build("name: adamw\nlayer_decay: 0\n", "optimizer"),
+                    Catch::Contains("optimizer.layer_decay: must be in (0, 1]"));
+  CHECK_THROWS_WITH(build("name: sgd\nlayer_decay: 1.5\n", "d_optimizer"),
+                    Catch::Contains("d_optimizer.layer_decay: must be in (0, 1]"));
+  CHECK_THROWS_WITH(build("name: adamw\nlayer_decay: 0.7\n", "optimizer"),
+                    Catch::Contains("optimizer.layer_decay: no parameter") && Catch::Contains("numbered block"));
   CHECK_THROWS_WITH(build("name: adamw\nlayer_decay: 0.7\nlayer_decay_match: 'visual.*'\n", "optimizer"),
                     Catch::Contains("optimizer.layer_decay_match: 'visual.*' matches no parameter"));
   // Errors in any option name the section the factory was given, not "optimizer".
   CHECK_THROWS_WITH(build("name: adam\nlr: -1\n", "d_optimizer"), Catch::Contains("d_optimizer.lr"));
-  CHECK_THROWS_WITH(build("name: adam\nbetas: [0.9]\n", "d_optimizer"), Catch::Contains("d_optimizer.betas: expected 2 values"));
+  CHECK_THROWS_WITH(build("name: adam\nbetas: [0.9]\n", "d_optimizer"),
+                    Catch::Contains("d_optimizer.betas: expected 2 values"));
   CHECK_THROWS_WITH(build("name: sgd\nmomentum: 2\n", "d_optimizer"), Catch::Contains("d_optimizer.momentum"));
   CHECK_THROWS_AS(build("name: adamw\ngroups: [{match: nothing}]\n", "optimizer"), ConfigError);
 }

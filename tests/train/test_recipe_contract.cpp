@@ -2,9 +2,9 @@
 // losses, and the bad-input errors around them. Runs the "toy_student" recipe (support/).
 #include <fstream>
 
+#include <torch/torch.h>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
-#include <torch/torch.h>
 
 #include "core/config/config_error.h"
 #include "core/error.h"
@@ -20,8 +20,7 @@ using namespace loom::test;
 namespace {
 
 std::string student_config(const std::filesystem::path& root, const std::string& id, const std::string& teacher) {
-  return cat("recipe: {name: toy_student, teacher: '", teacher, "'}\n",
-             "optimizer: {name: adam, lr: 0.002}\n",
+  return cat("recipe: {name: toy_student, teacher: '", teacher, "'}\n", "optimizer: {name: adam, lr: 0.002}\n",
              "output: {root: ", root.string(), ", name: student, id: ", id, "}\n",
              "train:\n  steps: 12\n  seed: 5\n  threads: 1\n  log_every: 4\n  checkpoint_every: 6\n",
              "  loader: {batch_size: 16, workers: 1}\n  phases: {D: {start: 4}}\n");
@@ -72,7 +71,8 @@ TEST_CASE("frozen modules stay in eval mode, collect no gradients and stay out o
   // Checkpoints hold the trained modules only, and record where the frozen ones came from.
   LoadedCheckpoint checkpoint = CheckpointStore::load(r.last_checkpoint);
   int64_t frozen_bytes = 0;
-  for (const auto& [name, tensor] : weights::read(teacher.string())) frozen_bytes += static_cast<int64_t>(tensor.nbytes());
+  for (const auto& [name, tensor] : weights::read(teacher.string()))
+    frozen_bytes += static_cast<int64_t>(tensor.nbytes());
   for (const auto& [name, tensor] : checkpoint.contents.tensors) {
     INFO(name);
     CHECK_FALSE(name.starts_with("module.teacher"));
@@ -98,15 +98,16 @@ TEST_CASE("frozen modules stay in eval mode, collect no gradients and stay out o
   CHECK_THROWS_AS(run(student_config(root, "b", (root / "missing.safetensors").string())), UserError);
 }
 
-TEST_CASE("step hooks run once per step, phases start by config, run by predicate, named losses are logged", "[trainer][hooks]") {
+TEST_CASE("step hooks run once per step, phases start by config, run by predicate, named losses are logged",
+          "[trainer][hooks]") {
   auto root = scratch("contract_hooks");
   TrainResult r = run(student_config(root, "a", ""));
   CHECK(metric(r, "val/before_steps") == 12);
   CHECK(metric(r, "val/after_steps") == 12);
   CHECK(metric(r, "val/last_before_step") == 11);
   CHECK(metric(r, "val/last_after_images") == 12 * 16);  // after_step sees its own step's images
-  CHECK(metric(r, "val/D_runs") == 8);                    // train.phases.D.start = 4: steps 4..11
-  CHECK(metric(r, "val/Sreg_runs") == 6);                 // odd steps
+  CHECK(metric(r, "val/D_runs") == 8);                   // train.phases.D.start = 4: steps 4..11
+  CHECK(metric(r, "val/Sreg_runs") == 6);                // odd steps
   // The recipe's probe task (every 5 steps) ran after steps 5 and 10 by the time the final evaluation
   // (which runs before the recipe's tasks) looked, and once more at the end.
   CHECK(metric(r, "val/probe_runs") == 2);
@@ -115,7 +116,8 @@ TEST_CASE("step hooks run once per step, phases start by config, run by predicat
   {
     std::ifstream in(r.run.metrics());
     for (std::string line; std::getline(in, line);)
-      if (auto j = nlohmann::json::parse(line); j.contains("val/probe_distance")) probed.push_back(j["step"].get<int64_t>());
+      if (auto j = nlohmann::json::parse(line); j.contains("val/probe_distance"))
+        probed.push_back(j["step"].get<int64_t>());
   }
   CHECK(probed == std::vector<int64_t>{5, 10, 12});
 
@@ -132,7 +134,8 @@ TEST_CASE("step hooks run once per step, phases start by config, run by predicat
     CHECK(j.contains("train/S/distill"));
     CHECK(j.contains("train/S/adversarial"));
     CHECK_FALSE(j.contains("recipe/before"));  // counters are checkpointed, not logged
-    CHECK(std::abs(j["train/S/loss"].get<double>() - j["train/S/distill"].get<double>() - j["train/S/adversarial"].get<double>()) < 1e-6);
+    CHECK(std::abs(j["train/S/loss"].get<double>() - j["train/S/distill"].get<double>() -
+                   j["train/S/adversarial"].get<double>()) < 1e-6);
   }
 }
 
@@ -142,14 +145,16 @@ TEST_CASE("staged phases and frozen weights: bad input names the key", "[trainer
                     Catch::Contains("train.phases.D") && Catch::Contains("start 9 is after stop 5"));
   CHECK_THROWS_WITH(run(student_config(root, "b", ""), {"train.phases.Dd.start=2"}),
                     Catch::Contains("train.phases.Dd") && Catch::Contains("did you mean 'D'"));
-  CHECK_THROWS_WITH(run(student_config(root, "c", (root / "nope.safetensors").string())), Catch::Contains("nope.safetensors"));
+  CHECK_THROWS_WITH(run(student_config(root, "c", (root / "nope.safetensors").string())),
+                    Catch::Contains("nope.safetensors"));
 }
 
-TEST_CASE("ragged boxes move with a flip and a crop, one image trains at batch 4, a mixture tags its sources", "[trainer][data]") {
+TEST_CASE("ragged boxes move with a flip and a crop, one image trains at batch 4, a mixture tags its sources",
+          "[trainer][data]") {
   auto root = scratch("contract_data");
   // One sample, batches of 4: drawn with replacement (the default sampler refuses, pointing at the option).
-  TrainResult one = run(student_config(root, "one", ""),
-                        {"recipe.data=boxed_image", "train.loader.batch_size=4", "train.loader.sampler=with_replacement", "train.steps=6"});
+  TrainResult one = run(student_config(root, "one", ""), {"recipe.data=boxed_image", "train.loader.batch_size=4",
+                                                          "train.loader.sampler=with_replacement", "train.steps=6"});
   CHECK(metric(one, "val/batch_size") == 4);
   CHECK(metric(one, "val/batch_size_kinds") == 1);
   CHECK(metric(one, "val/image_samples") == 6 * 4);

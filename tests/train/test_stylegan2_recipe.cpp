@@ -3,15 +3,15 @@
 // (G, D, G_ema, augmentation p, path-length mean, ADA accumulators); `loom generate` and `loom eval`.
 #include <fstream>
 
+#include <torch/torch.h>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
-#include <torch/torch.h>
 
 #include "core/io/weights.h"
 #include "data/image_io.h"
+#include "support/trainer_test_util.h"
 #include "train/stop_signal.h"
 #include "train/trainer.h"
-#include "support/trainer_test_util.h"
 
 using namespace loom;
 using namespace loom::test;
@@ -27,7 +27,8 @@ const std::vector<std::string> kTiny{
     "train.ema={half_life_images: 100, rampup: 0.05}", "sample.count=4", "eval.num_real=32", "eval.num_fake=32",
     "eval.batch_size=16", "eval.kid_subsets=4", "eval.kid_subset_size=16"};
 
-ConfigNode tiny_config(const std::filesystem::path& root, const std::string& id, const std::vector<std::string>& extra) {
+ConfigNode tiny_config(const std::filesystem::path& root, const std::string& id,
+                       const std::vector<std::string>& extra) {
   std::vector<std::string> overrides = kTiny;
   overrides.push_back(cat("data.train.root=", (root / "shapes").string()));
   overrides.insert(overrides.end(), extra.begin(), extra.end());
@@ -52,7 +53,11 @@ TEST_CASE("stylegan2 recipe: phases, ADA, EMA, FID/KID and samples, resume is ex
   TrainResult whole = run(root, "whole", {"train.steps=8"});
   CHECK(whole.steps == 8);
   std::map<std::string, double> m(whole.final_metrics.begin(), whole.final_metrics.end());
-  INFO("metrics: " << [&] { std::string s; for (auto& [k, v] : m) s += cat(k, "=", v, " "); return s; }());
+  INFO("metrics: " << [&] {
+    std::string s;
+    for (auto& [k, v] : m) s += cat(k, "=", v, " ");
+    return s;
+  }());
   CHECK(m.count("val/fid_fallback"));  // no Inception weights: the labelled fallback
   CHECK(m.count("val/kid_fallback"));
   CHECK(m.at("val/augment_p") > 0.1);  // ADA moved p

@@ -1,25 +1,26 @@
 #include <fstream>
 
-#include <catch2/catch.hpp>
 #include <torch/torch.h>
+#include <catch2/catch.hpp>
 
 #include "core/config/config_error.h"
-#include "train/stop_signal.h"
-#include "train/trainer.h"
 #include "support/toy_recipes.h"
 #include "support/trainer_test_util.h"
+#include "train/stop_signal.h"
+#include "train/trainer.h"
 
 using namespace loom;
 using namespace loom::test;
 
 namespace {
 
-std::string toy(const std::string& recipe, const std::filesystem::path& root, const std::string& id, const std::string& extra = "") {
-  return cat("recipe: {name: ", recipe, "}\n",
-             "optimizer: {name: adam, lr: 0.002, betas: [0.0, 0.99]}\n",
-             "output: {root: ", root.string(), ", name: toy, id: ", id, "}\n",
-             "train:\n  steps: 12\n  seed: 3\n  threads: 1\n  log_every: 4\n  ema: {half_life_images: 500, rampup: 0.05}\n",
-             "  loader: {batch_size: 16, workers: 2}\n", extra);
+std::string toy(const std::string& recipe, const std::filesystem::path& root, const std::string& id,
+                const std::string& extra = "") {
+  return cat(
+      "recipe: {name: ", recipe, "}\n", "optimizer: {name: adam, lr: 0.002, betas: [0.0, 0.99]}\n",
+      "output: {root: ", root.string(), ", name: toy, id: ", id, "}\n",
+      "train:\n  steps: 12\n  seed: 3\n  threads: 1\n  log_every: 4\n  ema: {half_life_images: 500, rampup: 0.05}\n",
+      "  loader: {batch_size: 16, workers: 2}\n", extra);
 }
 
 TrainResult run(const std::string& text, const std::vector<std::string>& overrides = {}) {
@@ -90,7 +91,9 @@ TEST_CASE("a corrupt newest checkpoint is skipped in favour of the previous one"
 
 TEST_CASE("keep-best keeps the checkpoint of the best evaluation", "[trainer]") {
   auto root = scratch("trainer_best");
-  TrainResult r = run(toy("toy_gan", root, "best", "  eval_every: 3\n  checkpoint: {keep_last: 1, best_metric: val/mean_radius, best_mode: max}\n"));
+  TrainResult r =
+      run(toy("toy_gan", root, "best",
+              "  eval_every: 3\n  checkpoint: {keep_last: 1, best_metric: val/mean_radius, best_mode: max}\n"));
   std::ifstream in(r.run.checkpoints() / "best");
   std::string best;
   in >> best;
@@ -115,7 +118,8 @@ TEST_CASE("parameters no phase trains are frozen", "[trainer]") {
 
 TEST_CASE("gradient accumulation over micro-batches matches one big batch", "[trainer]") {
   auto root = scratch("trainer_accumulate");
-  TrainResult big = run(toy("toy_regression", root, "big"), {"train.loader.batch_size=32", "train.loader.shuffle=false"});
+  TrainResult big =
+      run(toy("toy_regression", root, "big"), {"train.loader.batch_size=32", "train.loader.shuffle=false"});
   TrainResult acc = run(toy("toy_regression", root, "acc"),
                         {"train.loader.batch_size=16", "train.loader.shuffle=false", "train.accumulate=2"});
   auto a = trained_tensors(big.last_checkpoint), b = trained_tensors(acc.last_checkpoint);
@@ -126,7 +130,8 @@ TEST_CASE("gradient accumulation over micro-batches matches one big batch", "[tr
 TEST_CASE("a non-finite loss stops the run naming phase and step, or is skipped and counted", "[trainer]") {
   auto root = scratch("trainer_nan");
   CHECK_THROWS_AS(run(toy("toy_gan", root, "stop"), {"recipe.nan_at_step=3"}), TrainingDiverged);
-  CHECK_THROWS_WITH(run(toy("toy_gan", root, "stop2"), {"recipe.nan_at_step=3"}), Catch::Contains("phase 'G' at step 3: loss is nan"));
+  CHECK_THROWS_WITH(run(toy("toy_gan", root, "stop2"), {"recipe.nan_at_step=3"}),
+                    Catch::Contains("phase 'G' at step 3: loss is nan"));
   TrainResult skipped = run(toy("toy_gan", root, "skip"), {"recipe.nan_at_step=3", "train.nan_policy=skip"});
   CHECK(skipped.steps == 12);
   CHECK(skipped.nan_skipped == 1);
@@ -134,18 +139,22 @@ TEST_CASE("a non-finite loss stops the run naming phase and step, or is skipped 
 
 TEST_CASE("clipping, bf16 autocast and schedules run, config mistakes name the key", "[trainer]") {
   auto root = scratch("trainer_options");
-  TrainResult r = run(toy("toy_gan", root, "opts", "  clip_grad: {mode: norm, max: 0.5}\n  amp: {enabled: true, dtype: bf16}\n"));
+  TrainResult r =
+      run(toy("toy_gan", root, "opts", "  clip_grad: {mode: norm, max: 0.5}\n  amp: {enabled: true, dtype: bf16}\n"));
   CHECK(r.steps == 12);
   CHECK_THROWS_WITH(run(toy("toy_gan", root, "bad"), {"train.stepz=5"}),
                     Catch::Contains("train.stepz") && Catch::Contains("did you mean 'train.steps'"));
   CHECK_THROWS_WITH(run(toy("toy_gan", root, "bad") + "optimiser: {}\n"), Catch::Contains("did you mean 'optimizer'"));
-  CHECK_THROWS_WITH(run(toy("toy_gan", root, "bad"), {"train.epochs=2"}), Catch::Contains("exactly one of steps and epochs"));
-  CHECK_THROWS_WITH(run(toy("toy_gan", root, "bad"), {"recipe.name=toy_gam"}), Catch::Contains("did you mean 'toy_gan'"));
+  CHECK_THROWS_WITH(run(toy("toy_gan", root, "bad"), {"train.epochs=2"}),
+                    Catch::Contains("exactly one of steps and epochs"));
+  CHECK_THROWS_WITH(run(toy("toy_gan", root, "bad"), {"recipe.name=toy_gam"}),
+                    Catch::Contains("did you mean 'toy_gan'"));
 }
 
 TEST_CASE("epochs convert to steps", "[trainer]") {
   auto root = scratch("trainer_epochs");
   // 512 points / 64 per batch = 8 batches per epoch.
-  TrainResult r = run(toy("toy_regression", root, "e"), {"train.steps=0", "train.epochs=2", "train.loader.batch_size=64"});
+  TrainResult r =
+      run(toy("toy_regression", root, "e"), {"train.steps=0", "train.epochs=2", "train.loader.batch_size=64"});
   CHECK(r.steps == 16);
 }

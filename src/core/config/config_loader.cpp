@@ -6,8 +6,8 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "core/text/cat.h"
 #include "core/config/config_error.h"
+#include "core/text/cat.h"
 
 namespace fs = std::filesystem;
 
@@ -110,8 +110,7 @@ ConfigNode parse_yaml(const std::string& text, const std::string& file) {
 void apply_override(ConfigNode& root, const std::string& assignment) {
   const std::string where = cat("override '", assignment, "'");
   size_t eq = assignment.find('=');
-  if (eq == std::string::npos || eq == 0)
-    throw ConfigError(cat(where, ": expected key.path=value"));
+  if (eq == std::string::npos || eq == 0) throw ConfigError(cat(where, ": expected key.path=value"));
   const std::string key_path = assignment.substr(0, eq);
   ConfigNode value = parse_yaml(assignment.substr(eq + 1), where);
   // Origins inside the parsed value would name a line of the one-line override; name the override.
@@ -139,7 +138,8 @@ void apply_override(ConfigNode& root, const std::string& assignment) {
         throw ConfigError(cat(where, ": '", walked, "' indexes a list; expected a number"));
       }
       if (index >= node->items().size())
-        throw ConfigError(cat(where, ": '", walked, "' is past the end of the list (", node->items().size(), " items)"));
+        throw ConfigError(
+            cat(where, ": '", walked, "' is past the end of the list (", node->items().size(), " items)"));
       node = &node->item(index);
       if (last) node->merge_from(value);
       continue;

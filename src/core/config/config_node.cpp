@@ -45,9 +45,7 @@ const ConfigNode* ConfigNode::find(const std::string& key) const {
   return nullptr;
 }
 
-ConfigNode* ConfigNode::find(const std::string& key) {
-  return const_cast<ConfigNode*>(std::as_const(*this).find(key));
-}
+ConfigNode* ConfigNode::find(const std::string& key) { return const_cast<ConfigNode*>(std::as_const(*this).find(key)); }
 
 ConfigNode& ConfigNode::set(const std::string& key, ConfigNode value) {
   if (ConfigNode* existing = find(key)) return *existing = std::move(value);
@@ -73,10 +71,14 @@ void ConfigNode::merge_from(const ConfigNode& other) {
 
 std::string ConfigNode::brief() const {
   switch (kind_) {
-    case Kind::null: return "null";
-    case Kind::scalar: return "'" + scalar_ + "'";
-    case Kind::list: return "a list";
-    case Kind::map: return "a mapping";
+    case Kind::null:
+      return "null";
+    case Kind::scalar:
+      return "'" + scalar_ + "'";
+    case Kind::list:
+      return "a list";
+    case Kind::map:
+      return "a mapping";
   }
   return "";
 }
@@ -109,7 +111,8 @@ std::string quote(const std::string& s) {
 std::string scalar_text(const ConfigNode& n) { return needs_quotes(n) ? quote(n.scalar()) : n.scalar(); }
 
 bool is_flow(const ConfigNode& n) {
-  if (n.is_list()) return std::all_of(n.items().begin(), n.items().end(), [](auto& i) { return i.is_scalar() || i.is_null(); });
+  if (n.is_list())
+    return std::all_of(n.items().begin(), n.items().end(), [](auto& i) { return i.is_scalar() || i.is_null(); });
   return n.is_scalar() || n.is_null() || (n.is_map() && n.entries().empty());
 }
 

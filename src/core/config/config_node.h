@@ -8,8 +8,8 @@
 namespace loom {
 
 struct Origin {
-  std::string file;  // a path, or "override 'a.b=1'" for command-line values
-  int line = 0;      // 1-based; 0 when unknown
+  std::string file;         // a path, or "override 'a.b=1'" for command-line values
+  int line = 0;             // 1-based; 0 when unknown
   std::string str() const;  // "file:line" / "file"
 };
 

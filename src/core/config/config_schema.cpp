@@ -17,7 +17,9 @@ void fail_config(const ConfigNode& node, const std::string& path, const std::str
 
 namespace loom::config_detail {
 
-void fail(const ConfigNode& node, const std::string& path, const std::string& message) { fail_config(node, path, message); }
+void fail(const ConfigNode& node, const std::string& path, const std::string& message) {
+  fail_config(node, path, message);
+}
 
 std::string child_path(const std::string& path, const std::string& key) {
   return path.empty() ? key : path + "." + key;
@@ -94,8 +96,7 @@ void check_range(const ConfigNode& node, const std::string& path, double value, 
 }
 
 void check_choice(const ConfigNode& node, const std::string& path, const std::string& value, const FieldSpec& spec) {
-  if (spec.choices.empty() || std::find(spec.choices.begin(), spec.choices.end(), value) != spec.choices.end())
-    return;
+  if (spec.choices.empty() || std::find(spec.choices.begin(), spec.choices.end(), value) != spec.choices.end()) return;
   fail(node, path, cat("'", value, "' is not one of ", join(spec.choices, ", "), did_you_mean(value, spec.choices)));
 }
 

@@ -24,9 +24,9 @@
 #include <type_traits>
 #include <vector>
 
-#include "core/text/cat.h"
 #include "core/config/config_error.h"
 #include "core/config/config_node.h"
+#include "core/text/cat.h"
 
 namespace loom {
 
@@ -40,17 +40,25 @@ struct FieldSpec {
 
 namespace config_detail {
 
-template <class T> struct is_vector : std::false_type {};
-template <class T> struct is_vector<std::vector<T>> : std::true_type {};
-template <class T> struct is_optional : std::false_type {};
-template <class T> struct is_optional<std::optional<T>> : std::true_type {};
-template <class T> struct is_string_map : std::false_type {};
-template <class T> struct is_string_map<std::map<std::string, T>> : std::true_type {};
+template <class T>
+struct is_vector : std::false_type {};
+template <class T>
+struct is_vector<std::vector<T>> : std::true_type {};
+template <class T>
+struct is_optional : std::false_type {};
+template <class T>
+struct is_optional<std::optional<T>> : std::true_type {};
+template <class T>
+struct is_string_map : std::false_type {};
+template <class T>
+struct is_string_map<std::map<std::string, T>> : std::true_type {};
 
 class ConfigReader;
 class ConfigWriter;
 template <class T>
-concept Visitable = requires(T t, ConfigReader& r) { t.visit(r); };
+concept Visitable = requires(T t, ConfigReader& r) {
+  t.visit(r);
+};
 
 [[noreturn]] void fail(const ConfigNode& node, const std::string& path, const std::string& message);
 bool parse_bool(const ConfigNode& node, const std::string& path);

@@ -115,8 +115,8 @@ CheckpointStore::CheckpointStore(fs::path dir, CheckpointOptions options)
   if (options_.keep_last < 0)
     throw UserError(cat("checkpoint ", dir_.string(), ": keep_last must be >= 0, got ", options_.keep_last));
   if (options_.best_mode != "min" && options_.best_mode != "max")
-    throw UserError(cat("checkpoint ", dir_.string(), ": best_mode must be 'min' or 'max', got '", options_.best_mode,
-                        "'"));
+    throw UserError(
+        cat("checkpoint ", dir_.string(), ": best_mode must be 'min' or 'max', got '", options_.best_mode, "'"));
   std::error_code ec;
   fs::create_directories(dir_, ec);
   if (ec) throw UserError(cat("checkpoint ", dir_.string(), ": cannot create the folder (", ec.message(), ")"));
@@ -159,8 +159,8 @@ fs::path CheckpointStore::save(int64_t step, const CheckpointContents& contents,
   if (step < 0) throw UserError(cat(where, ": step must be >= 0, got ", step));
   for (const auto& [name, bytes] : contents.blobs) {
     if (!safe_name(name))
-      throw UserError(cat(where, ": blob name '", name,
-                          "' is not a safe file name (use letters, digits, '.', '_' and '-')"));
+      throw UserError(
+          cat(where, ": blob name '", name, "' is not a safe file name (use letters, digits, '.', '_' and '-')"));
     if (name == kTensors || name == kState || name == kManifest || name.rfind(".tmp-", 0) == 0)
       throw UserError(cat(where, ": blob name '", name, "' is reserved"));
   }
@@ -278,8 +278,7 @@ LoadedCheckpoint CheckpointStore::load(const fs::path& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) throw UserError(cat("checkpoint ", path.string(), ": does not exist"));
   const std::string name = path.filename().string();
-  if (fs::exists(path / kManifest, ec) || parse_step(name) || name.rfind(".tmp-", 0) == 0)
-    return load_folder(path);
+  if (fs::exists(path / kManifest, ec) || parse_step(name) || name.rfind(".tmp-", 0) == 0) return load_folder(path);
   fs::path dir = path;
   // A run folder: its checkpoints/ subfolder.
   if (!fs::exists(dir / "latest", ec) && step_folders(dir).empty() && fs::is_directory(dir / "checkpoints", ec))

@@ -17,14 +17,14 @@
 namespace loom {
 
 struct CheckpointContents {
-  weights::NamedTensors tensors;        // module and EMA states, RNG states: one safetensors file
-  std::string state_json;               // counters, positions, schedule state (a JSON object as text)
+  weights::NamedTensors tensors;             // module and EMA states, RNG states: one safetensors file
+  std::string state_json;                    // counters, positions, schedule state (a JSON object as text)
   std::map<std::string, std::string> blobs;  // name -> bytes (optimizer archives, resolved config)
 };
 
 struct CheckpointOptions {
-  int64_t keep_last = 3;         // newest complete checkpoints kept (0 = keep all)
-  std::string best_metric;       // also keep the best checkpoint by this metric ("" = none)
+  int64_t keep_last = 3;          // newest complete checkpoints kept (0 = keep all)
+  std::string best_metric;        // also keep the best checkpoint by this metric ("" = none)
   std::string best_mode = "min";  // "min" or "max"
 
   template <class V>

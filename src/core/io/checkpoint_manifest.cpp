@@ -57,7 +57,8 @@ std::string manifest_text(const Manifest& manifest) {
   for (const auto& [name, record] : manifest.files) files[name] = {{"size", record.size}, {"crc32c", record.crc32c}};
   json metrics = json::object();
   for (const auto& [k, v] : manifest.metrics) metrics[k] = std::isfinite(v) ? json(v) : json(nullptr);
-  json m = {{"format", kFormat}, {"version", kVersion}, {"step", manifest.step}, {"files", files}, {"metrics", metrics}};
+  json m = {
+      {"format", kFormat}, {"version", kVersion}, {"step", manifest.step}, {"files", files}, {"metrics", metrics}};
   return m.dump(2) + "\n";
 }
 

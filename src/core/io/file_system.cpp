@@ -27,7 +27,8 @@ int64_t temporary_writer(const std::string& filename) {
   const auto dash = filename.rfind('-');
   if (filename.rfind(".tmp-", 0) != 0 || dash == std::string::npos || dash < 5) return 0;
   const std::string digits = filename.substr(dash + 1);
-  if (digits.empty() || digits.size() > 9 || !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+  if (digits.empty() || digits.size() > 9 ||
+      !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
     return 0;
   return std::stoll(digits);
 }
@@ -68,7 +69,8 @@ void sync_folder(const fs::path& folder) {
 }
 
 bool remove_tree(const fs::path& path) {
-  nftw(path.c_str(), [](const char* p, const struct stat*, int, FTW*) { return ::remove(p); }, 16, FTW_DEPTH | FTW_PHYS);
+  nftw(
+      path.c_str(), [](const char* p, const struct stat*, int, FTW*) { return ::remove(p); }, 16, FTW_DEPTH | FTW_PHYS);
   struct stat st;
   return ::lstat(path.c_str(), &st) != 0;
 }

@@ -27,17 +27,25 @@ Ref make(Kind kind) {
 
 // dtypes that _rebuild_tensor_v3 names (the ones without a typed storage class), by Python name.
 std::optional<at::ScalarType> python_dtype(const std::string& global) {
-  static const std::map<std::string, at::ScalarType> names{
-      {"torch.float64", at::kDouble},       {"torch.float32", at::kFloat},
-      {"torch.float16", at::kHalf},         {"torch.bfloat16", at::kBFloat16},
-      {"torch.int64", at::kLong},           {"torch.int32", at::kInt},
-      {"torch.int16", at::kShort},          {"torch.int8", at::kChar},
-      {"torch.uint8", at::kByte},           {"torch.bool", at::kBool},
-      {"torch.uint16", at::kUInt16},        {"torch.uint32", at::kUInt32},
-      {"torch.uint64", at::kUInt64},        {"torch.float8_e4m3fn", at::kFloat8_e4m3fn},
-      {"torch.float8_e5m2", at::kFloat8_e5m2}, {"torch.float8_e4m3fnuz", at::kFloat8_e4m3fnuz},
-      {"torch.float8_e5m2fnuz", at::kFloat8_e5m2fnuz}, {"torch.complex64", at::kComplexFloat},
-      {"torch.complex128", at::kComplexDouble}};
+  static const std::map<std::string, at::ScalarType> names{{"torch.float64", at::kDouble},
+                                                           {"torch.float32", at::kFloat},
+                                                           {"torch.float16", at::kHalf},
+                                                           {"torch.bfloat16", at::kBFloat16},
+                                                           {"torch.int64", at::kLong},
+                                                           {"torch.int32", at::kInt},
+                                                           {"torch.int16", at::kShort},
+                                                           {"torch.int8", at::kChar},
+                                                           {"torch.uint8", at::kByte},
+                                                           {"torch.bool", at::kBool},
+                                                           {"torch.uint16", at::kUInt16},
+                                                           {"torch.uint32", at::kUInt32},
+                                                           {"torch.uint64", at::kUInt64},
+                                                           {"torch.float8_e4m3fn", at::kFloat8_e4m3fn},
+                                                           {"torch.float8_e5m2", at::kFloat8_e5m2},
+                                                           {"torch.float8_e4m3fnuz", at::kFloat8_e4m3fnuz},
+                                                           {"torch.float8_e5m2fnuz", at::kFloat8_e5m2fnuz},
+                                                           {"torch.complex64", at::kComplexFloat},
+                                                           {"torch.complex128", at::kComplexDouble}};
   auto it = names.find(global);
   return it == names.end() ? std::nullopt : std::optional(it->second);
 }
@@ -46,7 +54,8 @@ std::vector<int64_t> int_tuple(const Ref& r, const char* what) {
   if (r->kind != Kind::tuple && r->kind != Kind::list) fail(cat("tensor ", what, " is not a tuple"));
   std::vector<int64_t> out;
   for (const auto& i : r->items) {
-    if (i->kind != Kind::integer || i->integer < 0) fail(cat("tensor ", what, " holds a non-integer or negative entry"));
+    if (i->kind != Kind::integer || i->integer < 0)
+      fail(cat("tensor ", what, " holds a non-integer or negative entry"));
     out.push_back(i->integer);
   }
   return out;
@@ -149,80 +158,127 @@ class Unpickler {
 
   void step(unsigned char op) {
     switch (op) {
-      case 0x80: u8(); break;                 // PROTO
-      case 0x95: little<uint64_t>(); break;   // FRAME
-      case 'c': {                             // GLOBAL
+      case 0x80:
+        u8();
+        break;  // PROTO
+      case 0x95:
+        little<uint64_t>();
+        break;     // FRAME
+      case 'c': {  // GLOBAL
         std::string module = line();
         push_string(cat(module, ".", line()), Kind::global);
       } break;
-      case 0x93: {                            // STACK_GLOBAL
+      case 0x93: {  // STACK_GLOBAL
         Ref name = pop(), module = pop();
-        if (name->kind != Kind::string || module->kind != Kind::string) fail("the pickle names a global with non-strings");
+        if (name->kind != Kind::string || module->kind != Kind::string)
+          fail("the pickle names a global with non-strings");
         push_string(cat(module->text, ".", name->text), Kind::global);
       } break;
-      case 'q': memo_[u8()] = top(); break;                      // BINPUT
-      case 'r': memo_[little<uint32_t>()] = top(); break;        // LONG_BINPUT
-      case 0x94: memo_[static_cast<uint32_t>(memo_.size())] = top(); break;  // MEMOIZE
-      case 'h': memo_get(u8()); break;                           // BINGET
-      case 'j': memo_get(little<uint32_t>()); break;             // LONG_BINGET
-      case '}': push(make(Kind::dict)); break;
-      case ']': push(make(Kind::list)); break;
-      case ')': push(make(Kind::tuple)); break;
-      case '(': marks_.push_back(stack_.size()); break;
-      case 't': push_seq(Kind::tuple, pop_mark()); break;
-      case 0x85: case 0x86: case 0x87: {                         // TUPLE1..3
+      case 'q':
+        memo_[u8()] = top();
+        break;  // BINPUT
+      case 'r':
+        memo_[little<uint32_t>()] = top();
+        break;  // LONG_BINPUT
+      case 0x94:
+        memo_[static_cast<uint32_t>(memo_.size())] = top();
+        break;  // MEMOIZE
+      case 'h':
+        memo_get(u8());
+        break;  // BINGET
+      case 'j':
+        memo_get(little<uint32_t>());
+        break;  // LONG_BINGET
+      case '}':
+        push(make(Kind::dict));
+        break;
+      case ']':
+        push(make(Kind::list));
+        break;
+      case ')':
+        push(make(Kind::tuple));
+        break;
+      case '(':
+        marks_.push_back(stack_.size());
+        break;
+      case 't':
+        push_seq(Kind::tuple, pop_mark());
+        break;
+      case 0x85:
+      case 0x86:
+      case 0x87: {  // TUPLE1..3
         std::vector<Ref> items(op - 0x84);
         for (auto it = items.rbegin(); it != items.rend(); ++it) *it = pop();
         push_seq(Kind::tuple, std::move(items));
       } break;
-      case 'J': push_int(little<int32_t>()); break;              // BININT
-      case 'K': push_int(u8()); break;                           // BININT1
-      case 'M': push_int(little<uint16_t>()); break;             // BININT2
-      case 0x8a: push_long(u8()); break;                         // LONG1
-      case 0x8b: push_long(little<uint32_t>()); break;           // LONG4
-      case 'G': {                                                // BINFLOAT, big-endian
+      case 'J':
+        push_int(little<int32_t>());
+        break;  // BININT
+      case 'K':
+        push_int(u8());
+        break;  // BININT1
+      case 'M':
+        push_int(little<uint16_t>());
+        break;  // BININT2
+      case 0x8a:
+        push_long(u8());
+        break;  // LONG1
+      case 0x8b:
+        push_long(little<uint32_t>());
+        break;     // LONG4
+      case 'G': {  // BINFLOAT, big-endian
         auto r = make(Kind::real);
         r->real = std::bit_cast<double>(__builtin_bswap64(little<uint64_t>()));
         push(std::move(r));
       } break;
-      case 'X': push_string(bytes(little<uint32_t>())); break;  // BINUNICODE
-      case 0x8c: push_string(bytes(u8())); break;                // SHORT_BINUNICODE
-      case 'N': push(make(Kind::none)); break;
-      case 0x88: case 0x89: {                                    // NEWTRUE, NEWFALSE
+      case 'X':
+        push_string(bytes(little<uint32_t>()));
+        break;  // BINUNICODE
+      case 0x8c:
+        push_string(bytes(u8()));
+        break;  // SHORT_BINUNICODE
+      case 'N':
+        push(make(Kind::none));
+        break;
+      case 0x88:
+      case 0x89: {  // NEWTRUE, NEWFALSE
         auto r = make(Kind::boolean);
         r->integer = op == 0x88;
         push(std::move(r));
       } break;
-      case 'R': {                                                // REDUCE
+      case 'R': {  // REDUCE
         Ref args = pop(), callable = pop();
-        if (callable->kind != Kind::global || args->kind != Kind::tuple) fail("the pickle calls something that is not a global");
+        if (callable->kind != Kind::global || args->kind != Kind::tuple)
+          fail("the pickle calls something that is not a global");
         push(call(callable->text, args->items));
       } break;
-      case 'b': {                                                // BUILD
-        pop();  // OrderedDict._metadata or tensor state: nothing weights need
+      case 'b': {  // BUILD
+        pop();     // OrderedDict._metadata or tensor state: nothing weights need
         Kind k = top()->kind;
         if (k != Kind::dict && k != Kind::tensor) fail(cat("the pickle sets the state of a ", kind_name(k)));
       } break;
-      case 's': {                                                // SETITEM
+      case 's': {  // SETITEM
         Ref value = pop(), key = pop();
         container(Kind::dict)->entries.emplace_back(std::move(key), std::move(value));
       } break;
-      case 'u': {                                                // SETITEMS
+      case 'u': {  // SETITEMS
         std::vector<Ref> items = pop_mark();
         if (items.size() % 2) fail("the pickle sets a dict item without a value");
         Ref& dict = container(Kind::dict);
         for (std::size_t i = 0; i < items.size(); i += 2) dict->entries.emplace_back(items[i], items[i + 1]);
       } break;
-      case 'a': {                                                // APPEND
+      case 'a': {  // APPEND
         Ref value = pop();
         container(Kind::list)->items.push_back(std::move(value));
       } break;
-      case 'e': {                                                // APPENDS
+      case 'e': {  // APPENDS
         std::vector<Ref> items = pop_mark();
         Ref& list = container(Kind::list);
         list->items.insert(list->items.end(), items.begin(), items.end());
       } break;
-      case 'Q': push(storage(pop())); break;                     // BINPERSID
+      case 'Q':
+        push(storage(pop()));
+        break;  // BINPERSID
       default:
         fail(cat("the pickle uses opcode 0x", std::hex, int(op), ", which plain state dicts never contain"));
     }
@@ -321,17 +377,28 @@ std::optional<at::ScalarType> typed_storage_dtype(const std::string& global) {
 
 const char* kind_name(Kind kind) {
   switch (kind) {
-    case Kind::none: return "None";
-    case Kind::boolean: return "bool";
-    case Kind::integer: return "int";
-    case Kind::real: return "float";
-    case Kind::string: return "str";
-    case Kind::tuple: return "tuple";
-    case Kind::list: return "list";
-    case Kind::dict: return "dict";
-    case Kind::tensor: return "tensor";
-    case Kind::global: return "global";
-    case Kind::storage: return "storage";
+    case Kind::none:
+      return "None";
+    case Kind::boolean:
+      return "bool";
+    case Kind::integer:
+      return "int";
+    case Kind::real:
+      return "float";
+    case Kind::string:
+      return "str";
+    case Kind::tuple:
+      return "tuple";
+    case Kind::list:
+      return "list";
+    case Kind::dict:
+      return "dict";
+    case Kind::tensor:
+      return "tensor";
+    case Kind::global:
+      return "global";
+    case Kind::storage:
+      return "storage";
   }
   return "?";
 }

@@ -24,9 +24,9 @@ struct Object {
   Kind kind = Kind::none;
   int64_t integer = 0;  // also the boolean
   double real = 0;
-  std::string text;                         // string, or "module.name" of a global
-  std::vector<Ref> items;                   // tuple, list
-  std::vector<std::pair<Ref, Ref>> entries; // dict, in insertion order
+  std::string text;                          // string, or "module.name" of a global
+  std::vector<Ref> items;                    // tuple, list
+  std::vector<std::pair<Ref, Ref>> entries;  // dict, in insertion order
   at::Tensor tensor;
   at::Storage storage;  // with the element type of the typed storage it came from
   at::ScalarType dtype = at::kByte;

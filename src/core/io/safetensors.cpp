@@ -11,8 +11,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "core/text/cat.h"
 #include "core/error.h"
+#include "core/text/cat.h"
 
 namespace loom::weights {
 namespace {
@@ -184,11 +184,11 @@ void write_safetensors(std::ostream& out, const NamedTensors& tensors, const Met
   std::uint64_t offset = 0;
   for (const auto& [name, tensor] : tensors) {
     if (name == "__metadata__" || !seen.insert(name).second)
-      throw UserError(cat("Cannot write safetensors file ", path, ": the tensor name '", name,
-                          "' is reserved or appears twice."));
+      throw UserError(
+          cat("Cannot write safetensors file ", path, ": the tensor name '", name, "' is reserved or appears twice."));
     if (!tensor.defined() || tensor.layout() != at::kStrided)
-      throw UserError(cat("Cannot write safetensors file ", path, ": tensor '", name,
-                          "' is undefined or not a dense tensor."));
+      throw UserError(
+          cat("Cannot write safetensors file ", path, ": tensor '", name, "' is undefined or not a dense tensor."));
     auto dtype = name_from_dtype(tensor.scalar_type());
     if (!dtype)
       throw UserError(cat("Cannot write safetensors file ", path, ": tensor '", name, "' has dtype ",
@@ -206,7 +206,8 @@ void write_safetensors(std::ostream& out, const NamedTensors& tensors, const Met
   for (int i = 0; i < 8; ++i) len[i] = static_cast<char>((std::uint64_t(text.size()) >> (8 * i)) & 0xff);
   out.write(len.data(), 8);
   out.write(text.data(), static_cast<std::streamsize>(text.size()));
-  for (const auto& t : data) out.write(static_cast<const char*>(t.const_data_ptr()), static_cast<std::streamsize>(t.nbytes()));
+  for (const auto& t : data)
+    out.write(static_cast<const char*>(t.const_data_ptr()), static_cast<std::streamsize>(t.nbytes()));
 }
 
 }  // namespace loom::weights

@@ -9,9 +9,9 @@
 #include <ostream>
 #include <unordered_set>
 
-#include "core/text/cat.h"
 #include "core/error.h"
 #include "core/io/pickle_reader.h"
+#include "core/text/cat.h"
 
 namespace loom::weights {
 namespace {
@@ -58,13 +58,14 @@ NamedTensors read_archive(caffe2::serialize::PyTorchStreamReader& reader, const 
   if (!reader.hasRecord("data.pkl"))
     throw read_error(path, "the zip archive has no data.pkl record, so it is not a torch.save file");
   auto [pkl, pkl_size] = reader.getRecord("data.pkl");
-  pickle::Ref root = pickle::unpickle(
-      static_cast<const char*>(pkl.get()), pkl_size, [&](const std::string& key) -> std::pair<at::DataPtr, std::size_t> {
-        const std::string record = cat("data/", key);
-        if (!reader.hasRecord(record)) throw read_error(path, cat("the storage record ", record, " is missing"));
-        auto [data, size] = reader.getRecord(record);
-        return {std::move(data), size};
-      });
+  pickle::Ref root = pickle::unpickle(static_cast<const char*>(pkl.get()), pkl_size,
+                                      [&](const std::string& key) -> std::pair<at::DataPtr, std::size_t> {
+                                        const std::string record = cat("data/", key);
+                                        if (!reader.hasRecord(record))
+                                          throw read_error(path, cat("the storage record ", record, " is missing"));
+                                        auto [data, size] = reader.getRecord(record);
+                                        return {std::move(data), size};
+                                      });
   if (root->kind != Object::Kind::dict)
     throw read_error(path, cat("it holds a ", pickle::kind_name(root->kind), ", not a dict of tensors"));
   NamedTensors out;
@@ -85,14 +86,17 @@ NamedTensors read_torch_save(const std::string& path) {
   } catch (const UserError&) {
     throw;
   } catch (const c10::Error& e) {
-    throw read_error(path, cat("it is not a valid torch.save zip archive (", one_line(e.what_without_backtrace()), ")"));
+    throw read_error(path,
+                     cat("it is not a valid torch.save zip archive (", one_line(e.what_without_backtrace()), ")"));
   } catch (const std::exception& e) {
     throw read_error(path, one_line(e.what()));
   }
 }
 
 void write_torch_save(std::ostream& out, const NamedTensors& tensors, const std::string& path) {
-  auto fail = [&](const std::string& why) { return UserError(cat("Cannot write torch.save file ", path, ": ", why, ".")); };
+  auto fail = [&](const std::string& why) {
+    return UserError(cat("Cannot write torch.save file ", path, ": ", why, "."));
+  };
   c10::impl::GenericDict dict(c10::StringType::get(), c10::TensorType::get());
   for (const auto& [name, tensor] : tensors) {
     if (dict.contains(name)) throw fail(cat("the tensor name '", name, "' appears twice"));

@@ -11,13 +11,13 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "core/text/cat.h"
 #include "core/error.h"
-#include "core/log.h"
-#include "core/text/join.h"
 #include "core/io/file_system.h"
 #include "core/io/safetensors.h"
 #include "core/io/torch_save.h"
+#include "core/log.h"
+#include "core/text/cat.h"
+#include "core/text/join.h"
 
 namespace loom::weights {
 namespace fs = std::filesystem;

@@ -9,9 +9,7 @@ namespace loom {
 
 JsonlWriter::JsonlWriter(const std::filesystem::path& path) : file_(path, "ab") {}
 
-void JsonlWriter::add_scalar(const std::string& tag, double value, int64_t step) {
-  add_scalars(step, {{tag, value}});
-}
+void JsonlWriter::add_scalar(const std::string& tag, double value, int64_t step) { add_scalars(step, {{tag, value}}); }
 
 void JsonlWriter::add_scalars(int64_t step, const Scalars& scalars) {
   nlohmann::ordered_json line;  // keeps step and time first, tags in the caller's order

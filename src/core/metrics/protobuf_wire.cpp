@@ -12,9 +12,7 @@ void Encoder::varint(uint64_t value) {
   bytes_.push_back(static_cast<char>(value));
 }
 
-void Encoder::tag(uint32_t field, WireType type) {
-  varint((uint64_t(field) << 3) | static_cast<uint8_t>(type));
-}
+void Encoder::tag(uint32_t field, WireType type) { varint((uint64_t(field) << 3) | static_cast<uint8_t>(type)); }
 
 // Little-endian byte by byte, independent of the host's byte order.
 void Encoder::fixed32(uint32_t value) {

@@ -18,8 +18,8 @@ class Encoder {
 
   // int32/int64 fields: negative values are sign-extended to 64 bits (10 bytes), as protobuf does.
   void int_field(uint32_t field, int64_t value);
-  void float_field(uint32_t field, float value);     // fixed32
-  void double_field(uint32_t field, double value);   // fixed64
+  void float_field(uint32_t field, float value);             // fixed32
+  void double_field(uint32_t field, double value);           // fixed64
   void bytes_field(uint32_t field, std::string_view bytes);  // string, bytes
   void message_field(uint32_t field, const Encoder& message);
   void packed_doubles_field(uint32_t field, std::span<const double> values);

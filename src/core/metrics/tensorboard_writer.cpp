@@ -38,8 +38,8 @@ std::filesystem::path event_file_name(const std::filesystem::path& dir) {
   static std::atomic<int> counter{0};  // several writers of one process within one second
   char host[256] = "localhost";
   gethostname(host, sizeof(host) - 1);
-  return dir / cat("events.out.tfevents.", static_cast<long long>(unix_time()), ".", host, ".", getpid(), ".",
-                   counter++);
+  return dir /
+         cat("events.out.tfevents.", static_cast<long long>(unix_time()), ".", host, ".", getpid(), ".", counter++);
 }
 
 // A Summary with one Value; `add` fills the value's payload field.
@@ -57,13 +57,17 @@ bool is_channels(int64_t n) { return n == 1 || n == 3 || n == 4; }
 at::Tensor to_hwc_uint8(const std::string& tag, const at::Tensor& image) {
   at::Tensor t = image.detach().cpu();
   bool ok = t.numel() > 0 && (t.dim() == 2 || t.dim() == 3);
-  if (ok && t.dim() == 2) t = t.unsqueeze(-1);  // HW is already HWC with C = 1; no layout guess
-  else if (ok && is_channels(t.size(0))) t = t.permute({1, 2, 0});
-  else ok = ok && is_channels(t.size(2));
+  if (ok && t.dim() == 2)
+    t = t.unsqueeze(-1);  // HW is already HWC with C = 1; no layout guess
+  else if (ok && is_channels(t.size(0)))
+    t = t.permute({1, 2, 0});
+  else
+    ok = ok && is_channels(t.size(2));
   if (!ok)
     throw std::invalid_argument(cat("add_image('", tag, "'): expected an HW, CHW or HWC image with 1, 3 or 4 ",
                                     "channels, got shape ", t.sizes()));
-  if (t.is_floating_point()) t = t.to(at::kFloat).clamp(0, 1).mul(255).round().to(at::kByte);
+  if (t.is_floating_point())
+    t = t.to(at::kFloat).clamp(0, 1).mul(255).round().to(at::kByte);
   else if (t.scalar_type() != at::kByte)
     throw std::invalid_argument(cat("add_image('", tag, "'): expected uint8 or floating, got ", t.scalar_type()));
   return t.contiguous();
@@ -78,7 +82,8 @@ pb::Encoder encode_image(const std::string& tag, const at::Tensor& hwc) {
   if (c == 3) cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
   if (c == 4) cv::cvtColor(rgb, bgr, cv::COLOR_RGBA2BGRA);
   std::vector<uchar> png;
-  if (!cv::imencode(".png", c == 1 ? rgb : bgr, png)) throw std::runtime_error(cat("add_image('", tag, "'): PNG encoding failed"));
+  if (!cv::imencode(".png", c == 1 ? rgb : bgr, png))
+    throw std::runtime_error(cat("add_image('", tag, "'): PNG encoding failed"));
   pb::Encoder img;
   img.int_field(image::height, h);
   img.int_field(image::width, w);
@@ -118,8 +123,7 @@ pb::Encoder encode_histogram(const std::string& tag, const at::Tensor& values, i
     counts.assign(bins, 0);
     for (int i = 0; i < bins; ++i) limits[i] = lo + (i + 1) * width;
     limits.back() = hi;
-    for (int64_t i = 0; i < n; ++i)
-      counts[std::min<int64_t>(static_cast<int64_t>((x[i] - lo) / width), bins - 1)] += 1;
+    for (int64_t i = 0; i < n; ++i) counts[std::min<int64_t>(static_cast<int64_t>((x[i] - lo) / width), bins - 1)] += 1;
   }
   pb::Encoder h;
   h.double_field(histo::min, lo);

@@ -17,7 +17,7 @@ class TensorBoardWriter final : public MetricsWriter {
   explicit TensorBoardWriter(const std::filesystem::path& dir);
 
   void add_scalar(const std::string& tag, double value, int64_t step) override;  // stored as float32
-  void add_scalars(int64_t step, const Scalars& scalars) override;  // one event holding every value
+  void add_scalars(int64_t step, const Scalars& scalars) override;               // one event holding every value
   void add_image(const std::string& tag, const at::Tensor& image, int64_t step) override;  // PNG
   // Finite values only (others are dropped with a warning), in `bins` equal-width buckets.
   void add_histogram(const std::string& tag, const at::Tensor& values, int64_t step,

@@ -36,7 +36,7 @@ Registry<MetricFactory>& metric_registry() {
 }
 
 std::vector<const RegistryBase*> all_registries() {
-  return {&model_registry(),     &recipe_registry(),  &dataset_registry(), &loss_registry(),
+  return {&model_registry(),     &recipe_registry(),   &dataset_registry(), &loss_registry(),
           &optimizer_registry(), &schedule_registry(), &metric_registry()};
 }
 

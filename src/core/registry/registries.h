@@ -37,16 +37,19 @@ using LossFactory = std::function<std::shared_ptr<Loss>(const ConfigNode& option
 // and the lazy-regularisation ratio c of its phase (train/optim/optimizers.h; 1 for phases that run
 // every step). Converts from the ratio alone, with the path "optimizer".
 struct OptimizerContext {
-  OptimizerContext(double lazy_ratio = 1.0, std::string path = "optimizer") : lazy_ratio(lazy_ratio), path(std::move(path)) {}
+  OptimizerContext(double lazy_ratio = 1.0, std::string path = "optimizer")
+      : lazy_ratio(lazy_ratio), path(std::move(path)) {}
   double lazy_ratio;
   std::string path;
 };
 // Optimizers get named parameters (for the groups by name, train/optim/param_groups.h).
 using OptimizerFactory = std::function<std::unique_ptr<torch::optim::Optimizer>(
-    const std::vector<std::pair<std::string, at::Tensor>>& parameters, const ConfigNode& options, const OptimizerContext& context)>;
+    const std::vector<std::pair<std::string, at::Tensor>>& parameters, const ConfigNode& options,
+    const OptimizerContext& context)>;
 using ScheduleFactory = std::function<std::shared_ptr<Schedule>(const ConfigNode& options, const std::string& path)>;
 using RecipeFactory = std::function<std::shared_ptr<Recipe>(const ConfigNode& config)>;
-using DatasetFactory = std::function<std::shared_ptr<data::Dataset>(const ConfigNode& options, const std::string& path)>;
+using DatasetFactory =
+    std::function<std::shared_ptr<data::Dataset>(const ConfigNode& options, const std::string& path)>;
 using MetricFactory = std::function<std::shared_ptr<Metric>(const ConfigNode& options, const std::string& path)>;
 
 Registry<ModelFactory>& model_registry();

@@ -14,7 +14,8 @@ size_t edit_distance(const std::string& a, const std::string& b) {
     row[0] = i;
     for (size_t j = 1; j <= b.size(); ++j) {
       size_t above = row[j];
-      bool same = std::tolower(static_cast<unsigned char>(a[i - 1])) == std::tolower(static_cast<unsigned char>(b[j - 1]));
+      bool same =
+          std::tolower(static_cast<unsigned char>(a[i - 1])) == std::tolower(static_cast<unsigned char>(b[j - 1]));
       row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (same ? 0 : 1)});
       diagonal = above;
     }
@@ -75,7 +76,8 @@ std::string closest_match(const std::string& word, const std::vector<std::string
   return best;
 }
 
-std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates, const std::string& prefix) {
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates,
+                         const std::string& prefix) {
   std::string match = closest_match(word, candidates);
   return match.empty() ? "" : "; did you mean '" + prefix + match + "'?";
 }

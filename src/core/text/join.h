@@ -21,7 +21,8 @@ std::string join(const Range& items, std::string_view separator, Format format) 
 
 template <class Range>
 std::string join(const Range& items, std::string_view separator) {
-  return join(items, separator, [](const auto& item) -> const auto& { return item; });
+  return join(
+      items, separator, [](const auto& item) -> const auto& { return item; });
 }
 
 }  // namespace loom

@@ -15,7 +15,8 @@ cv::Point subpixel(double x, double y) {
   return {static_cast<int>(std::lround(kScale * x)), static_cast<int>(std::lround(kScale * y))};
 }
 
-std::vector<cv::Point> star_polygon(double cx, double cy, int points, std::initializer_list<double> radii, double turn) {
+std::vector<cv::Point> star_polygon(double cx, double cy, int points, std::initializer_list<double> radii,
+                                    double turn) {
   std::vector<double> r(radii);
   std::vector<cv::Point> out;
   for (int k = 0; k < points; ++k) {

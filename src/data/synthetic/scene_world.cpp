@@ -7,9 +7,9 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include "core/error.h"
 #include "core/text/cat.h"
 #include "core/text/join.h"
-#include "core/error.h"
 #include "data/random.h"
 #include "data/synthetic/draw.h"
 
@@ -33,16 +33,14 @@ constexpr std::array<std::array<int, 3>, 10> kColourRgb{{{220, 30, 30},
 // Object radius as a fraction of the image size, by size id (jittered by +-10 %).
 constexpr std::array<double, 3> kSizeRadius{0.09, 0.14, 0.2};
 // Where an object's centre may fall, as fractions of the image (x0, x1, y0, y1), by position id.
-constexpr std::array<std::array<double, 4>, 5> kRegion{{{0.12, 0.3, 0.3, 0.7},
-                                                        {0.7, 0.88, 0.3, 0.7},
-                                                        {0.3, 0.7, 0.12, 0.3},
-                                                        {0.3, 0.7, 0.7, 0.88},
-                                                        {0.4, 0.6, 0.4, 0.6}}};
+constexpr std::array<std::array<double, 4>, 5> kRegion{
+    {{0.12, 0.3, 0.3, 0.7}, {0.7, 0.88, 0.3, 0.7}, {0.3, 0.7, 0.12, 0.3}, {0.3, 0.7, 0.7, 0.88}, {0.4, 0.6, 0.4, 0.6}}};
 const std::array<const char*, 5> kWhere{"on the left", "on the right", "at the top", "at the bottom", "in the center"};
 const std::array<const char*, 4> kCount{"two", "three", "four", "five"};
 
 void replace_all(std::string& text, const std::string& key, const std::string& value) {
-  for (size_t at = 0; (at = text.find(key, at)) != std::string::npos; at += value.size()) text.replace(at, key.size(), value);
+  for (size_t at = 0; (at = text.find(key, at)) != std::string::npos; at += value.size())
+    text.replace(at, key.size(), value);
 }
 
 // "a orange circle" -> "an orange circle": templates always write "a", the words decide.
@@ -70,35 +68,51 @@ void draw_mask(cv::Mat& mask, int shape, double cx, double cy, double r, double 
   const cv::Scalar on(255), off(0);
   const double up = -kPi / 2 + tilt;
   switch (shape) {
-    case 0: draw_circle(mask, cx, cy, r, on); break;
-    case 1: fill_polygons(mask, {rect_polygon(cx, cy, 1.4 * r, 1.4 * r, tilt)}, on); break;
-    case 2: fill_polygons(mask, {star_polygon(cx, cy + 0.15 * r, 3, {0.92 * r}, up)}, on); break;
-    case 3: fill_polygons(mask, {star_polygon(cx, cy, 10, {r, 0.45 * r}, up)}, on); break;
+    case 0:
+      draw_circle(mask, cx, cy, r, on);
+      break;
+    case 1:
+      fill_polygons(mask, {rect_polygon(cx, cy, 1.4 * r, 1.4 * r, tilt)}, on);
+      break;
+    case 2:
+      fill_polygons(mask, {star_polygon(cx, cy + 0.15 * r, 3, {0.92 * r}, up)}, on);
+      break;
+    case 3:
+      fill_polygons(mask, {star_polygon(cx, cy, 10, {r, 0.45 * r}, up)}, on);
+      break;
     case 4:  // two fills: one fillPoly call would leave the overlap empty (even-odd rule)
       fill_polygons(mask, {rect_polygon(cx, cy, 1.9 * r, 0.6 * r, tilt)}, on);
       fill_polygons(mask, {rect_polygon(cx, cy, 0.6 * r, 1.9 * r, tilt)}, on);
       break;
-    case 5: draw_circle(mask, cx, cy, 0.8 * r, on, std::max(2, static_cast<int>(std::lround(0.4 * r)))); break;
-    case 6: fill_polygons(mask, {star_polygon(cx, cy, 4, {r, 0.62 * r}, up)}, on); break;
-    case 7: fill_polygons(mask, {star_polygon(cx, cy, 6, {r}, tilt)}, on); break;
+    case 5:
+      draw_circle(mask, cx, cy, 0.8 * r, on, std::max(2, static_cast<int>(std::lround(0.4 * r))));
+      break;
+    case 6:
+      fill_polygons(mask, {star_polygon(cx, cy, 4, {r, 0.62 * r}, up)}, on);
+      break;
+    case 7:
+      fill_polygons(mask, {star_polygon(cx, cy, 6, {r}, tilt)}, on);
+      break;
     case 8: {  // the classic parametric heart, 32 x 29 units, centred and scaled into the disc
       std::vector<cv::Point> heart;
       const double k = r / 17;
       for (int i = 0; i < 48; ++i) {
         double t = 2 * kPi * i / 48, x = 16 * std::pow(std::sin(t), 3),
                y = -(13 * std::cos(t) - 5 * std::cos(2 * t) - 2 * std::cos(3 * t) - std::cos(4 * t)) - 2.5;
-        heart.push_back(subpixel(cx + k * (x * std::cos(tilt) - y * std::sin(tilt)), cy + k * (x * std::sin(tilt) + y * std::cos(tilt))));
+        heart.push_back(subpixel(cx + k * (x * std::cos(tilt) - y * std::sin(tilt)),
+                                 cy + k * (x * std::sin(tilt) + y * std::cos(tilt))));
       }
       fill_polygons(mask, {heart}, on);
       break;
     }
-    case 9: {  // a disc with an offset disc cut out
+    case 9: {                     // a disc with an offset disc cut out
       const double a = tilt * 8;  // the opening faces most directions (+-2.4 rad): it is not part of the class
       draw_circle(mask, cx, cy, r, on);
       draw_circle(mask, cx + 0.45 * r * std::cos(a), cy + 0.45 * r * std::sin(a), 0.8 * r, off);
       break;
     }
-    default: throw std::invalid_argument(cat("scene world: no shape ", shape));
+    default:
+      throw std::invalid_argument(cat("scene world: no shape ", shape));
   }
 }
 
@@ -131,7 +145,8 @@ cv::Mat draw_background(int kind, int size, std::mt19937_64& rng) {
         double n = static_cast<double>(uniform_int(rng, -30, 30));
         c = a + cv::Vec3d(n, n, n);
       }
-      img.at<cv::Vec3b>(y, x) = cv::Vec3b(cv::saturate_cast<uchar>(c[0]), cv::saturate_cast<uchar>(c[1]), cv::saturate_cast<uchar>(c[2]));
+      img.at<cv::Vec3b>(y, x) =
+          cv::Vec3b(cv::saturate_cast<uchar>(c[0]), cv::saturate_cast<uchar>(c[1]), cv::saturate_cast<uchar>(c[2]));
     }
   return img;
 }
@@ -211,14 +226,14 @@ ClassKind class_kind(const std::string& name) {
 }
 
 const std::vector<std::string>& scene_shapes() {
-  static const std::vector<std::string> names = {"circle", "square", "triangle", "star",  "cross",
-                                                 "ring",   "diamond", "hexagon", "heart", "crescent"};
+  static const std::vector<std::string> names = {"circle", "square",  "triangle", "star",  "cross",
+                                                 "ring",   "diamond", "hexagon",  "heart", "crescent"};
   return names;
 }
 
 const std::vector<std::string>& scene_colours() {
-  static const std::vector<std::string> names = {"red", "orange", "yellow", "green", "cyan",
-                                                 "blue", "purple", "pink",  "white", "black"};
+  static const std::vector<std::string> names = {"red",  "orange", "yellow", "green", "cyan",
+                                                 "blue", "purple", "pink",   "white", "black"};
   return names;
 }
 
@@ -282,7 +297,8 @@ SceneWorld::SceneWorld(SceneWorldOptions options, const std::string& path) : opt
   novel_.assign(static_cast<size_t>(ns), false);
   for (const auto& name : options_.novel_shapes) {
     auto it = std::find(shapes.begin(), shapes.end(), name);
-    if (it == shapes.end()) throw UserError(cat(path, ".novel_shapes: no shape '", name, "' (shapes: ", join(shapes, ", "), ")"));
+    if (it == shapes.end())
+      throw UserError(cat(path, ".novel_shapes: no shape '", name, "' (shapes: ", join(shapes, ", "), ")"));
     novel_[static_cast<size_t>(it - shapes.begin())] = true;
   }
 
@@ -298,7 +314,8 @@ SceneWorld::SceneWorld(SceneWorldOptions options, const std::string& path) : opt
         ++seen_colour[static_cast<size_t>(c)];
       }
   std::mt19937_64 rng(mix_seed({static_cast<uint64_t>(options_.heldout_seed), 0x68656c64}));
-  for (size_t i = base.size(); i > 1; --i) std::swap(base[i - 1], base[static_cast<size_t>(uniform_int(rng, 0, static_cast<int64_t>(i) - 1))]);
+  for (size_t i = base.size(); i > 1; --i)
+    std::swap(base[i - 1], base[static_cast<size_t>(uniform_int(rng, 0, static_cast<int64_t>(i) - 1))]);
   const auto wanted = static_cast<int64_t>(std::lround(options_.heldout_fraction * static_cast<double>(base.size())));
   heldout_.assign(static_cast<size_t>(ns * nc), false);
   int64_t held = 0;
@@ -315,9 +332,11 @@ SceneWorld::SceneWorld(SceneWorldOptions options, const std::string& path) : opt
     for (int c = 0; c < nc; ++c)
       if (in_split(s, c)) pairs_.push_back({s, c});
   if (pairs_.empty())
-    throw UserError(options_.split == "train"
-                        ? cat(path, ".novel_shapes: every shape is novel, so the train split has no scenes")
-                        : cat(path, ".heldout_fraction: no pair is held out and no shape is novel, so the heldout split has no scenes"));
+    throw UserError(
+        options_.split == "train"
+            ? cat(path, ".novel_shapes: every shape is novel, so the train split has no scenes")
+            : cat(path,
+                  ".heldout_fraction: no pair is held out and no shape is novel, so the heldout split has no scenes"));
 }
 
 bool SceneWorld::novel(int shape) const { return novel_.at(static_cast<size_t>(shape)); }
@@ -359,7 +378,8 @@ Scene SceneWorld::render(int64_t index) const {
       const auto& reg = kRegion[static_cast<size_t>(o.position)];
       cx = std::clamp(s * uniform(rng, reg[0], reg[1]), r + 1, s - r - 1);
       cy = std::clamp(s * uniform(rng, reg[2], reg[3]), r + 1, s - r - 1);
-      clear = std::all_of(discs.begin(), discs.end(), [&](const auto& d) { return std::hypot(cx - d[0], cy - d[1]) >= r + d[2]; });
+      clear = std::all_of(discs.begin(), discs.end(),
+                          [&](const auto& d) { return std::hypot(cx - d[0], cy - d[1]) >= r + d[2]; });
     }
     if (!clear) continue;
     discs.push_back({cx, cy, r});
@@ -367,7 +387,8 @@ Scene SceneWorld::render(int64_t index) const {
     draw_mask(mask, o.shape, cx, cy, r, uniform(rng, -0.3, 0.3));
     const auto& rgb = kColourRgb[static_cast<size_t>(o.colour)];
     cv::Vec3d jittered;
-    for (int c = 0; c < 3; ++c) jittered[c] = std::clamp(rgb[static_cast<size_t>(c)] + uniform(rng, -12, 12), 0.0, 255.0);
+    for (int c = 0; c < 3; ++c)
+      jittered[c] = std::clamp(rgb[static_cast<size_t>(c)] + uniform(rng, -12, 12), 0.0, 255.0);
     composite(scene.image, mask, jittered);
     cv::Rect box = cv::boundingRect(mask);
     o.box = {static_cast<float>(box.x), static_cast<float>(box.y), static_cast<float>(box.x + box.width),

@@ -46,7 +46,7 @@ struct SceneObject {
 int64_t object_label(const SceneObject& object, ClassKind kind);
 
 struct Scene {
-  cv::Mat image;  // uint8 HWC RGB
+  cv::Mat image;                     // uint8 HWC RGB
   std::vector<SceneObject> objects;  // in drawing order; they do not overlap (their discs are apart)
   int background = 0;
   std::vector<std::string> captions;  // captions[0] is the most descriptive
@@ -75,8 +75,10 @@ struct SceneWorldOptions {
       {.help = "objects per scene: 1..max_objects, fewer where no room is left", .min = 1, .max = 5});
     v("heldout_fraction", heldout_fraction,
       {.help = "fraction of the base shapes' (shape, colour) pairs never shown in training", .min = 0.0, .max = 0.5});
-    v("heldout_seed", heldout_seed, {.help = "seed of the choice of held-out pairs (keep it across train and eval)", .min = 0});
-    v("novel_shapes", novel_shapes, {.help = "shapes kept out of the train split entirely (open-vocabulary detection)"});
+    v("heldout_seed", heldout_seed,
+      {.help = "seed of the choice of held-out pairs (keep it across train and eval)", .min = 0});
+    v("novel_shapes", novel_shapes,
+      {.help = "shapes kept out of the train split entirely (open-vocabulary detection)"});
   }
 };
 
@@ -90,9 +92,9 @@ class SceneWorld {
   Scene render(int64_t index) const;
 
   const SceneWorldOptions& options() const { return options_; }
-  bool novel(int shape) const;                  // listed in novel_shapes
-  bool heldout(int shape, int colour) const;    // a held-out pair of a base shape
-  bool in_split(int shape, int colour) const;   // may appear in this world's split
+  bool novel(int shape) const;                                                   // listed in novel_shapes
+  bool heldout(int shape, int colour) const;                                     // a held-out pair of a base shape
+  bool in_split(int shape, int colour) const;                                    // may appear in this world's split
   const std::vector<std::array<int, 2>>& split_pairs() const { return pairs_; }  // (shape, colour), sorted
 
  private:

@@ -12,10 +12,10 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "core/text/cat.h"
-#include "core/text/join.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/text/cat.h"
+#include "core/text/join.h"
 #include "data/random.h"
 #include "data/synthetic/generated_folder.h"
 
@@ -97,18 +97,24 @@ void materialize_scenes(const std::string& dir, const SyntheticScenesOptions& op
       std::snprintf(name, sizeof name, "images/%05lld.png", static_cast<long long>(i));
       cv::Mat bgr;
       cv::cvtColor(scene.image, bgr, cv::COLOR_RGB2BGR);
-      if (!cv::imwrite((tmp / name).string(), bgr)) throw UserError(cat("cannot write synthetic scenes into ", tmp.string()));
+      if (!cv::imwrite((tmp / name).string(), bgr))
+        throw UserError(cat("cannot write synthetic scenes into ", tmp.string()));
       // Not the loader's generator (there is none here): the caption is fixed by (seed, index).
       std::mt19937_64 rng(mix_seed({static_cast<uint64_t>(options.world.seed), static_cast<uint64_t>(i), 0x63617074}));
-      const auto caption = options.caption == "random" ? uniform_int(rng, 0, static_cast<int64_t>(scene.captions.size()) - 1) : 0;
+      const auto caption =
+          options.caption == "random" ? uniform_int(rng, 0, static_cast<int64_t>(scene.captions.size()) - 1) : 0;
       nlohmann::json boxes = nlohmann::json::array(), box_labels = nlohmann::json::array();
       for (const auto& o : scene.objects) {
         boxes.push_back({o.box[0], o.box[1], o.box[2], o.box[3]});
         box_labels.push_back(object_label(o, kind));
       }
       const std::string& text = scene.captions[static_cast<size_t>(caption)];
-      nlohmann::json row = {{"filepath", name},     {"caption", text},           {"captions", scene.captions},
-                            {"label", scene_label(scene, kind)}, {"boxes", boxes}, {"box_labels", box_labels},
+      nlohmann::json row = {{"filepath", name},
+                            {"caption", text},
+                            {"captions", scene.captions},
+                            {"label", scene_label(scene, kind)},
+                            {"boxes", boxes},
+                            {"box_labels", box_labels},
                             {"background", scene_backgrounds()[static_cast<size_t>(scene.background)]}};
       jsonl << row.dump() << "\n";
       tsv << name << "\t" << text << "\n";

@@ -25,9 +25,11 @@ struct SyntheticScenesOptions {
   template <class V>
   void visit(V& v) {
     v("name", name);
-    v("size", size, {.help = "scenes in the dataset (scene i is the same in every run with the same options)", .min = 1});
+    v("size", size,
+      {.help = "scenes in the dataset (scene i is the same in every run with the same options)", .min = 1});
     world.visit(v);
-    v("label", label, {.help = "what `label`, `box_labels` and classes() name", .choices = {"shape", "colour", "shape_colour"}});
+    v("label", label,
+      {.help = "what `label`, `box_labels` and classes() name", .choices = {"shape", "colour", "shape_colour"}});
     v("caption", caption,
       {.help = "random: a caption drawn per sample and epoch; first: always the most descriptive one",
        .choices = {"random", "first"}});

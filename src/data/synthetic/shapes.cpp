@@ -8,9 +8,9 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "core/text/cat.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/text/cat.h"
 #include "data/random.h"
 #include "data/synthetic/draw.h"
 #include "data/synthetic/generated_folder.h"
@@ -38,8 +38,8 @@ std::string stamp_text(const ShapesSpec& spec) {
 
 const std::vector<std::string>& shape_classes() {
   // Sorted, so that the image folder's labels (sorted subfolder names) are these indices.
-  static const std::vector<std::string> names = {"circle", "cross",  "diamond",  "ellipse", "hbar",
-                                                 "ring",   "square", "star",     "triangle", "vbar"};
+  static const std::vector<std::string> names = {"circle", "cross",  "diamond", "ellipse",  "hbar",
+                                                 "ring",   "square", "star",    "triangle", "vbar"};
   return names;
 }
 
@@ -66,21 +66,40 @@ cv::Mat draw_shape(int label, int size, std::mt19937_64& rng) {
   const double tilt = uniform(rng, -0.25, 0.25);  // orientation-defined classes stay near upright
   const double spin = uniform(rng, 0, 2 * kPi);
   switch (label) {
-    case 0: draw_circle(img, cx, cy, r, colour); break;
+    case 0:
+      draw_circle(img, cx, cy, r, colour);
+      break;
     case 1:  // two fills: one fillPoly call would leave the overlap empty (even-odd rule)
       fill_polygons(img, {rect_polygon(cx, cy, 2 * r, 0.55 * r, tilt)}, colour);
       fill_polygons(img, {rect_polygon(cx, cy, 0.55 * r, 2 * r, tilt)}, colour);
       break;
-    case 2: fill_polygons(img, {rect_polygon(cx, cy, 1.35 * r, 1.35 * r, kPi / 4 + tilt)}, colour); break;
-    case 3: cv::ellipse(img, cv::Point(cvRound(16 * cx), cvRound(16 * cy)), cv::Size(cvRound(16 * r), cvRound(16 * 0.5 * r)),
-                        spin * 180 / kPi, 0, 360, colour, cv::FILLED, cv::LINE_AA, 4); break;
-    case 4: fill_polygons(img, {rect_polygon(cx, cy, 2 * r, 0.5 * r, tilt)}, colour); break;
-    case 5: draw_circle(img, cx, cy, 0.8 * r, colour, std::max(2, static_cast<int>(std::lround(0.4 * r)))); break;
-    case 6: fill_polygons(img, {rect_polygon(cx, cy, 1.5 * r, 1.5 * r, tilt)}, colour); break;
-    case 7: fill_polygons(img, {star_polygon(cx, cy, 10, {r, 0.45 * r}, spin)}, colour); break;
-    case 8: fill_polygons(img, {star_polygon(cx, cy, 3, {r}, spin)}, colour); break;
-    case 9: fill_polygons(img, {rect_polygon(cx, cy, 0.5 * r, 2 * r, tilt)}, colour); break;
-    default: throw std::invalid_argument(cat("draw_shape: no shape class ", label));
+    case 2:
+      fill_polygons(img, {rect_polygon(cx, cy, 1.35 * r, 1.35 * r, kPi / 4 + tilt)}, colour);
+      break;
+    case 3:
+      cv::ellipse(img, cv::Point(cvRound(16 * cx), cvRound(16 * cy)), cv::Size(cvRound(16 * r), cvRound(16 * 0.5 * r)),
+                  spin * 180 / kPi, 0, 360, colour, cv::FILLED, cv::LINE_AA, 4);
+      break;
+    case 4:
+      fill_polygons(img, {rect_polygon(cx, cy, 2 * r, 0.5 * r, tilt)}, colour);
+      break;
+    case 5:
+      draw_circle(img, cx, cy, 0.8 * r, colour, std::max(2, static_cast<int>(std::lround(0.4 * r))));
+      break;
+    case 6:
+      fill_polygons(img, {rect_polygon(cx, cy, 1.5 * r, 1.5 * r, tilt)}, colour);
+      break;
+    case 7:
+      fill_polygons(img, {star_polygon(cx, cy, 10, {r, 0.45 * r}, spin)}, colour);
+      break;
+    case 8:
+      fill_polygons(img, {star_polygon(cx, cy, 3, {r}, spin)}, colour);
+      break;
+    case 9:
+      fill_polygons(img, {rect_polygon(cx, cy, 0.5 * r, 2 * r, tilt)}, colour);
+      break;
+    default:
+      throw std::invalid_argument(cat("draw_shape: no shape class ", label));
   }
   cv::Mat rgb;
   cv::cvtColor(img, rgb, cv::COLOR_BGR2RGB);  // drawn as BGR like every cv::Mat; returned as RGB
@@ -99,7 +118,8 @@ void materialize_shapes(const std::string& dir, const ShapesSpec& spec) {
       for (int64_t i = 0; i < spec.images_per_class; ++i) {
         std::mt19937_64 rng(mix_seed({spec.seed, split_id, label, static_cast<uint64_t>(i)}));
         cv::Mat bgr;
-        cv::cvtColor(draw_shape(static_cast<int>(label), static_cast<int>(spec.image_size), rng), bgr, cv::COLOR_RGB2BGR);
+        cv::cvtColor(draw_shape(static_cast<int>(label), static_cast<int>(spec.image_size), rng), bgr,
+                     cv::COLOR_RGB2BGR);
         char name[32];
         std::snprintf(name, sizeof name, "%05lld.png", static_cast<long long>(i));
         if (!cv::imwrite((tmp / classes[label] / name).string(), bgr))

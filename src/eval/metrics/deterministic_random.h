@@ -15,7 +15,7 @@ class SplitMix64 {
     state_ += 0x9E3779B97F4A7C15ull;
     return out;
   }
-  double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }  // [0, 1)
+  double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }                        // [0, 1)
   uint64_t below(uint64_t n) { return static_cast<uint64_t>(uniform() * static_cast<double>(n)); }  // [0, n)
 
  private:

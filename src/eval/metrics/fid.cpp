@@ -12,10 +12,10 @@
 #include <ATen/ops/sqrt.h>
 #include <ATen/ops/zeros.h>
 
-#include "core/text/cat.h"
 #include "core/error.h"
 #include "core/io/safetensors.h"
 #include "core/io/weights.h"
+#include "core/text/cat.h"
 
 namespace loom::eval {
 
@@ -101,10 +101,12 @@ FeatureStatistics load_statistics(const std::string& path, const std::string& ex
   const auto count = file.metadata.find("count");
   const auto extractor = file.metadata.find("extractor");
   const int64_t d = stats.mean.defined() ? stats.mean.numel() : -1;
-  if (d < 1 || stats.mean.dim() != 1 || !stats.covariance.defined() || stats.covariance.sizes() != at::IntArrayRef{d, d} ||
-      count == file.metadata.end() || extractor == file.metadata.end())
-    throw UserError(cat("feature statistics file ", path,
-                        " lacks a 1-d \"mean\", a matching square \"covariance\" or the \"count\"/\"extractor\" metadata"));
+  if (d < 1 || stats.mean.dim() != 1 || !stats.covariance.defined() ||
+      stats.covariance.sizes() != at::IntArrayRef{d, d} || count == file.metadata.end() ||
+      extractor == file.metadata.end())
+    throw UserError(
+        cat("feature statistics file ", path,
+            " lacks a 1-d \"mean\", a matching square \"covariance\" or the \"count\"/\"extractor\" metadata"));
   try {
     stats.count = std::stoll(count->second);
   } catch (const std::exception&) {

@@ -9,8 +9,8 @@
 #include <ATen/ops/index_select.h>
 #include <ATen/ops/matmul.h>
 
-#include "core/text/cat.h"
 #include "core/error.h"
+#include "core/text/cat.h"
 #include "eval/metrics/deterministic_random.h"
 
 namespace loom::eval {
@@ -36,7 +36,8 @@ KidResult kernel_inception_distance(const at::Tensor& a, const at::Tensor& b, in
   if (a.dim() != 2 || b.dim() != 2 || a.size(1) != b.size(1))
     throw UserError(cat("KID: expected features [Na, D] and [Nb, D], got ", a.sizes(), " and ", b.sizes()));
   if (num_subsets < 1 || max_subset_size < 2)
-    throw UserError(cat("KID: need num_subsets >= 1 and max_subset_size >= 2, got ", num_subsets, ", ", max_subset_size));
+    throw UserError(
+        cat("KID: need num_subsets >= 1 and max_subset_size >= 2, got ", num_subsets, ", ", max_subset_size));
   const int64_t m = std::min({a.size(0), b.size(0), max_subset_size});
   if (m < 2) throw UserError(cat("KID needs at least 2 samples in each set, got ", a.size(0), " and ", b.size(0)));
   const at::Tensor fa = a.detach().to(c10::kCPU, at::kDouble), fb = b.detach().to(c10::kCPU, at::kDouble);

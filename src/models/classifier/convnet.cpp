@@ -13,7 +13,8 @@ ConvNet::ConvNet(const ConvNetOptions& options) : options_(options) {
   int64_t channels = options.in_channels;
   for (size_t i = 0; i < options.widths.size(); ++i) {
     int64_t width = options.widths[i];
-    features_->push_back(nn::Conv2d(nn::Conv2dOptions(channels, width, 3).stride(i == 0 ? 1 : 2).padding(1).bias(false)));
+    features_->push_back(
+        nn::Conv2d(nn::Conv2dOptions(channels, width, 3).stride(i == 0 ? 1 : 2).padding(1).bias(false)));
     features_->push_back(nn::BatchNorm2d(width));
     features_->push_back(nn::ReLU());
     channels = width;
@@ -39,7 +40,9 @@ std::vector<std::pair<std::string, int64_t>> ConvNet::multiply_accumulates() con
 void register_classifier_models() {
   model_registry().add(
       "convnet",
-      [](const ConfigNode& node, const std::string& path) { return std::make_shared<ConvNet>(read_config<ConvNetOptions>(node, path)); },
+      [](const ConfigNode& node, const std::string& path) {
+        return std::make_shared<ConvNet>(read_config<ConvNetOptions>(node, path));
+      },
       "small CNN image classifier (conv-BN-ReLU stages, global pooling, linear head)");
 }
 

@@ -23,17 +23,20 @@ Clip::Clip(const ClipOptions& options) : options_(with_activation(options)) {
   register_module("ln_final", text->ln_final);
   register_parameter("text_projection", text->text_projection);
   logit_scale_ = register_parameter("logit_scale", torch::full({}, options_.init_logit_scale));
-  if (options_.init_logit_bias) logit_bias_ = register_parameter("logit_bias", torch::full({}, *options_.init_logit_bias));
+  if (options_.init_logit_bias)
+    logit_bias_ = register_parameter("logit_bias", torch::full({}, *options_.init_logit_bias));
 }
 
 at::Tensor Clip::encode_image(const at::Tensor& images, bool normalize) {
   at::Tensor features = visual->forward(images);
-  return normalize ? torch::nn::functional::normalize(features, torch::nn::functional::NormalizeFuncOptions().dim(-1)) : features;
+  return normalize ? torch::nn::functional::normalize(features, torch::nn::functional::NormalizeFuncOptions().dim(-1))
+                   : features;
 }
 
 at::Tensor Clip::encode_text(const at::Tensor& tokens, bool normalize) {
   at::Tensor features = text->forward(tokens);
-  return normalize ? torch::nn::functional::normalize(features, torch::nn::functional::NormalizeFuncOptions().dim(-1)) : features;
+  return normalize ? torch::nn::functional::normalize(features, torch::nn::functional::NormalizeFuncOptions().dim(-1))
+                   : features;
 }
 
 at::Tensor Clip::logit_scale_value() const { return logit_scale_.exp().clamp_max(100.0); }
@@ -45,7 +48,9 @@ std::vector<std::pair<std::string, int64_t>> Clip::multiply_accumulates() const 
 void register_clip_models() {
   model_registry().add(
       "clip",
-      [](const ConfigNode& node, const std::string& path) { return std::make_shared<Clip>(read_config<ClipOptions>(node, path)); },
+      [](const ConfigNode& node, const std::string& path) {
+        return std::make_shared<Clip>(read_config<ClipOptions>(node, path));
+      },
       "open_clip-compatible CLIP: ViT image tower, causal text transformer, contrastive logit scale (and bias)");
 }
 

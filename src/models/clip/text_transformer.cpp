@@ -2,14 +2,18 @@
 
 #include <cmath>
 
-#include "core/text/cat.h"
 #include "core/error.h"
+#include "core/text/cat.h"
 
 namespace loom {
 
 nn::TransformerOptions TextTransformerOptions::transformer() const {
-  return {.width = width, .layers = layers, .heads = heads, .mlp_ratio = mlp_ratio,
-          .activation = nn::parse_activation(act), .ln_eps = ln_eps};
+  return {.width = width,
+          .layers = layers,
+          .heads = heads,
+          .mlp_ratio = mlp_ratio,
+          .activation = nn::parse_activation(act),
+          .ln_eps = ln_eps};
 }
 
 TextTransformerImpl::TextTransformerImpl(const TextTransformerOptions& options, int64_t output_dim)

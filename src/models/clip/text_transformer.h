@@ -69,7 +69,7 @@ class TextTransformerImpl : public torch::nn::Module {
   at::Tensor positional_embedding;  // [context_length, width]
   nn::Transformer transformer{nullptr};
   torch::nn::LayerNorm ln_final{nullptr};
-  at::Tensor text_projection;       // [width, output_dim]
+  at::Tensor text_projection;  // [width, output_dim]
 
  private:
   TextTransformerOptions options_;

@@ -75,12 +75,12 @@ class VisionTransformerImpl : public torch::nn::Module {
   const VisionTransformerOptions& options() const { return options_; }
 
   torch::nn::Conv2d conv1{nullptr};
-  at::Tensor class_embedding;      // [width], undefined without class token
-  at::Tensor positional_embedding; // [tokens, width]
+  at::Tensor class_embedding;       // [width], undefined without class token
+  at::Tensor positional_embedding;  // [tokens, width]
   torch::nn::LayerNorm ln_pre{nullptr};
   nn::Transformer transformer{nullptr};
   torch::nn::LayerNorm ln_post{nullptr};
-  at::Tensor proj;                 // [width, output_dim], undefined when output_dim is 0
+  at::Tensor proj;  // [width, output_dim], undefined when output_dim is 0
 
  private:
   // The patch rows of the positional embedding for a gh × gw grid: [gh·gw, width], or [B, gh·gw, width]

@@ -5,8 +5,8 @@
 #include <ATen/ops/cat.h>
 #include <ATen/ops/sqrt.h>
 
-#include "core/text/cat.h"
 #include "core/error.h"
+#include "core/text/cat.h"
 #include "nn/upfirdn2d.h"
 
 namespace loom {
@@ -19,7 +19,7 @@ at::Tensor minibatch_stddev(const at::Tensor& x, int64_t group_size, int64_t num
                         "); change the batch size or model.mbstd_group_size"));
   at::Tensor y = x.reshape({g, -1, num_channels, c / num_channels, h, w});
   y = y - y.mean(0);
-  y = at::sqrt(y.square().mean(0) + 1e-8);     // [n, F, c, H, W]: stddev over the group
+  y = at::sqrt(y.square().mean(0) + 1e-8);  // [n, F, c, H, W]: stddev over the group
   y = y.mean({2, 3, 4}).reshape({-1, num_channels, 1, 1});
   return at::cat({x, y.repeat({g, 1, h, w})}, 1);
 }
@@ -35,12 +35,14 @@ DiscriminatorBlockImpl::DiscriminatorBlockImpl(int64_t in_channels, int64_t tmp_
   const auto lrelu = nn::BiasActivation::lrelu;
   resample_filter = register_buffer("resample_filter", nn::make_resample_filter());
   if (in_channels == 0)
-    fromrgb = register_module("fromrgb", nn::EqualizedConv2d(options.img_channels, tmp_channels, 1,
-                                                             layer({.activation = lrelu, .conv_clamp = options.conv_clamp})));
+    fromrgb =
+        register_module("fromrgb", nn::EqualizedConv2d(options.img_channels, tmp_channels, 1,
+                                                       layer({.activation = lrelu, .conv_clamp = options.conv_clamp})));
   conv0 = register_module("conv0", nn::EqualizedConv2d(tmp_channels, tmp_channels, 3,
                                                        layer({.activation = lrelu, .conv_clamp = options.conv_clamp})));
-  conv1 = register_module("conv1", nn::EqualizedConv2d(tmp_channels, out_channels, 3,
-                                                       layer({.activation = lrelu, .down = 2, .conv_clamp = options.conv_clamp})));
+  conv1 = register_module(
+      "conv1", nn::EqualizedConv2d(tmp_channels, out_channels, 3,
+                                   layer({.activation = lrelu, .down = 2, .conv_clamp = options.conv_clamp})));
   skip = register_module("skip", nn::EqualizedConv2d(tmp_channels, out_channels, 1, layer({.bias = false, .down = 2})));
 }
 
@@ -64,12 +66,15 @@ int64_t DiscriminatorBlockImpl::multiply_accumulates() const {
          conv1->multiply_accumulates(r, r) + skip->multiply_accumulates(r, r);
 }
 
-DiscriminatorEpilogueImpl::DiscriminatorEpilogueImpl(int64_t in_channels, int64_t cmap_dim, const StyleGan2Options& options)
+DiscriminatorEpilogueImpl::DiscriminatorEpilogueImpl(int64_t in_channels, int64_t cmap_dim,
+                                                     const StyleGan2Options& options)
     : group_size_(options.mbstd_group_size), mbstd_channels_(options.mbstd_channels), cmap_dim_(cmap_dim) {
   const auto lrelu = nn::BiasActivation::lrelu;
-  conv = register_module("conv", nn::EqualizedConv2d(in_channels + mbstd_channels_, in_channels, 3,
-                                                     nn::EqualizedConv2dOptions{.activation = lrelu, .conv_clamp = options.conv_clamp}));
-  fc = register_module("fc", nn::EqualizedLinear(in_channels * 16, in_channels, nn::EqualizedLinearOptions{.activation = lrelu}));
+  conv = register_module(
+      "conv", nn::EqualizedConv2d(in_channels + mbstd_channels_, in_channels, 3,
+                                  nn::EqualizedConv2dOptions{.activation = lrelu, .conv_clamp = options.conv_clamp}));
+  fc = register_module(
+      "fc", nn::EqualizedLinear(in_channels * 16, in_channels, nn::EqualizedLinearOptions{.activation = lrelu}));
   out = register_module("out", nn::EqualizedLinear(in_channels, cmap_dim == 0 ? 1 : cmap_dim));
 }
 
@@ -90,7 +95,8 @@ DiscriminatorImpl::DiscriminatorImpl(const StyleGan2Options& options) : options_
   int64_t layer = 0;
   for (int64_t res = options.resolution; res > 4; res /= 2) {
     const int64_t in = res < options.resolution ? options.channels_at(res) : 0;
-    DiscriminatorBlock block(in, options.channels_at(res), options.channels_at(res / 2), res, options, layer, res >= fp16_from);
+    DiscriminatorBlock block(in, options.channels_at(res), options.channels_at(res / 2), res, options, layer,
+                             res >= fp16_from);
     blocks_.push_back(register_module(cat("b", res), block));
     layer += block->num_layers();
   }
@@ -98,15 +104,18 @@ DiscriminatorImpl::DiscriminatorImpl(const StyleGan2Options& options) : options_
   // NVlabs builds the label embedding with MappingNetwork's defaults (8 layers, lr multiplier 0.01)
   // whatever depth the generator's mapping has.
   if (options.c_dim > 0)
-    mapping_ = register_module("mapping", MappingNetwork(MappingOptions{
-                                              .z_dim = 0, .c_dim = options.c_dim, .w_dim = cmap_dim, .num_ws = 0, .w_avg_beta = std::nullopt}));
+    mapping_ = register_module(
+        "mapping",
+        MappingNetwork(MappingOptions{
+            .z_dim = 0, .c_dim = options.c_dim, .w_dim = cmap_dim, .num_ws = 0, .w_avg_beta = std::nullopt}));
   epilogue_ = register_module("b4", DiscriminatorEpilogue(options.channels_at(4), cmap_dim, options));
 }
 
 at::Tensor DiscriminatorImpl::forward(const at::Tensor& img, const at::Tensor& c, bool force_fp32) {
   const int64_t r = options_.resolution;
   if (img.dim() != 4 || img.size(1) != options_.img_channels || img.size(2) != r || img.size(3) != r)
-    throw UserError(cat("discriminator: images must be [N, ", options_.img_channels, ", ", r, ", ", r, "], got ", img.sizes()));
+    throw UserError(
+        cat("discriminator: images must be [N, ", options_.img_channels, ", ", r, ", ", r, "], got ", img.sizes()));
   at::Tensor x;
   for (auto& block : blocks_) x = block->forward(x, img, force_fp32);
   at::Tensor cmap = mapping_ ? mapping_->forward(at::Tensor(), c) : at::Tensor();

@@ -3,9 +3,9 @@
 #include <map>
 #include <string>
 
-#include "core/text/cat.h"
-#include "core/io/checkpoint.h"
 #include "core/error.h"
+#include "core/io/checkpoint.h"
+#include "core/text/cat.h"
 #include "models/stylegan2/rosinality_layout.h"
 
 namespace loom {
@@ -14,8 +14,9 @@ weights::NamedTensors generator_weights(const std::filesystem::path& path) {
   std::map<std::string, at::Tensor> state;
   if (std::filesystem::is_regular_file(path)) {
     if (path.extension() == ".pkl")
-      throw UserError(cat(path.string(), ": NVlabs snapshots are pickled Python modules; convert it first with "
-                                         "scripts/convert_stylegan2.py (needs the NVlabs repository)"));
+      throw UserError(cat(path.string(),
+                          ": NVlabs snapshots are pickled Python modules; convert it first with "
+                          "scripts/convert_stylegan2.py (needs the NVlabs repository)"));
     for (auto& [k, v] : weights::read(path.string())) state.emplace(k, v);
     if (is_rosinality_generator(state)) state = generator_from_rosinality(state, path.string());
   } else {

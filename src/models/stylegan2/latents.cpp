@@ -5,9 +5,9 @@
 #include <ATen/ops/one_hot.h>
 #include <ATen/ops/stack.h>
 
-#include "core/text/cat.h"
 #include "core/error.h"
 #include "core/random/numpy_random.h"
+#include "core/text/cat.h"
 
 namespace loom {
 
@@ -48,8 +48,11 @@ at::Tensor images_from_seeds(GeneratorImpl& generator, const std::vector<int64_t
   std::vector<at::Tensor> images;
   for (size_t i = 0; i < seeds.size(); i += static_cast<size_t>(chunk)) {
     const size_t end = std::min(seeds.size(), i + static_cast<size_t>(chunk));
-    const std::vector<int64_t> part(seeds.begin() + static_cast<std::ptrdiff_t>(i), seeds.begin() + static_cast<std::ptrdiff_t>(end));
-    at::Tensor c = labels.defined() ? labels.narrow(0, static_cast<int64_t>(i), static_cast<int64_t>(end - i)).to(device) : at::Tensor();
+    const std::vector<int64_t> part(seeds.begin() + static_cast<std::ptrdiff_t>(i),
+                                    seeds.begin() + static_cast<std::ptrdiff_t>(end));
+    at::Tensor c = labels.defined()
+                       ? labels.narrow(0, static_cast<int64_t>(i), static_cast<int64_t>(end - i)).to(device)
+                       : at::Tensor();
     images.push_back(generator.forward(z_from_seeds(part, generator.options().z_dim).to(device), c, options).cpu());
   }
   return at::cat(images);

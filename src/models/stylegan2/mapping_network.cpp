@@ -6,8 +6,8 @@
 #include <ATen/ops/zeros.h>
 #include <c10/core/GradMode.h>
 
-#include "core/text/cat.h"
 #include "core/error.h"
+#include "core/text/cat.h"
 
 namespace loom {
 

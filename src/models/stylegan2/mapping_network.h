@@ -17,7 +17,7 @@ namespace loom {
 
 struct MappingOptions {
   int64_t z_dim = 512, c_dim = 0, w_dim = 512;
-  int64_t num_ws = 0;                 // 0 = return [N, w_dim] without broadcasting
+  int64_t num_ws = 0;  // 0 = return [N, w_dim] without broadcasting
   int64_t num_layers = 8;
   double lr_multiplier = 0.01;
   std::optional<double> w_avg_beta = 0.995;  // none = no w_avg buffer (no tracking, no truncation)

@@ -9,9 +9,9 @@
 #include <span>
 #include <vector>
 
+#include "core/error.h"
 #include "core/text/cat.h"
 #include "core/text/join.h"
-#include "core/error.h"
 #include "nn/upfirdn2d.h"
 
 namespace loom {
@@ -95,12 +95,15 @@ class Mapper {
         if (t.dim() != 4 || t.size(0) != 1) fail(key, cat("expected shape [1, C, 4, 4], got ", shape_of(t)));
         put("synthesis.b4.const", t[0]);
       } else if (auto m = indexed(key, "style.")) {
-        if (m->first < 1 || (m->second != "weight" && m->second != "bias")) fail(key, "unexpected in a rosinality generator");
+        if (m->first < 1 || (m->second != "weight" && m->second != "bias"))
+          fail(key, "unexpected in a rosinality generator");
         put(cat("mapping.fc", m->first - 1, ".", m->second), t);
       } else if (auto m = indexed(key, "noises.noise_"); m && m->second.empty()) {
-        if (t.dim() != 4 || t.size(0) != 1 || t.size(1) != 1) fail(key, cat("expected shape [1, 1, H, W], got ", shape_of(t)));
+        if (t.dim() != 4 || t.size(0) != 1 || t.size(1) != 1)
+          fail(key, cat("expected shape [1, 1, H, W], got ", shape_of(t)));
         const int i = m->first;
-        put(i == 0 ? "synthesis.b4.conv1.noise_const" : cat(block((i - 1) / 2), ".conv", (i - 1) % 2, ".noise_const"), t[0][0]);
+        put(i == 0 ? "synthesis.b4.conv1.noise_const" : cat(block((i - 1) / 2), ".conv", (i - 1) % 2, ".noise_const"),
+            t[0][0]);
       } else if (auto m = indexed(key, "convs.")) {
         layer_field(key, cat(block(m->first / 2), ".conv", m->first % 2), m->second, t, false, m->first % 2 == 0);
       } else if (auto m = indexed(key, "to_rgbs.")) {
@@ -114,7 +117,8 @@ class Mapper {
       }
     }
     if (!out_.count("synthesis.b4.const")) throw UserError(cat(where(), "no input.input: not a rosinality generator"));
-    if (!out_.count("mapping.fc0.weight")) throw UserError(cat(where(), "no style.1.weight: not a rosinality generator"));
+    if (!out_.count("mapping.fc0.weight"))
+      throw UserError(cat(where(), "no style.1.weight: not a rosinality generator"));
 
     const at::Tensor& fc0 = out_.at("mapping.fc0.weight");
     put("mapping.w_avg", latent_avg ? *latent_avg : at::zeros({fc0.size(0)}, fc0.options()));
@@ -135,8 +139,10 @@ class Mapper {
   // Every NVlabs key a `resolution` generator has must have come from some rosinality key.
   void check_complete(int resolution, int map_layers) const {
     std::vector<std::string> want;
-    for (int i = 0; i < map_layers; ++i) want.insert(want.end(), {cat("mapping.fc", i, ".weight"), cat("mapping.fc", i, ".bias")});
-    const std::vector<std::string> layer{"weight", "bias", "noise_strength", "affine.weight", "affine.bias", "noise_const"};
+    for (int i = 0; i < map_layers; ++i)
+      want.insert(want.end(), {cat("mapping.fc", i, ".weight"), cat("mapping.fc", i, ".bias")});
+    const std::vector<std::string> layer{"weight",        "bias",        "noise_strength",
+                                         "affine.weight", "affine.bias", "noise_const"};
     for (int r = 4; r <= resolution; r *= 2) {
       const std::string b = cat("synthesis.b", r);
       for (const char* conv : {".conv0.", ".conv1."}) {

@@ -1,7 +1,7 @@
 #include "models/stylegan2/stylegan2.h"
 
-#include "core/text/cat.h"
 #include "core/registry/registries.h"
+#include "core/text/cat.h"
 #include "core/text/with_commas.h"
 
 namespace loom {

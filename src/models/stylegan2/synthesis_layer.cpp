@@ -5,8 +5,8 @@
 #include <ATen/ops/randn.h>
 #include <ATen/ops/zeros.h>
 
-#include "core/text/cat.h"
 #include "core/error.h"
+#include "core/text/cat.h"
 #include "nn/bias_act.h"
 #include "nn/modulated_conv2d.h"
 #include "nn/upfirdn2d.h"
@@ -23,7 +23,8 @@ NoiseMode parse_noise_mode(const std::string& name) {
 SynthesisLayerImpl::SynthesisLayerImpl(int64_t in_channels, int64_t out_channels, int64_t w_dim, int64_t resolution,
                                        int64_t up, std::optional<double> conv_clamp)
     : resolution_(resolution), up_(up), conv_clamp_(conv_clamp) {
-  affine = register_module("affine", nn::EqualizedLinear(w_dim, in_channels, nn::EqualizedLinearOptions{.bias_init = 1.0}));
+  affine =
+      register_module("affine", nn::EqualizedLinear(w_dim, in_channels, nn::EqualizedLinearOptions{.bias_init = 1.0}));
   weight = register_parameter("weight", at::randn({out_channels, in_channels, 3, 3}));
   bias = register_parameter("bias", at::zeros({out_channels}));
   noise_strength = register_parameter("noise_strength", at::zeros({}));
@@ -49,8 +50,11 @@ int64_t SynthesisLayerImpl::multiply_accumulates() const {
 
 ToRgbLayerImpl::ToRgbLayerImpl(int64_t in_channels, int64_t out_channels, int64_t w_dim, int64_t resolution,
                                std::optional<double> conv_clamp)
-    : resolution_(resolution), weight_gain_(1.0 / std::sqrt(static_cast<double>(in_channels))), conv_clamp_(conv_clamp) {
-  affine = register_module("affine", nn::EqualizedLinear(w_dim, in_channels, nn::EqualizedLinearOptions{.bias_init = 1.0}));
+    : resolution_(resolution),
+      weight_gain_(1.0 / std::sqrt(static_cast<double>(in_channels))),
+      conv_clamp_(conv_clamp) {
+  affine =
+      register_module("affine", nn::EqualizedLinear(w_dim, in_channels, nn::EqualizedLinearOptions{.bias_init = 1.0}));
   weight = register_parameter("weight", at::randn({out_channels, in_channels, 1, 1}));
   bias = register_parameter("bias", at::zeros({out_channels}));
 }

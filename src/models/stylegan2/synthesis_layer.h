@@ -28,8 +28,8 @@ class SynthesisLayerImpl : public torch::nn::Module {
   int64_t multiply_accumulates() const;
 
   nn::EqualizedLinear affine{nullptr};
-  at::Tensor weight, bias, noise_strength;   // parameters
-  at::Tensor noise_const, resample_filter;   // buffers
+  at::Tensor weight, bias, noise_strength;  // parameters
+  at::Tensor noise_const, resample_filter;  // buffers
 
  private:
   int64_t resolution_, up_;

@@ -2,8 +2,8 @@
 
 #include <ATen/ops/randn.h>
 
-#include "core/text/cat.h"
 #include "core/error.h"
+#include "core/text/cat.h"
 #include "nn/upfirdn2d.h"
 
 namespace loom {
@@ -21,7 +21,8 @@ SynthesisBlockImpl::SynthesisBlockImpl(int64_t in_channels, int64_t out_channels
 }
 
 std::pair<at::Tensor, at::Tensor> SynthesisBlockImpl::forward(const at::Tensor& x_in, const at::Tensor& img_in,
-                                                              const at::Tensor& ws, NoiseMode noise_mode, bool force_fp32) {
+                                                              const at::Tensor& ws, NoiseMode noise_mode,
+                                                              bool force_fp32) {
   // float16 only where NVlabs uses it and only on CUDA: CPU convolutions gain nothing from it.
   const bool half = use_fp16_ && !force_fp32 && ws.is_cuda();
   const auto full = conv1->weight.scalar_type();  // float32, or float64 for gradient checks
@@ -63,7 +64,8 @@ at::Tensor SynthesisNetworkImpl::forward(const at::Tensor& ws, NoiseMode noise_m
   int64_t w_index = 0;
   for (auto& block : blocks_) {
     const int64_t n = block->num_conv();
-    std::tie(x, img) = block->forward(x, img, ws.narrow(1, w_index, n + 1).to(block->conv1->weight.scalar_type()), noise_mode, force_fp32);
+    std::tie(x, img) = block->forward(x, img, ws.narrow(1, w_index, n + 1).to(block->conv1->weight.scalar_type()),
+                                      noise_mode, force_fp32);
     w_index += n;
   }
   return img;

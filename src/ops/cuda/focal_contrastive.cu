@@ -4,9 +4,9 @@
 //   d loss / dz = w * sigmoid(z)^gamma * (sigmoid(z) + gamma * sigmoid(-z) * softplus(z)).
 // The forward sum is deterministic: a fixed grid (from the shape alone) writes one partial per block,
 // then a single block adds the partials in a fixed order.
-#include <ATen/core/Tensor.h>
 #include <ATen/Dispatch.h>
 #include <ATen/OpMathType.h>
+#include <ATen/core/Tensor.h>
 #include <ATen/cuda/CUDAContext.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/empty_like.h>
@@ -78,8 +78,8 @@ __device__ T block_sum(T v) {
 
 template <typename scalar_t, typename T>
 __global__ void __launch_bounds__(kThreads)
-    forward_partials(const scalar_t* __restrict__ x, const int64_t* __restrict__ targets, int64_t total,
-                     int64_t C, Params<T> p, T* __restrict__ partials) {
+    forward_partials(const scalar_t* __restrict__ x, const int64_t* __restrict__ targets, int64_t total, int64_t C,
+                     Params<T> p, T* __restrict__ partials) {
   T sum = T(0);
   for (int64_t i = blockIdx.x * int64_t(kThreads) + threadIdx.x; i < total; i += int64_t(gridDim.x) * kThreads) {
     const int64_t row = i / C;
@@ -138,12 +138,12 @@ at::Tensor forward_cuda(const at::Tensor& logits, const at::Tensor& targets, dou
     using T = at::opmath_type<scalar_t>;
     at::Tensor partials = at::empty({blocks}, x.options().dtype(c10::CppTypeToScalarType<T>::value));
     forward_partials<scalar_t, T><<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(
-        x.const_data_ptr<scalar_t>(), t.const_data_ptr<int64_t>(), total, x.size(1),
-        make_params<T>(alpha, gamma), partials.mutable_data_ptr<T>());
+        x.const_data_ptr<scalar_t>(), t.const_data_ptr<int64_t>(), total, x.size(1), make_params<T>(alpha, gamma),
+        partials.mutable_data_ptr<T>());
     C10_CUDA_KERNEL_LAUNCH_CHECK();
     forward_final<scalar_t, T><<<1, kThreads, 0, stream>>>(partials.const_data_ptr<T>(), blocks,
-                                                            static_cast<T>(normalizer.value_or(1.0)),
-                                                            out.mutable_data_ptr<scalar_t>());
+                                                           static_cast<T>(normalizer.value_or(1.0)),
+                                                           out.mutable_data_ptr<scalar_t>());
     C10_CUDA_KERNEL_LAUNCH_CHECK();
   });
   return out;
@@ -164,9 +164,10 @@ at::Tensor backward_cuda(const at::Tensor& grad, const at::Tensor& logits, const
   const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, x.scalar_type(), "focal_contrastive_backward_cuda", [&] {
     using T = at::opmath_type<scalar_t>;
-    backward_entries<scalar_t, T><<<static_cast<unsigned>(blocks_for(total, kMaxBackwardBlocks)), kThreads, 0, stream>>>(
-        g.const_data_ptr<scalar_t>(), x.const_data_ptr<scalar_t>(), t.const_data_ptr<int64_t>(), total, x.size(1),
-        make_params<T>(alpha, gamma), static_cast<T>(normalizer.value_or(1.0)), out.mutable_data_ptr<scalar_t>());
+    backward_entries<scalar_t, T>
+        <<<static_cast<unsigned>(blocks_for(total, kMaxBackwardBlocks)), kThreads, 0, stream>>>(
+            g.const_data_ptr<scalar_t>(), x.const_data_ptr<scalar_t>(), t.const_data_ptr<int64_t>(), total, x.size(1),
+            make_params<T>(alpha, gamma), static_cast<T>(normalizer.value_or(1.0)), out.mutable_data_ptr<scalar_t>());
     C10_CUDA_KERNEL_LAUNCH_CHECK();
   });
   return out;

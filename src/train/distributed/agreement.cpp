@@ -2,9 +2,9 @@
 
 #include <cstring>
 
+#include <ATen/detail/CUDAHooksInterface.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/from_blob.h>
-#include <ATen/detail/CUDAHooksInterface.h>
 #include <ATen/ops/tensor.h>
 
 #include "train/distributed/process_group.h"
@@ -15,14 +15,17 @@ namespace {
 // NCCL only moves GPU memory; Gloo takes CPU tensors.
 at::TensorOptions on_device(ProcessGroup& group, at::ScalarType dtype) {
   at::TensorOptions options = at::TensorOptions().dtype(dtype);
-  if (group.backend() == "nccl") options = options.device(c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(at::detail::getCUDAHooks().getCurrentDevice())));
+  if (group.backend() == "nccl")
+    options = options.device(
+        c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(at::detail::getCUDAHooks().getCurrentDevice())));
   return options;
 }
 
 }  // namespace
 
 std::string broadcast_string(ProcessGroup& group, const std::string& text, int root) {
-  std::vector<at::Tensor> length{at::tensor({static_cast<int64_t>(text.size())}, at::kLong).to(on_device(group, at::kLong))};
+  std::vector<at::Tensor> length{
+      at::tensor({static_cast<int64_t>(text.size())}, at::kLong).to(on_device(group, at::kLong))};
   group.broadcast(length, root);
   const int64_t n = length[0].item<int64_t>();
   at::Tensor bytes = at::empty({n}, at::kByte);

@@ -31,8 +31,8 @@ at::Tensor all_gather_with_grad(ProcessGroup& group, const at::Tensor& local) {
     gathered = group.all_gather(local.detach());
   }
   if (at::GradMode::is_enabled() && local.requires_grad()) {
-    auto node = std::shared_ptr<AllGatherBackward>(new AllGatherBackward(&group, group.rank() * local.size(0), local.size(0)),
-                                                   torch::autograd::deleteNode);
+    auto node = std::shared_ptr<AllGatherBackward>(
+        new AllGatherBackward(&group, group.rank() * local.size(0), local.size(0)), torch::autograd::deleteNode);
     node->set_next_edges(torch::autograd::collect_next_edges(local));
     torch::autograd::set_history(gathered, node);
   }

@@ -34,7 +34,8 @@ struct GradientReducer::Impl {
     if (!syncing || ready[index]) return;
     ready[index] = true;
     --buckets[bucket_of[index]].pending;
-    while (next_launch < static_cast<int64_t>(buckets.size()) && buckets[next_launch].pending == 0) launch(buckets[next_launch++]);
+    while (next_launch < static_cast<int64_t>(buckets.size()) && buckets[next_launch].pending == 0)
+      launch(buckets[next_launch++]);
   }
 
   void launch(Bucket& bucket) {
@@ -64,7 +65,8 @@ struct ReadyHook : torch::autograd::PostAccumulateGradHook {
 
 }  // namespace
 
-GradientReducer::GradientReducer(std::shared_ptr<ProcessGroup> group, std::vector<at::Tensor> parameters, int64_t bucket_bytes)
+GradientReducer::GradientReducer(std::shared_ptr<ProcessGroup> group, std::vector<at::Tensor> parameters,
+                                 int64_t bucket_bytes)
     : impl_(std::make_unique<Impl>()) {
   impl_->group = std::move(group);
   for (auto& p : parameters)
@@ -77,7 +79,8 @@ GradientReducer::GradientReducer(std::shared_ptr<ProcessGroup> group, std::vecto
     const auto& p = impl_->params[i];
     auto& buckets = impl_->buckets;
     // A bucket is one flat buffer, so it holds one dtype on one device.
-    bool fits = !buckets.empty() && bytes < bucket_bytes && impl_->params[buckets.back().params[0]].options().dtype() == p.options().dtype() &&
+    bool fits = !buckets.empty() && bytes < bucket_bytes &&
+                impl_->params[buckets.back().params[0]].options().dtype() == p.options().dtype() &&
                 impl_->params[buckets.back().params[0]].device() == p.device();
     if (!fits) {
       buckets.emplace_back();
@@ -90,7 +93,8 @@ GradientReducer::GradientReducer(std::shared_ptr<ProcessGroup> group, std::vecto
   for (int64_t i = 0; i < n; ++i) {
     if (torch::autograd::impl::post_acc_grad_hooks(impl_->params[i]))
       throw UserError(cat("GradientReducer: parameter ", i, " already has a post-accumulate-grad hook"));
-    torch::autograd::impl::set_post_acc_grad_hooks(impl_->params[i], std::make_unique<ReadyHook>([impl = impl_.get(), i] { impl->grad_ready(i); }));
+    torch::autograd::impl::set_post_acc_grad_hooks(
+        impl_->params[i], std::make_unique<ReadyHook>([impl = impl_.get(), i] { impl->grad_ready(i); }));
   }
 }
 
@@ -102,7 +106,8 @@ int64_t GradientReducer::bucket_count() const { return static_cast<int64_t>(impl
 
 void GradientReducer::prepare(bool sync) {
   std::lock_guard lock(impl_->mutex);
-  if (impl_->next_launch > 0) throw std::logic_error("GradientReducer::prepare called before finish() of the previous backward");
+  if (impl_->next_launch > 0)
+    throw std::logic_error("GradientReducer::prepare called before finish() of the previous backward");
   impl_->syncing = sync;
   impl_->ready.assign(impl_->params.size(), false);
   for (auto& b : impl_->buckets) b.pending = static_cast<int64_t>(b.params.size());

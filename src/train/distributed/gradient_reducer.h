@@ -17,7 +17,8 @@ class GradientReducer {
  public:
   // Parameters that do not require grad are left alone. Every rank must pass the same parameters in the
   // same order. Each parameter's post-accumulate-grad hook slot is taken until destruction.
-  GradientReducer(std::shared_ptr<ProcessGroup> group, std::vector<at::Tensor> parameters, int64_t bucket_bytes = 25 << 20);
+  GradientReducer(std::shared_ptr<ProcessGroup> group, std::vector<at::Tensor> parameters,
+                  int64_t bucket_bytes = 25 << 20);
   ~GradientReducer();
   GradientReducer(const GradientReducer&) = delete;
   GradientReducer& operator=(const GradientReducer&) = delete;

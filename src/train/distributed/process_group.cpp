@@ -8,11 +8,11 @@
 #include <unistd.h>
 
 #include <ATen/ATen.h>
+#include <torch/cuda.h>
 #include <torch/csrc/distributed/c10d/HashStore.hpp>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
-#include <torch/cuda.h>
 #ifdef USE_C10D_NCCL
 #include <c10/cuda/CUDAFunctions.h>
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
@@ -62,12 +62,15 @@ bool env_bool(const char* name) {
 
 void check_rank(const LaunchEnvironment& env, const char* rank_name, const char* world_name) {
   if (env.rank >= env.world_size)
-    throw UserError(cat("environment variable ", rank_name, "=", env.rank, " is not below ", world_name, "=", env.world_size));
+    throw UserError(
+        cat("environment variable ", rank_name, "=", env.rank, " is not below ", world_name, "=", env.world_size));
 }
 
 // Expands one host-list item without top-level commas, e.g. "rack[1-2]-n[01,03]", bracket by bracket.
 void expand_item(const std::string& list, const std::string& item, std::vector<std::string>& out) {
-  auto malformed = [&](const std::string& why) { return UserError(cat("malformed SLURM host list \"", list, "\": ", why)); };
+  auto malformed = [&](const std::string& why) {
+    return UserError(cat("malformed SLURM host list \"", list, "\": ", why));
+  };
   size_t open = item.find('[');
   if (open == std::string::npos) {
     if (item.find(']') != std::string::npos) throw malformed("']' without '['");
@@ -77,7 +80,8 @@ void expand_item(const std::string& list, const std::string& item, std::vector<s
   }
   size_t close = item.find(']', open);
   if (close == std::string::npos) throw malformed("'[' without ']'");
-  std::string prefix = item.substr(0, open), ranges = item.substr(open + 1, close - open - 1), rest = item.substr(close + 1);
+  std::string prefix = item.substr(0, open), ranges = item.substr(open + 1, close - open - 1),
+              rest = item.substr(close + 1);
   if (ranges.empty()) throw malformed("empty '[]'");
   size_t start = 0;
   while (start <= ranges.size()) {
@@ -88,7 +92,8 @@ void expand_item(const std::string& list, const std::string& item, std::vector<s
     auto number = [&](const std::string& s) {
       int64_t n = 0;
       auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-      if (s.empty() || ec != std::errc() || ptr != s.data() + s.size()) throw malformed(cat("bad range \"", range, "\""));
+      if (s.empty() || ec != std::errc() || ptr != s.data() + s.size())
+        throw malformed(cat("bad range \"", range, "\""));
       return n;
     };
     int64_t a = number(lo), b = number(hi);
@@ -104,13 +109,9 @@ void expand_item(const std::string& list, const std::string& item, std::vector<s
   }
 }
 
-bool is_loopback(const std::string& host) {
-  return host.starts_with("127.") || host == "localhost" || host == "::1";
-}
+bool is_loopback(const std::string& host) { return host.starts_with("127.") || host == "localhost" || host == "::1"; }
 
-std::string format_shape(at::IntArrayRef shape) {
-  return cat("[", join(shape, ", "), "]");
-}
+std::string format_shape(at::IntArrayRef shape) { return cat("[", join(shape, ", "), "]"); }
 
 }  // namespace
 
@@ -167,7 +168,9 @@ LaunchEnvironment detect_launch_environment() {
     } else {
       const char* name = env_value("SLURM_JOB_NODELIST") ? "SLURM_JOB_NODELIST" : "SLURM_NODELIST";
       const char* list = env_value(name);
-      if (!list) throw UserError("environment variable SLURM_JOB_NODELIST is missing (needed for the master address; or set MASTER_ADDR)");
+      if (!list)
+        throw UserError(
+            "environment variable SLURM_JOB_NODELIST is missing (needed for the master address; or set MASTER_ADDR)");
       try {
         env.master_addr = expand_slurm_nodelist(list).front();
       } catch (const UserError& e) {
@@ -191,7 +194,8 @@ struct FailureContext {
     // With two ranks the only peer that can be missing is the other one.
     std::string peer = world_size == 2 ? cat(", peer rank ", 1 - rank) : "";
     return DistributedError(cat("rank ", rank, " of ", world_size, ": ", operation, " failed (", backend, ", timeout ",
-                                timeout_seconds, " s", peer, "); another rank died, hung or ran a different collective: ", what));
+                                timeout_seconds, " s", peer,
+                                "); another rank died, hung or ran a different collective: ", what));
   }
 
   template <class F>
@@ -280,7 +284,8 @@ std::shared_ptr<ProcessGroup> ProcessGroup::create(const LaunchEnvironment& env,
   auto impl = std::make_unique<Impl>();
   std::string backend = options.backend;
   if (backend == "auto") backend = torch::cuda::is_available() ? "nccl" : "gloo";
-  if (backend != "gloo" && backend != "nccl") throw UserError(cat("unknown distributed backend \"", backend, "\" (auto, gloo or nccl)"));
+  if (backend != "gloo" && backend != "nccl")
+    throw UserError(cat("unknown distributed backend \"", backend, "\" (auto, gloo or nccl)"));
   impl->context = {env.rank, env.world_size, backend, options.timeout_seconds};
   const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(options.timeout_seconds * 1000));
 
@@ -298,8 +303,8 @@ std::shared_ptr<ProcessGroup> ProcessGroup::create(const LaunchEnvironment& env,
       try {
         store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, so);
       } catch (const std::exception& e) {
-        throw std::runtime_error(cat(so.isServer ? "hosting" : "connecting to", " the TCPStore at ", env.master_addr, ":", env.port,
-                                     ": ", e.what()));
+        throw std::runtime_error(cat(so.isServer ? "hosting" : "connecting to", " the TCPStore at ", env.master_addr,
+                                     ":", env.port, ": ", e.what()));
       }
       // torchrun's agent store is shared by all restart attempts; Python's init_process_group uses the
       // same prefix, so a restarted attempt never reads keys of the previous one.
@@ -314,7 +319,8 @@ std::shared_ptr<ProcessGroup> ProcessGroup::create(const LaunchEnvironment& env,
       c10::cuda::set_device(static_cast<c10::DeviceIndex>(env.local_rank));
       auto o = c10d::ProcessGroupNCCL::Options::create();
       o->timeout = timeout;
-      return c10::make_intrusive<c10d::ProcessGroupNCCL>(store, static_cast<int>(env.rank), static_cast<int>(env.world_size), o);
+      return c10::make_intrusive<c10d::ProcessGroupNCCL>(store, static_cast<int>(env.rank),
+                                                         static_cast<int>(env.world_size), o);
 #else
       throw UserError("this LibTorch was built without NCCL; use distributed.backend=gloo");
 #endif
@@ -327,7 +333,8 @@ std::shared_ptr<ProcessGroup> ProcessGroup::create(const LaunchEnvironment& env,
       o->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(host));
     else
       o->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
-    return c10::make_intrusive<c10d::ProcessGroupGloo>(store, static_cast<int>(env.rank), static_cast<int>(env.world_size), o);
+    return c10::make_intrusive<c10d::ProcessGroupGloo>(store, static_cast<int>(env.rank),
+                                                       static_cast<int>(env.world_size), o);
   });
   return std::shared_ptr<ProcessGroup>(new ProcessGroup(std::move(impl)));
 }
@@ -364,7 +371,8 @@ at::Tensor ProcessGroup::all_gather(const at::Tensor& local) {
   // Shapes first: mismatched sizes would otherwise corrupt or stall the data exchange. Every rank sees
   // every shape, so all of them fail together.
   constexpr int64_t kMaxDims = 8;
-  TORCH_CHECK(local.dim() >= 1 && local.dim() <= kMaxDims, "all_gather needs a tensor of 1 to ", kMaxDims, " dimensions");
+  TORCH_CHECK(local.dim() >= 1 && local.dim() <= kMaxDims, "all_gather needs a tensor of 1 to ", kMaxDims,
+              " dimensions");
   auto shape = at::full({kMaxDims}, -1, at::kLong);
   for (int64_t d = 0; d < local.dim(); ++d) shape[d] = local.size(d);
   std::vector<at::Tensor> shapes = gather(shape.to(local.device()));
@@ -373,14 +381,16 @@ at::Tensor ProcessGroup::all_gather(const at::Tensor& local) {
       auto other = shapes[r].cpu();
       std::vector<int64_t> dims;
       for (int64_t d = 0; d < kMaxDims && other[d].item<int64_t>() >= 0; ++d) dims.push_back(other[d].item<int64_t>());
-      throw DistributedError(cat("rank ", rank(), " of ", world, ": all_gather needs equal shapes on all ranks, but rank ", r, " passed ",
+      throw DistributedError(cat("rank ", rank(), " of ", world,
+                                 ": all_gather needs equal shapes on all ranks, but rank ", r, " passed ",
                                  format_shape(dims), " and rank ", rank(), " ", format_shape(local.sizes())));
     }
   return at::cat(gather(local), 0);
 }
 
 void ProcessGroup::broadcast(std::vector<at::Tensor>& tensors, int root) {
-  if (root < 0 || root >= world_size()) throw UserError(cat("broadcast root ", root, " is not a rank of ", world_size()));
+  if (root < 0 || root >= world_size())
+    throw UserError(cat("broadcast root ", root, " is not a rank of ", world_size()));
   c10d::BroadcastOptions o;
   o.rootRank = root;
   for (const auto& g : flatten(tensors)) {

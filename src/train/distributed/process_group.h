@@ -23,8 +23,8 @@ struct DistributedError : UserError {
 };
 
 struct DistributedOptions {
-  std::string backend = "auto";  // auto (NCCL when CUDA is available, else Gloo) | gloo | nccl
-  double timeout_seconds = 300;  // how long a collective may wait for its peers
+  std::string backend = "auto";          // auto (NCCL when CUDA is available, else Gloo) | gloo | nccl
+  double timeout_seconds = 300;          // how long a collective may wait for its peers
   std::string gloo_interface_host = "";  // address Gloo binds to; default: MASTER_ADDR or 127.0.0.1
   // What happens to module buffers (BatchNorm statistics, StyleGAN2's w_avg) after the start, where
   // parameters are broadcast from rank 0: "broadcast" copies rank 0's after every step (DDP's
@@ -33,10 +33,15 @@ struct DistributedOptions {
 
   template <class V>
   void visit(V& v) {
-    v("backend", backend, {.help = "auto (NCCL on GPUs, Gloo otherwise), gloo or nccl", .choices = {"auto", "gloo", "nccl"}});
-    v("timeout_seconds", timeout_seconds, {.help = "seconds a collective waits for the other ranks before failing", .min = 0.001});
-    v("gloo_interface_host", gloo_interface_host, {.help = "address Gloo binds to (default: MASTER_ADDR, or 127.0.0.1)"});
-    v("buffers", buffers, {.help = "module buffers after each step: broadcast from rank 0, or keep local", .choices = {"broadcast", "local"}});
+    v("backend", backend,
+      {.help = "auto (NCCL on GPUs, Gloo otherwise), gloo or nccl", .choices = {"auto", "gloo", "nccl"}});
+    v("timeout_seconds", timeout_seconds,
+      {.help = "seconds a collective waits for the other ranks before failing", .min = 0.001});
+    v("gloo_interface_host", gloo_interface_host,
+      {.help = "address Gloo binds to (default: MASTER_ADDR, or 127.0.0.1)"});
+    v("buffers", buffers,
+      {.help = "module buffers after each step: broadcast from rank 0, or keep local",
+       .choices = {"broadcast", "local"}});
   }
 };
 
@@ -44,8 +49,8 @@ struct LaunchEnvironment {
   int64_t rank = 0, local_rank = 0, world_size = 1;
   std::string master_addr = "127.0.0.1";
   int port = 29500;
-  int restart_count = 0;     // TORCHELASTIC_RESTART_COUNT: keys of each attempt live under their own prefix
-  bool agent_store = false;  // torchrun's agent hosts the TCPStore; every rank is a client
+  int restart_count = 0;          // TORCHELASTIC_RESTART_COUNT: keys of each attempt live under their own prefix
+  bool agent_store = false;       // torchrun's agent hosts the TCPStore; every rank is a client
   std::string source = "single";  // "torchrun", "slurm" or "single"
 };
 

@@ -55,8 +55,9 @@ std::vector<void*> fused_step(std::vector<torch::optim::OptimizerParamGroup>& gr
     if (t.params.empty()) continue;
     for (const auto& p : t.params) advanced.push_back(p.unsafeGetTensorImpl());
     const auto& o = static_cast<const GroupOptions&>(group.options());
-    kernel(t.params, t.grads, t.exp_avgs, t.exp_avg_sqs, std::vector<at::Tensor>{}, t.steps, o.lr(), std::get<0>(o.betas()),
-           std::get<1>(o.betas()), o.weight_decay(), o.eps(), false, false, std::nullopt, found_inf);
+    kernel(t.params, t.grads, t.exp_avgs, t.exp_avg_sqs, std::vector<at::Tensor>{}, t.steps, o.lr(),
+           std::get<0>(o.betas()), std::get<1>(o.betas()), o.weight_decay(), o.eps(), false, false, std::nullopt,
+           found_inf);
   }
   return advanced;
 }
@@ -87,21 +88,26 @@ at::Tensor FusedAdam::step(LossClosure closure) {
 }
 
 SkippableStep FusedAdam::step_unless(const at::Tensor& found_inf) {
-  return {fused_step<torch::optim::AdamParamState, torch::optim::AdamOptions>(param_groups_, state_, kAdamKernel, found_inf)};
+  return {fused_step<torch::optim::AdamParamState, torch::optim::AdamOptions>(param_groups_, state_, kAdamKernel,
+                                                                              found_inf)};
 }
 
 void FusedAdam::undo_skipped_step(const SkippableStep& step) { undo_step<torch::optim::AdamParamState>(state_, step); }
 
 at::Tensor FusedAdamW::step(LossClosure closure) {
   at::Tensor loss = run_closure(closure);
-  fused_step<torch::optim::AdamWParamState, torch::optim::AdamWOptions>(param_groups_, state_, kAdamWKernel, std::nullopt);
+  fused_step<torch::optim::AdamWParamState, torch::optim::AdamWOptions>(param_groups_, state_, kAdamWKernel,
+                                                                        std::nullopt);
   return loss;
 }
 
 SkippableStep FusedAdamW::step_unless(const at::Tensor& found_inf) {
-  return {fused_step<torch::optim::AdamWParamState, torch::optim::AdamWOptions>(param_groups_, state_, kAdamWKernel, found_inf)};
+  return {fused_step<torch::optim::AdamWParamState, torch::optim::AdamWOptions>(param_groups_, state_, kAdamWKernel,
+                                                                                found_inf)};
 }
 
-void FusedAdamW::undo_skipped_step(const SkippableStep& step) { undo_step<torch::optim::AdamWParamState>(state_, step); }
+void FusedAdamW::undo_skipped_step(const SkippableStep& step) {
+  undo_step<torch::optim::AdamWParamState>(state_, step);
+}
 
 }  // namespace loom

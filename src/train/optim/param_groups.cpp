@@ -69,9 +69,9 @@ std::optional<int64_t> vit_block_index(const std::string& name) {
 // first, so a block's own parameters never count as embeddings.
 int64_t vit_layer_id(const std::string& name, int64_t num_layers) {
   if (auto block = vit_block_index(name)) return *block + 1;
-  static const std::vector<std::string_view> embeddings{
-      "conv1", "patch_embed", "positional_embedding", "pos_embed", "class_embedding", "cls_token", "mask_token", "ln_pre",
-      "token_embedding"};
+  static const std::vector<std::string_view> embeddings{"conv1",      "patch_embed",     "positional_embedding",
+                                                        "pos_embed",  "class_embedding", "cls_token",
+                                                        "mask_token", "ln_pre",          "token_embedding"};
   for (auto part : components(name))
     if (std::find(embeddings.begin(), embeddings.end(), part) != embeddings.end()) return 0;
   return num_layers + 1;
@@ -109,13 +109,15 @@ std::string glob_hint(const std::string& pattern, const NamedParameters& paramet
   if (pattern.find_first_of("*?") != std::string::npos) return "";
   for (const std::string& candidate : {pattern + "*", "*" + pattern, "*" + pattern + "*"})
     for (const auto& [name, p] : parameters)
-      if (glob_match(candidate, name)) return cat("; patterns are globs over the whole name: did you mean '", candidate, "'?");
+      if (glob_match(candidate, name))
+        return cat("; patterns are globs over the whole name: did you mean '", candidate, "'?");
   return "";
 }
 
 }  // namespace
 
-std::vector<ParameterGroupPlan> plan_parameter_groups(const NamedParameters& parameters, const ParamGroupOptions& options,
+std::vector<ParameterGroupPlan> plan_parameter_groups(const NamedParameters& parameters,
+                                                      const ParamGroupOptions& options,
                                                       const DecayExclusions& exclusions, double weight_decay,
                                                       const ConfigNode& section, const std::string& path) {
   const auto key = [&](const std::string& k) { return config_detail::child_path(path, k); };
@@ -139,8 +141,9 @@ std::vector<ParameterGroupPlan> plan_parameter_groups(const NamedParameters& par
       }
     }
     if (!first_hit)
-      config_detail::fail(match_node(section, r), where,
-                          cat("'", pattern, "' matches no parameter (", first_names(parameters), ")", glob_hint(pattern, parameters)));
+      config_detail::fail(
+          match_node(section, r), where,
+          cat("'", pattern, "' matches no parameter (", first_names(parameters), ")", glob_hint(pattern, parameters)));
     if (!took) {
       const int earlier = rule_of[*first_hit];
       config_detail::fail(match_node(section, r), where,
@@ -164,8 +167,9 @@ std::vector<ParameterGroupPlan> plan_parameter_groups(const NamedParameters& par
       }
     }
     if (!any)
-      config_detail::fail(node_at(section, "layer_decay_match"), key("layer_decay_match"),
-                          cat("'", options.layer_decay_match, "' matches no parameter (", first_names(parameters), ")"));
+      config_detail::fail(
+          node_at(section, "layer_decay_match"), key("layer_decay_match"),
+          cat("'", options.layer_decay_match, "' matches no parameter (", first_names(parameters), ")"));
     if (!blocks)
       config_detail::fail(node_at(section, "layer_decay"), key("layer_decay"),
                           cat("no parameter matching '", options.layer_decay_match,
@@ -213,7 +217,8 @@ std::vector<std::string> parameter_group_table(const std::vector<ParameterGroupP
     const auto& group = plan[g];
     rows.push_back({std::to_string(g), group.rule_text + (group.excluded ? ", no decay" : ""),
                     group.layer ? std::to_string(*group.layer) : "-", number(base_lr * group.lr_scale),
-                    number(group.weight_decay), std::to_string(group.parameters.size()), std::to_string(group.numel())});
+                    number(group.weight_decay), std::to_string(group.parameters.size()),
+                    std::to_string(group.numel())});
     tensors += static_cast<int64_t>(group.parameters.size());
     total += group.numel();
   }

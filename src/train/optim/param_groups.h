@@ -45,9 +45,11 @@ struct ParamGroupRule {
 
   template <class V>
   void visit(V& v) {
-    v("match", match, {.help = "glob over the full parameter name: * any characters (dots too), ? one", .required = true});
+    v("match", match,
+      {.help = "glob over the full parameter name: * any characters (dots too), ? one", .required = true});
     v("lr_mult", lr_mult, {.help = "multiplier of the section's lr", .min = 0.0});
-    v("weight_decay", weight_decay, {.help = "weight decay of the matched parameters (excluded ones keep 0)", .min = 0.0});
+    v("weight_decay", weight_decay,
+      {.help = "weight decay of the matched parameters (excluded ones keep 0)", .min = 0.0});
   }
 };
 
@@ -91,7 +93,8 @@ struct ParameterGroupPlan {
 // ids (full lr) first, then decayed before excluded. Empty groups are left out. `section` is the
 // optimizer section at `path` ("d_optimizer"); ConfigErrors name the key, e.g.
 // `d_optimizer.groups[1].match: 'backbone.' matches no parameter`.
-std::vector<ParameterGroupPlan> plan_parameter_groups(const NamedParameters& parameters, const ParamGroupOptions& options,
+std::vector<ParameterGroupPlan> plan_parameter_groups(const NamedParameters& parameters,
+                                                      const ParamGroupOptions& options,
                                                       const DecayExclusions& exclusions, double weight_decay,
                                                       const ConfigNode& section, const std::string& path);
 

@@ -28,8 +28,8 @@ struct ClassifyOptions {
 
 // The `data:` section of classification recipes.
 struct ClassifyDataOptions {
-  ConfigNode train;                // a dataset section (name + options), see `loom list`
-  std::optional<ConfigNode> val;   // evaluated at the eval cadence when given
+  ConfigNode train;               // a dataset section (name + options), see `loom list`
+  std::optional<ConfigNode> val;  // evaluated at the eval cadence when given
   int64_t eval_batch_size = 256;
   int64_t eval_workers = 2;
 

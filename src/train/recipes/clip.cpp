@@ -26,7 +26,8 @@ at::Tensor tokens_of(const Clip& model, const std::vector<std::string>& captions
 
 const std::vector<std::string>& captions_of(const data::Batch& batch) {
   auto it = batch.text.find("caption");
-  if (it == batch.text.end()) throw UserError("clip recipe: the dataset gives no 'caption' text (use caption_table or synthetic_scenes)");
+  if (it == batch.text.end())
+    throw UserError("clip recipe: the dataset gives no 'caption' text (use caption_table or synthetic_scenes)");
   return it->second;
 }
 
@@ -49,7 +50,9 @@ TrainSetup ClipRecipe::setup(const RecipeContext& context) {
   add_model(setup, model_, ema_, context.device);
   const ConfigNode& loss_section = sections_.at("loss");
   loss_ = std::dynamic_pointer_cast<ContrastiveLoss>(make_loss(loss_section, "loss"));
-  if (!loss_) fail_config(loss_section, "loss.name", "the clip recipe needs a contrastive loss (clip, siglip, focal_contrastive)");
+  if (!loss_)
+    fail_config(loss_section, "loss.name",
+                "the clip recipe needs a contrastive loss (clip, siglip, focal_contrastive)");
   auto loss = [this, device = context.device, group = context.group](const data::Batch& batch, const StepInfo&) {
     at::Tensor image = model_->encode_image(batch.at("image"), true);
     at::Tensor text = model_->encode_text(tokens_of(*model_, captions_of(batch), device), true);
@@ -67,11 +70,13 @@ TrainSetup ClipRecipe::setup(const RecipeContext& context) {
 
 Scalars ClipRecipe::evaluate_model(Clip& model, c10::Device device, const std::string& prefix) {
   std::vector<at::Tensor> images, texts, labels;
-  const EvalPass pass{.batch_size = eval_.batch_size, .workers = eval_.workers, .seed = seed_, .limit = eval_.max_samples};
+  const EvalPass pass{
+      .batch_size = eval_.batch_size, .workers = eval_.workers, .seed = seed_, .limit = eval_.max_samples};
   for_each_eval_batch(val_, pass, device, [&](const data::Batch& batch) {
     images.push_back(model.encode_image(batch.at("image"), true).to(at::kFloat).cpu());
     auto captions = batch.text.find("caption");
-    if (captions != batch.text.end()) texts.push_back(model.encode_text(tokens_of(model, captions->second, device), true).to(at::kFloat).cpu());
+    if (captions != batch.text.end())
+      texts.push_back(model.encode_text(tokens_of(model, captions->second, device), true).to(at::kFloat).cpu());
     if (batch.tensors.count("label")) labels.push_back(batch.at("label").cpu());
   });
   Scalars out;
@@ -98,8 +103,9 @@ Scalars ClipRecipe::evaluate_model(Clip& model, c10::Device device, const std::s
 
 Scalars ClipRecipe::evaluate(const EvalContext& context) {
   if (!val_) return {};
-  return with_ema_metrics(*model_, ema_.get(),
-                          [&](Clip& model, const std::string& prefix) { return evaluate_model(model, context.device, prefix); });
+  return with_ema_metrics(*model_, ema_.get(), [&](Clip& model, const std::string& prefix) {
+    return evaluate_model(model, context.device, prefix);
+  });
 }
 
 void register_clip_recipe() {

@@ -11,9 +11,9 @@
 #include <c10/core/GradMode.h>
 #include <torch/nn/module.h>
 
-#include "core/text/cat.h"
 #include "core/log.h"
 #include "core/registry/registries.h"
+#include "core/text/cat.h"
 #include "data/dataset.h"
 #include "data/image_grid.h"
 #include "data/image_io.h"
@@ -31,7 +31,8 @@
 namespace loom {
 
 StyleGan2Recipe::StyleGan2Recipe(const ConfigNode& config)
-    : sections_(config, {{"model"}, {"data"}, {"optimizer"}, {"d_optimizer", false}, {"sample", false}, {"eval", false}}),
+    : sections_(config,
+                {{"model"}, {"data"}, {"optimizer"}, {"d_optimizer", false}, {"sample", false}, {"eval", false}}),
       options_(sections_.read<StyleGan2RecipeOptions>("recipe")),
       data_(sections_.read<StyleGan2DataOptions>("data")),
       sample_(sections_.read<StyleGan2SampleOptions>("sample")),
@@ -63,35 +64,38 @@ TrainSetup StyleGan2Recipe::setup(const RecipeContext& context) {
   const ConfigNode* d_optimizer = sections_.find("d_optimizer");
   const ConfigNode& d_section = d_optimizer ? *d_optimizer : sections_.at("optimizer");
   // The lazy-regularisation lr/β adjustment applies even with a penalty off, as in NVlabs' cifar config.
-  setup.optimizers["G"] = {make_optimizer(named_parameters(*model_->G), sections_.at("optimizer"), "optimizer", options_.g_reg_interval),
-                           nullptr};
-  setup.optimizers["D"] = {make_optimizer(named_parameters(*model_->D), d_section, d_optimizer ? "d_optimizer" : "optimizer",
-                                          options_.d_reg_interval),
+  setup.optimizers["G"] = {
+      make_optimizer(named_parameters(*model_->G), sections_.at("optimizer"), "optimizer", options_.g_reg_interval),
+      nullptr};
+  setup.optimizers["D"] = {make_optimizer(named_parameters(*model_->D), d_section,
+                                          d_optimizer ? "d_optimizer" : "optimizer", options_.d_reg_interval),
                            nullptr};
   const std::vector<at::Tensor> g_params = model_->G->parameters(), d_params = model_->D->parameters();
   const int64_t z_dim = model_->options().z_dim;
 
-  setup.phases.push_back({"Gmain", g_params, "G", 1, [this, z_dim](const data::Batch& batch, const StepInfo&) {
-                            const auto device = batch.at("image").device();
-                            const int64_t n = batch.size();
-                            at::Tensor c = random_labels(n, device);
-                            at::Tensor img = model_->G->synthesis->forward(run_mapping(at::randn({n, z_dim}, device), c));
-                            at::Tensor logits = discriminate(img, c);
-                            return LossOutput{generator_logistic_loss(logits).mean(), {{"D(fake)", logits.mean()}}};
-                          }});
+  setup.phases.push_back(
+      {"Gmain", g_params, "G", 1, [this, z_dim](const data::Batch& batch, const StepInfo&) {
+         const auto device = batch.at("image").device();
+         const int64_t n = batch.size();
+         at::Tensor c = random_labels(n, device);
+         at::Tensor img = model_->G->synthesis->forward(run_mapping(at::randn({n, z_dim}, device), c));
+         at::Tensor logits = discriminate(img, c);
+         return LossOutput{generator_logistic_loss(logits).mean(), {{"D(fake)", logits.mean()}}};
+       }});
   if (path_length)
-    setup.phases.push_back({"Greg", g_params, "G", options_.g_reg_interval, [this, z_dim](const data::Batch& batch, const StepInfo&) {
-                              const auto device = batch.at("image").device();
-                              const int64_t n = std::max<int64_t>(batch.size() / options_.pl_batch_shrink, 1);
-                              at::Tensor ws = run_mapping(at::randn({n, z_dim}, device), random_labels(n, device));
-                              at::Tensor img = model_->G->synthesis->forward(ws);
-                              at::Tensor noise = at::randn_like(img) / std::sqrt(static_cast<double>(img.size(2) * img.size(3)));
-                              at::Tensor lengths = path_lengths(img, ws, noise);
-                              at::Tensor penalty = path_length_penalty(lengths, pl_mean_, options_.pl_decay);
-                              // Scaled by the interval: the lazy phase stands in for that many steps.
-                              at::Tensor loss = (penalty * options_.pl_weight).mean() * static_cast<double>(options_.g_reg_interval);
-                              return LossOutput{loss, {{"pl_length", lengths.mean()}, {"pl_mean", pl_mean_}}};
-                            }});
+    setup.phases.push_back(
+        {"Greg", g_params, "G", options_.g_reg_interval, [this, z_dim](const data::Batch& batch, const StepInfo&) {
+           const auto device = batch.at("image").device();
+           const int64_t n = std::max<int64_t>(batch.size() / options_.pl_batch_shrink, 1);
+           at::Tensor ws = run_mapping(at::randn({n, z_dim}, device), random_labels(n, device));
+           at::Tensor img = model_->G->synthesis->forward(ws);
+           at::Tensor noise = at::randn_like(img) / std::sqrt(static_cast<double>(img.size(2) * img.size(3)));
+           at::Tensor lengths = path_lengths(img, ws, noise);
+           at::Tensor penalty = path_length_penalty(lengths, pl_mean_, options_.pl_decay);
+           // Scaled by the interval: the lazy phase stands in for that many steps.
+           at::Tensor loss = (penalty * options_.pl_weight).mean() * static_cast<double>(options_.g_reg_interval);
+           return LossOutput{loss, {{"pl_length", lengths.mean()}, {"pl_mean", pl_mean_}}};
+         }});
   setup.phases.push_back({"Dmain", d_params, "D", 1, [this, z_dim](const data::Batch& batch, const StepInfo&) {
                             const auto device = batch.at("image").device();
                             const int64_t n = batch.size();
@@ -107,14 +111,15 @@ TrainSetup StyleGan2Recipe::setup(const RecipeContext& context) {
                             return LossOutput{loss, {{"D(real)", real_logits.mean()}, {"D(fake)", fake_logits.mean()}}};
                           }});
   if (r1)
-    setup.phases.push_back({"Dreg", d_params, "D", options_.d_reg_interval, [this](const data::Batch& batch, const StepInfo&) {
-                              at::Tensor real = real_images(batch).detach().requires_grad_(true);
-                              at::Tensor logits = discriminate(real, real_labels(batch, real.device()));
-                              ada_.observe(logits);
-                              at::Tensor penalty = r1_penalty(logits, real);
-                              at::Tensor loss = (penalty * (options_.r1_gamma / 2)).mean() * static_cast<double>(options_.d_reg_interval);
-                              return LossOutput{loss, {{"r1_penalty", penalty.mean()}}};
-                            }});
+    setup.phases.push_back(
+        {"Dreg", d_params, "D", options_.d_reg_interval, [this](const data::Batch& batch, const StepInfo&) {
+           at::Tensor real = real_images(batch).detach().requires_grad_(true);
+           at::Tensor logits = discriminate(real, real_labels(batch, real.device()));
+           ada_.observe(logits);
+           at::Tensor penalty = r1_penalty(logits, real);
+           at::Tensor loss = (penalty * (options_.r1_gamma / 2)).mean() * static_cast<double>(options_.d_reg_interval);
+           return LossOutput{loss, {{"r1_penalty", penalty.mean()}}};
+         }});
   return setup;
 }
 
@@ -146,14 +151,16 @@ at::Tensor StyleGan2Recipe::run_mapping(const at::Tensor& z, const at::Tensor& c
 at::Tensor StyleGan2Recipe::random_labels(int64_t n, c10::Device device) const {
   const int64_t c_dim = model_->options().c_dim;
   if (c_dim == 0) return {};
-  return class_vectors(at::randint(0, c_dim, {n}, at::TensorOptions(device).dtype(at::kLong)), c_dim, "generated labels");
+  return class_vectors(at::randint(0, c_dim, {n}, at::TensorOptions(device).dtype(at::kLong)), c_dim,
+                       "generated labels");
 }
 
 at::Tensor StyleGan2Recipe::real_labels(const data::Batch& batch, c10::Device device) const {
   const int64_t c_dim = model_->options().c_dim;
   if (c_dim == 0) return {};
   auto it = batch.tensors.find("label");
-  if (it == batch.tensors.end()) throw UserError("stylegan2: model.c_dim > 0 needs class labels, and data.train gives none");
+  if (it == batch.tensors.end())
+    throw UserError("stylegan2: model.c_dim > 0 needs class labels, and data.train gives none");
   return class_vectors(it->second.to(device), c_dim, "data.train labels");
 }
 
@@ -176,7 +183,8 @@ void StyleGan2Recipe::after_step(const StepInfo& info) {
 
 std::map<std::string, double> StyleGan2Recipe::counters() const {
   const double pl_mean = pl_mean_.defined() ? pl_mean_.item<double>() : 0.0;  // once per checkpoint
-  std::map<std::string, double> out{{"pl_mean", pl_mean}, {"ada_images_at_update", static_cast<double>(ada_images_at_update_)}};
+  std::map<std::string, double> out{{"pl_mean", pl_mean},
+                                    {"ada_images_at_update", static_cast<double>(ada_images_at_update_)}};
   for (const auto& [key, value] : ada_.state()) out["ada_" + key] = value;
   return out;
 }
@@ -184,9 +192,12 @@ std::map<std::string, double> StyleGan2Recipe::counters() const {
 void StyleGan2Recipe::set_counters(const std::map<std::string, double>& counters) {
   std::map<std::string, double> ada;
   for (const auto& [key, value] : counters) {
-    if (key == "pl_mean") pl_mean_ = at::scalar_tensor(value, at::kFloat);  // a CPU scalar mixes with any device
-    else if (key == "ada_images_at_update") ada_images_at_update_ = static_cast<int64_t>(value);
-    else if (key.starts_with("ada_")) ada[key.substr(4)] = value;
+    if (key == "pl_mean")
+      pl_mean_ = at::scalar_tensor(value, at::kFloat);  // a CPU scalar mixes with any device
+    else if (key == "ada_images_at_update")
+      ada_images_at_update_ = static_cast<int64_t>(value);
+    else if (key.starts_with("ada_"))
+      ada[key.substr(4)] = value;
   }
   ada_.restore(ada);
   augment_->set_p(ada_.p());
@@ -205,8 +216,9 @@ eval::FeatureExtractor& StyleGan2Recipe::extractor(c10::Device device) {
 const at::Tensor& StyleGan2Recipe::real_features(c10::Device device) {
   if (real_features_.defined()) return real_features_;
   std::vector<at::Tensor> features;
-  for_each_eval_batch(train_data_, {.batch_size = eval_.batch_size, .workers = 2, .seed = seed_, .limit = eval_.num_real}, device,
-                      [&](const data::Batch& batch) { features.push_back(extractor(device).features(batch.at("image"))); });
+  for_each_eval_batch(
+      train_data_, {.batch_size = eval_.batch_size, .workers = 2, .seed = seed_, .limit = eval_.num_real}, device,
+      [&](const data::Batch& batch) { features.push_back(extractor(device).features(batch.at("image"))); });
   if (features.empty()) throw UserError("stylegan2 evaluation: the training dataset gave no images");
   real_features_ = at::cat(features);
   return real_features_;
@@ -230,7 +242,8 @@ Scalars StyleGan2Recipe::evaluate(const EvalContext& context) {
   if (eval_.kid_subsets > 0) {
     // Subsets as large as both sets are all the same set: one evaluation, and no spread to report.
     const bool sampled = eval_.kid_subset_size < std::min(real.size(0), fake.size(0));
-    eval::KidResult kid = eval::kernel_inception_distance(real, fake, sampled ? eval_.kid_subsets : 1, eval_.kid_subset_size, seed_);
+    eval::KidResult kid =
+        eval::kernel_inception_distance(real, fake, sampled ? eval_.kid_subsets : 1, eval_.kid_subset_size, seed_);
     out.emplace_back("val/kid" + suffix, kid.mean);
     if (sampled) out.emplace_back("val/kid_std" + suffix, kid.std);
   }
@@ -243,7 +256,8 @@ void StyleGan2Recipe::write_samples(const EvalContext& context) {
   std::vector<int64_t> seeds(static_cast<size_t>(sample_.count));
   for (int64_t i = 0; i < sample_.count; ++i) seeds[static_cast<size_t>(i)] = i;
   at::Tensor c;  // conditional: the classes in turn
-  if (g.options().c_dim > 0) c = class_vectors(at::arange(sample_.count) % g.options().c_dim, g.options().c_dim, "samples");
+  if (g.options().c_dim > 0)
+    c = class_vectors(at::arange(sample_.count) % g.options().c_dim, g.options().c_dim, "samples");
   at::Tensor grid = data::image_grid(images_from_seeds(
       g, seeds, c, {.truncation_psi = sample_.psi, .noise_mode = parse_noise_mode(sample_.noise)}, context.device));
   if (!context.samples_dir.empty()) {

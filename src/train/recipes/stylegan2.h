@@ -25,14 +25,14 @@ class StyleGan2;
 
 struct StyleGan2RecipeOptions {
   std::string name = "stylegan2";
-  double r1_gamma = 10;          // R1 weight γ (paper256: 1, config-f: 10; ~0.0002·res²/batch for auto)
+  double r1_gamma = 10;  // R1 weight γ (paper256: 1, config-f: 10; ~0.0002·res²/batch for auto)
   int64_t d_reg_interval = 16;
   int64_t g_reg_interval = 4;
-  double pl_weight = 2;          // 0 = no path-length phase
+  double pl_weight = 2;  // 0 = no path-length phase
   int64_t pl_batch_shrink = 2;
   double pl_decay = 0.01;
-  double style_mixing = 0.9;     // probability of mixing two ws at a random layer
-  bool ema = true;               // keep G_ema (speed: train.ema, e.g. half_life_images 10000 = ema_kimg 10)
+  double style_mixing = 0.9;  // probability of mixing two ws at a random layer
+  bool ema = true;            // keep G_ema (speed: train.ema, e.g. half_life_images 10000 = ema_kimg 10)
   nn::AugmentPipeOptions augment;
   nn::AdaOptions ada;
 

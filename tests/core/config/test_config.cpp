@@ -128,23 +128,28 @@ TEST_CASE("config errors name file, line and full key path") {
                           Catch::Contains("did you mean 'inner.width'"));
   CHECK_THAT(error_of([&] { read("name: a\nlr: fast\n"); }),
              Catch::Contains("exp.yaml:2: lr: expected a number, got 'fast'"));
-  CHECK_THAT(error_of([&] { read("name: a\nlr: -1\n"); }), Catch::Contains("exp.yaml:2: lr:") && Catch::Contains("must be >= 0"));
+  CHECK_THAT(error_of([&] { read("name: a\nlr: -1\n"); }),
+             Catch::Contains("exp.yaml:2: lr:") && Catch::Contains("must be >= 0"));
   CHECK_THAT(error_of([&] { read("name: a\ninner: {betas: [0.5, 1.5]}\n"); }), Catch::Contains("inner.betas[1]"));
   CHECK_THAT(error_of([&] { read("lr: 1\n"); }), Catch::Contains("name: missing required value"));
   CHECK_THAT(error_of([&] { read("name: a\namp: 3\n"); }), Catch::Contains("amp: expected true or false"));
   CHECK_THAT(error_of([&] { read("name: a\nmode: exakt\n"); }), Catch::Contains("did you mean 'exact'"));
   CHECK_THAT(error_of([&] { read("name: [1]\n"); }), Catch::Contains("name: expected a string, got a list"));
   CHECK_THAT(error_of([&] { read("name: a\ninner: 5\n"); }), Catch::Contains("inner: expected a mapping"));
-  CHECK_THAT(error_of([&] { parse_yaml("a: [1, 2\nb: 3\n", "bad.yaml"); }), Catch::Contains("bad.yaml:") && Catch::Contains("malformed YAML"));
-  CHECK_THAT(error_of([&] { parse_yaml("a: 1\na: 2\n", "dup.yaml"); }), Catch::Contains("dup.yaml:2: duplicate key 'a'"));
+  CHECK_THAT(error_of([&] { parse_yaml("a: [1, 2\nb: 3\n", "bad.yaml"); }),
+             Catch::Contains("bad.yaml:") && Catch::Contains("malformed YAML"));
+  CHECK_THAT(error_of([&] { parse_yaml("a: 1\na: 2\n", "dup.yaml"); }),
+             Catch::Contains("dup.yaml:2: duplicate key 'a'"));
 }
 
 TEST_CASE("file errors: missing files, missing bases and _base_ cycles") {
   fs::path dir = test::scratch("config_files");
-  CHECK_THAT(error_of([&] { load_config((dir / "nope.yaml").string()); }), Catch::Contains("nope.yaml' does not exist"));
+  CHECK_THAT(error_of([&] { load_config((dir / "nope.yaml").string()); }),
+             Catch::Contains("nope.yaml' does not exist"));
   write(dir / "a.yaml", "_base_: b.yaml\n");
   write(dir / "b.yaml", "_base_: a.yaml\n");
-  CHECK_THAT(error_of([&] { load_config((dir / "a.yaml").string()); }), Catch::Contains("_base_ cycle: a.yaml -> b.yaml -> a.yaml"));
+  CHECK_THAT(error_of([&] { load_config((dir / "a.yaml").string()); }),
+             Catch::Contains("_base_ cycle: a.yaml -> b.yaml -> a.yaml"));
   write(dir / "c.yaml", "x: 1\n_base_: [missing.yaml]\n");
   CHECK_THAT(error_of([&] { load_config((dir / "c.yaml").string()); }),
              Catch::Contains("c.yaml:2: _base_: config file") && Catch::Contains("missing.yaml' does not exist"));

@@ -8,8 +8,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "core/io/checkpoint.h"
 #include "core/error.h"
+#include "core/io/checkpoint.h"
 #include "core/log.h"
 #include "support/test_env.h"
 
@@ -251,8 +251,8 @@ TEST_CASE("checkpoint with a truncated or missing file is rejected", "[checkpoin
   auto folder = store.save(2, contents_for(2));
   std::string blob = slurp(folder / "optimizer.bin");
   spit(folder / "optimizer.bin", blob.substr(0, blob.size() - 2));
-  CHECK_THROWS_WITH(CheckpointStore::load(folder), Catch::Contains("step-000000002") &&
-                                                       Catch::Contains("optimizer.bin") && Catch::Contains("size"));
+  CHECK_THROWS_WITH(CheckpointStore::load(folder),
+                    Catch::Contains("step-000000002") && Catch::Contains("optimizer.bin") && Catch::Contains("size"));
   std::optional<loom::LoadedCheckpoint> loaded;
   auto log = logged(dir, [&] { loaded = store.load_latest(); });
   REQUIRE(loaded);
@@ -330,8 +330,8 @@ TEST_CASE("checkpoint interrupted replacement restores the set-aside folder", "[
 TEST_CASE("checkpoint rejects unsafe blob names", "[checkpoint]") {
   auto dir = loom::test::scratch("checkpoint/blobs");
   CheckpointStore store(dir, {});
-  for (std::string bad : {"../escape", "a/b", "", "..", "has space", "MANIFEST.json", "state.json",
-                          "tensors.safetensors", "ü"}) {
+  for (std::string bad :
+       {"../escape", "a/b", "", "..", "has space", "MANIFEST.json", "state.json", "tensors.safetensors", "ü"}) {
     auto c = contents_for(1);
     c.blobs[bad] = "x";
     INFO(bad);

@@ -106,9 +106,9 @@ TEST_CASE("load_into: non-strict load copies what matches and reports the rest",
   Net net;
   const at::Tensor mean_before = net->stats->mean.clone();
   NamedTensors file = file_tensors();
-  file.pop_back();                                    // stats.mean missing
-  file.emplace_back("extra", torch::ones({1}));       // unexpected
-  file[2].second = torch::zeros({1, 1});              // seq.1.weight mismatched
+  file.pop_back();                               // stats.mean missing
+  file.emplace_back("extra", torch::ones({1}));  // unexpected
+  file[2].second = torch::zeros({1, 1});         // seq.1.weight mismatched
   auto report = loom::weights::load_into(*net, file, {.strict = false});
   CHECK(report.missing == std::vector<std::string>{"stats.mean"});
   CHECK(report.unexpected == std::vector<std::string>{"extra"});

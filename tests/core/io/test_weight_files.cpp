@@ -152,8 +152,7 @@ TEST_CASE("weights: round trip in C++", "[io][weights]") {
     // Overwriting goes through a temporary file that never stays behind.
     loom::weights::write(path, tensors);
   }
-  for (const auto& entry : fs::directory_iterator(dir))
-    CHECK(entry.path().string().find(".tmp-") == std::string::npos);
+  for (const auto& entry : fs::directory_iterator(dir)) CHECK(entry.path().string().find(".tmp-") == std::string::npos);
 
   const std::string st = (dir / "meta.safetensors").string();
   loom::weights::write(st, {{"u16", torch::tensor({1, 65535}, torch::kInt32).to(torch::kUInt16)}}, kMetadata);
@@ -161,12 +160,18 @@ TEST_CASE("weights: round trip in C++", "[io][weights]") {
   CHECK(back.metadata == kMetadata);
   CHECK(back.tensors.at(0).second.scalar_type() == torch::kUInt16);
 
-  require_user_error([&] { loom::weights::write((dir / "x.pt").string(), {{"u16", back.tensors[0].second}}); },
-                     dir / "x.pt", "u16");
+  require_user_error(
+      [&] {
+        loom::weights::write((dir / "x.pt").string(), {{"u16", back.tensors[0].second}});
+      },
+      dir / "x.pt", "u16");
   require_user_error([&] { loom::weights::write((dir / "x.npz").string(), tensors); }, dir / "x.npz", ".npz");
   require_user_error([&] { loom::weights::write((dir / "x.pt").string(), tensors, kMetadata); }, dir / "x.pt");
-  require_user_error([&] { loom::weights::write((dir / "x.safetensors").string(), {{"a", tensors[0].second}, {"a", tensors[1].second}}); },
-                     dir / "x.safetensors", "'a'");
+  require_user_error(
+      [&] {
+        loom::weights::write((dir / "x.safetensors").string(), {{"a", tensors[0].second}, {"a", tensors[1].second}});
+      },
+      dir / "x.safetensors", "'a'");
   CHECK_FALSE(fs::exists(dir / "x.pt"));
 }
 
@@ -210,15 +215,22 @@ TEST_CASE("weights: corrupt and foreign files are user errors naming the file", 
 
   SECTION("bad safetensors headers") {
     const std::string ok = R"("a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]})";
-    require_user_error(read(raw_safetensors(dir, "json.safetensors", "{not json", 8)), dir / "json.safetensors", "JSON");
-    require_user_error(read(raw_safetensors(dir, "dtype.safetensors", R"({"a":{"dtype":"F13","shape":[2],"data_offsets":[0,8]}})", 8)),
-                       dir / "dtype.safetensors", "'a'");
-    require_user_error(read(raw_safetensors(dir, "overlap.safetensors", "{" + ok + R"(,"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", 12)),
-                       dir / "overlap.safetensors", "overlapping");
-    require_user_error(read(raw_safetensors(dir, "range.safetensors", "{" + ok + R"(,"b":{"dtype":"I64","shape":[2],"data_offsets":[8,24]}})", 16)),
-                       dir / "range.safetensors", "'b'");
-    require_user_error(read(raw_safetensors(dir, "size.safetensors", R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8)),
-                       dir / "size.safetensors", "'a'");
+    require_user_error(read(raw_safetensors(dir, "json.safetensors", "{not json", 8)), dir / "json.safetensors",
+                       "JSON");
+    require_user_error(
+        read(raw_safetensors(dir, "dtype.safetensors", R"({"a":{"dtype":"F13","shape":[2],"data_offsets":[0,8]}})", 8)),
+        dir / "dtype.safetensors", "'a'");
+    require_user_error(
+        read(raw_safetensors(dir, "overlap.safetensors",
+                             "{" + ok + R"(,"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", 12)),
+        dir / "overlap.safetensors", "overlapping");
+    require_user_error(
+        read(raw_safetensors(dir, "range.safetensors",
+                             "{" + ok + R"(,"b":{"dtype":"I64","shape":[2],"data_offsets":[8,24]}})", 16)),
+        dir / "range.safetensors", "'b'");
+    require_user_error(
+        read(raw_safetensors(dir, "size.safetensors", R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8)),
+        dir / "size.safetensors", "'a'");
     require_user_error(read(raw_safetensors(dir, "len.safetensors", "{" + ok + "}", 8, 1u << 20)),
                        dir / "len.safetensors", "larger than the file");
     require_user_error(read(raw_safetensors(dir, "meta.safetensors", R"({"__metadata__":{"n":1}})", 0)),

@@ -20,7 +20,7 @@ std::vector<int> bytes_of(const loom::pb::Encoder& e) {
 TEST_CASE("crc32c matches the Castagnoli check values", "[metrics][crc]") {
   CHECK(loom::crc32c("123456789") == 0xE3069283u);
   CHECK(loom::crc32c("") == 0u);
-  CHECK(loom::crc32c(std::string(32, '\0')) == 0x8A9136AAu);  // RFC 3720 B.4: 32 bytes of zeros
+  CHECK(loom::crc32c(std::string(32, '\0')) == 0x8A9136AAu);    // RFC 3720 B.4: 32 bytes of zeros
   CHECK(loom::crc32c(std::string(32, '\xff')) == 0x62A8AB43u);  // RFC 3720 B.4: 32 bytes of 0xff
   // Extending in pieces (across the 8-byte fast path and the byte tail) equals one pass.
   std::string text = "The quick brown fox jumps over the lazy dog, twice over.";
@@ -81,6 +81,5 @@ TEST_CASE("protobuf fixed-width, length-delimited and packed fields", "[metrics]
   Encoder packed;
   std::vector<double> values{1.0, 2.0};
   packed.packed_doubles_field(6, values);
-  CHECK(bytes_of(packed) ==
-        std::vector<int>{0x32, 16, 0, 0, 0, 0, 0, 0, 0xF0, 0x3F, 0, 0, 0, 0, 0, 0, 0x00, 0x40});
+  CHECK(bytes_of(packed) == std::vector<int>{0x32, 16, 0, 0, 0, 0, 0, 0, 0xF0, 0x3F, 0, 0, 0, 0, 0, 0, 0x00, 0x40});
 }

@@ -13,8 +13,8 @@
 #include <thread>
 #include <vector>
 
-#include "core/io/crc32c.h"
 #include "core/error.h"
+#include "core/io/crc32c.h"
 #include "core/metrics/tensorboard_writer.h"
 #include "support/test_env.h"
 
@@ -185,8 +185,12 @@ TEST_CASE("TensorBoard event file passes tensorboard's reader", "[metrics][tenso
       }
       pixels.push_back(row);
     }
-    expected["images"].push_back({{"tag", tag}, {"step", step}, {"height", hwc.size(0)},
-                                  {"width", hwc.size(1)}, {"colorspace", hwc.size(2)}, {"pixels", pixels}});
+    expected["images"].push_back({{"tag", tag},
+                                  {"step", step},
+                                  {"height", hwc.size(0)},
+                                  {"width", hwc.size(1)},
+                                  {"colorspace", hwc.size(2)},
+                                  {"pixels", pixels}});
   };
   {
     loom::TensorBoardWriter writer(dir);
@@ -221,26 +225,33 @@ TEST_CASE("TensorBoard event file passes tensorboard's reader", "[metrics][tenso
     expect_image("image/rgba", 4, rgba.mul(255).round().to(torch::kUInt8));
 
     // Grayscale HW float, out of range values clamped.
-    auto gray = torch::tensor({{-0.5f, 0.0f, 0.5f, 1.0f, 1.5f}, {0.2f, 0.4f, 0.6f, 0.8f, 0.1f},
-                               {1.0f, 0.9f, 0.8f, 0.7f, 0.6f}});
+    auto gray = torch::tensor(
+        {{-0.5f, 0.0f, 0.5f, 1.0f, 1.5f}, {0.2f, 0.4f, 0.6f, 0.8f, 0.1f}, {1.0f, 0.9f, 0.8f, 0.7f, 0.6f}});
     writer.add_image("image/gray", gray, 5);
     expect_image("image/gray", 5, gray.clamp(0, 1).mul(255).round().to(torch::kUInt8).unsqueeze(-1));
 
     // 0..9 in 5 buckets: limits 1.8, 3.6, 5.4, 7.2, 9, two values each; the NaN is dropped.
     auto known = torch::tensor({3.0, 0.0, 9.0, 1.0, 2.0, std::nan(""), 8.0, 4.0, 5.0, 7.0, 6.0});
     writer.add_histogram("hist/known", known, 6, 5);
-    expected["histograms"].push_back({{"tag", "hist/known"}, {"step", 6}, {"bins", 5},
+    expected["histograms"].push_back({{"tag", "hist/known"},
+                                      {"step", 6},
+                                      {"bins", 5},
                                       {"values", {3, 0, 9, 1, 2, 8, 4, 5, 7, 6}},
                                       {"counts", {2, 2, 2, 2, 2}}});
     auto normal = torch::randn({1000}, torch::TensorOptions().dtype(torch::kFloat));
     writer.add_histogram("hist/normal", normal.view({10, 100}), 7);
     auto as_double = normal.to(torch::kDouble);
     expected["histograms"].push_back(
-        {{"tag", "hist/normal"}, {"step", 7}, {"bins", loom::kHistogramBins},
+        {{"tag", "hist/normal"},
+         {"step", 7},
+         {"bins", loom::kHistogramBins},
          {"values", std::vector<double>(as_double.data_ptr<double>(), as_double.data_ptr<double>() + 1000)}});
     writer.add_histogram("hist/constant", torch::full({4}, 2.5), 8);
-    expected["histograms"].push_back({{"tag", "hist/constant"}, {"step", 8}, {"bins", loom::kHistogramBins},
-                                      {"values", {2.5, 2.5, 2.5, 2.5}}, {"counts", {4}}});
+    expected["histograms"].push_back({{"tag", "hist/constant"},
+                                      {"step", 8},
+                                      {"bins", loom::kHistogramBins},
+                                      {"values", {2.5, 2.5, 2.5, 2.5}},
+                                      {"counts", {4}}});
   }
   expected["events"] = 4 + 1 + 1 + 1 + 3 + 3;
   auto expected_path = root / "expected.json";

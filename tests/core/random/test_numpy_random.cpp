@@ -7,9 +7,9 @@
 #include "support/test_env.h"
 
 TEST_CASE("numpy_legacy_randn equals np.random.RandomState(seed).randn", "[stylegan2][seeds]") {
-  const auto r = loom::test::run_command(loom::cat(loom::test::python(), " ",
-                                                   (loom::test::source_dir() / "tests/python/numpy_randn_reference.py").string(),
-                                                   " 513 0 1 42 4294967295"));
+  const auto r = loom::test::run_command(loom::cat(
+      loom::test::python(), " ", (loom::test::source_dir() / "tests/python/numpy_randn_reference.py").string(),
+      " 513 0 1 42 4294967295"));
   REQUIRE(r.code == 0);
   std::istringstream lines(r.output);
   for (uint32_t seed : {0u, 1u, 42u, 4294967295u}) {

@@ -53,15 +53,25 @@ TEST_CASE("Clip's state dict has exactly open_clip's CLIP names", "[clip]") {
   Clip clip(tiny_options());
   std::set<std::string> names;
   for (const auto& [name, t] : loom::weights::state_dict(clip)) names.insert(name);
-  std::set<std::string> expected{"visual.class_embedding", "visual.positional_embedding", "visual.proj", "visual.conv1.weight",
-                                 "visual.ln_pre.weight", "visual.ln_pre.bias", "visual.ln_post.weight", "visual.ln_post.bias",
-                                 "token_embedding.weight", "positional_embedding", "ln_final.weight", "ln_final.bias",
-                                 "text_projection", "logit_scale"};
+  std::set<std::string> expected{"visual.class_embedding",
+                                 "visual.positional_embedding",
+                                 "visual.proj",
+                                 "visual.conv1.weight",
+                                 "visual.ln_pre.weight",
+                                 "visual.ln_pre.bias",
+                                 "visual.ln_post.weight",
+                                 "visual.ln_post.bias",
+                                 "token_embedding.weight",
+                                 "positional_embedding",
+                                 "ln_final.weight",
+                                 "ln_final.bias",
+                                 "text_projection",
+                                 "logit_scale"};
   for (const std::string tower : {"visual.transformer", "transformer"})
     for (int block = 0; block < 2; ++block)
-      for (const char* key : {"ln_1.weight", "ln_1.bias", "attn.in_proj_weight", "attn.in_proj_bias", "attn.out_proj.weight",
-                              "attn.out_proj.bias", "ln_2.weight", "ln_2.bias", "mlp.c_fc.weight", "mlp.c_fc.bias",
-                              "mlp.c_proj.weight", "mlp.c_proj.bias"})
+      for (const char* key : {"ln_1.weight", "ln_1.bias", "attn.in_proj_weight", "attn.in_proj_bias",
+                              "attn.out_proj.weight", "attn.out_proj.bias", "ln_2.weight", "ln_2.bias",
+                              "mlp.c_fc.weight", "mlp.c_fc.bias", "mlp.c_proj.weight", "mlp.c_proj.bias"})
         expected.insert(loom::cat(tower, ".resblocks.", block, ".", key));
   CHECK(names == expected);
   CHECK(clip.named_parameters()["visual.positional_embedding"].sizes() == at::IntArrayRef{17, 64});
@@ -157,8 +167,11 @@ TEST_CASE("the tiny config learns to match its pairs", "[clip][train]") {
   torch::optim::AdamW optimizer(clip.parameters(), torch::optim::AdamWOptions(1e-3));
   at::Tensor labels = torch::arange(8);
   auto loss_of = [&] {
-    at::Tensor logits = clip.logit_scale_value() * clip.encode_image(images, true).matmul(clip.encode_text(tokens, true).t());
-    return (torch::nn::functional::cross_entropy(logits, labels) + torch::nn::functional::cross_entropy(logits.t(), labels)) / 2;
+    at::Tensor logits =
+        clip.logit_scale_value() * clip.encode_image(images, true).matmul(clip.encode_text(tokens, true).t());
+    return (torch::nn::functional::cross_entropy(logits, labels) +
+            torch::nn::functional::cross_entropy(logits.t(), labels)) /
+           2;
   };
   double first = loss_of().item<double>();
   for (int step = 0; step < 30; ++step) {

@@ -11,10 +11,10 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "core/config/config_loader.h"
 #include "app/register_all.h"
-#include "core/registry/registries.h"
+#include "core/config/config_loader.h"
 #include "core/io/weights.h"
+#include "core/registry/registries.h"
 #include "models/clip/clip.h"
 #include "support/test_env.h"
 
@@ -106,8 +106,15 @@ ClipOptions small_options() {  // open_clip_reference.py's "small" case
 ClipOptions avg_pool_options() {  // open_clip_reference.py's "avg_pool" case
   ClipOptions o;
   o.embed_dim = 48;
-  o.vision = {.image_size = 64, .patch_size = 16, .width = 64, .layers = 2, .heads = 2, .act = "gelu_tanh",
-              .ln_eps = 1e-6, .pool = "avg", .ln_pre = false};
+  o.vision = {.image_size = 64,
+              .patch_size = 16,
+              .width = 64,
+              .layers = 2,
+              .heads = 2,
+              .act = "gelu_tanh",
+              .ln_eps = 1e-6,
+              .pool = "avg",
+              .ln_pre = false};
   o.text.width = 64;
   o.text.heads = 2;
   o.text.layers = 2;
@@ -146,8 +153,8 @@ TEST_CASE("text pools at the end-of-text token even when a larger id precedes it
   REQUIRE(tokens[3].argmax().item<int64_t>() == 2);
   CHECK(clip.text->eot_positions(tokens)[3].item<int64_t>() == 6);
   at::Tensor text = run(clip, io.at("images"), tokens).text;
-  CHECK(relative_error(text[3], io.at("text_features")[3]) <= kTolerance);       // open_clip's 'eos' pooling
-  CHECK(relative_error(text[3], io.at("text_features_argmax")[3]) > 0.1);       // not its 'argmax' pooling
+  CHECK(relative_error(text[3], io.at("text_features")[3]) <= kTolerance);  // open_clip's 'eos' pooling
+  CHECK(relative_error(text[3], io.at("text_features_argmax")[3]) > 0.1);   // not its 'argmax' pooling
   CHECK(relative_error(text.narrow(0, 0, 3), io.at("text_features_argmax").narrow(0, 0, 3)) <= kTolerance);
 }
 
@@ -172,8 +179,9 @@ TEST_CASE("convert_open_clip.py output loads through its YAML and matches open_c
                        (dir / "s32.safetensors").string() + " --config-out " + (dir / "s32.yaml").string());
   INFO(r.output);
   REQUIRE(r.code == 0);
-  REQUIRE(loom::test::run_python("open_clip_reference.py", "--expect ViT-S-32-alt " + (dir / "s32.safetensors").string() +
-                                                               " " + (dir / "s32.io.safetensors").string()) == 0);
+  REQUIRE(loom::test::run_python("open_clip_reference.py", "--expect ViT-S-32-alt " +
+                                                               (dir / "s32.safetensors").string() + " " +
+                                                               (dir / "s32.io.safetensors").string()) == 0);
   auto clip = model_from_yaml(dir / "s32.yaml");
   CHECK(clip->options().embed_dim == 256);
   CHECK(clip->options().text.layers == 10);

@@ -1,8 +1,8 @@
 // Parameter and multiply-accumulate counts (NVlabs layout, trainable parameters only; the BlazeStyleGAN
 // paper's teacher row adds the constant noise maps), the state-dict names and shapes of NVlabs
 // training/networks.py, and `loom info`.
-#include <catch2/catch.hpp>
 #include <torch/torch.h>
+#include <catch2/catch.hpp>
 
 #include <cmath>
 #include <fstream>
@@ -28,7 +28,10 @@ loom::StyleGan2Options config(int64_t resolution, int64_t channel_base) {
 }  // namespace
 
 TEST_CASE("StyleGAN2 parameter counts equal the NVlabs table", "[stylegan2][counts]") {
-  struct Row { int64_t res, base, g, synthesis, mapping, d, num_ws, g_with_noise; double gmacs; };
+  struct Row {
+    int64_t res, base, g, synthesis, mapping, d, num_ws, g_with_noise;
+    double gmacs;
+  };
   for (const Row& r : {Row{1024, 32768, 30370060, 28268812, 2101248, 29012513, 18, 33166236, 74.27},
                        Row{512, 32768, 30276583, 28175335, 2101248, 28982849, 16, 30975607, 59.67},
                        Row{256, 32768, 30034338, 27933090, 2101248, 28864129, 14, 30209074, 45.12},

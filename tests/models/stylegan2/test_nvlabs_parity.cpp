@@ -2,15 +2,15 @@
 // PyTorch implementation of NVlabs' networks.py semantics with NVlabs state-dict names: its state dict
 // loads strictly without renaming, and mapping, truncation, images (const / no noise), logits,
 // minibatch-std groups, the w_avg update and gradients agree — exactly in float64, to ~1e-5 in float32.
-#include <catch2/catch.hpp>
 #include <torch/torch.h>
+#include <catch2/catch.hpp>
 
 #include "core/io/weights.h"
-#include "support/gradient_check.h"
 #include "models/stylegan2/stylegan2.h"
 #include "nn/conv2d_resample.h"
 #include "nn/modulated_conv2d.h"
 #include "nn/upfirdn2d.h"
+#include "support/gradient_check.h"
 #include "support/test_env.h"
 
 using loom::test::relative_error;
@@ -78,7 +78,8 @@ void compare_all(const Reference& r, at::ScalarType dtype, double tolerance) {
   check("logits", D.forward(r.t.at("img_const").to(dtype), c));
   check("logits_real", D.forward(x_real, c));
   check("logits_mbstd2", load(r, dtype, 2)->D->forward(x_real, c));
-  WARN("StyleGAN2 vs the NVlabs-semantics reference (" << c10::toString(dtype) << "): image relative error " << image_err);
+  WARN("StyleGAN2 vs the NVlabs-semantics reference (" << c10::toString(dtype) << "): image relative error "
+                                                       << image_err);
   {
     torch::AutoGradMode enable(true);
     auto trained = load(r, dtype);
@@ -102,7 +103,8 @@ TEST_CASE("StyleGAN2 G and D match the NVlabs-semantics reference in float64", "
 TEST_CASE("StyleGAN2 G and D match the reference in float32 (conditional, conv clamp)", "[stylegan2][parity]") {
   // A clamp of 0.5 is hit by many activations, so its placement (after the gain, scaled by the
   // residual gain in D) is exercised; conditioning adds G's label embedding and D's projection.
-  compare_all(make_reference("sg2_parity32", "--dtype float32 --seed 4 --c-dim 3 --conv-clamp 0.5", 3, 0.5), at::kFloat, 1e-4);
+  compare_all(make_reference("sg2_parity32", "--dtype float32 --seed 4 --c-dim 3 --conv-clamp 0.5", 3, 0.5), at::kFloat,
+              1e-4);
 }
 
 TEST_CASE("StyleGAN2 pieces match the reference: FIR, modulated convolutions, resampling convs, minibatch std",

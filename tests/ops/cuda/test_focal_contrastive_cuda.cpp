@@ -42,17 +42,17 @@ void run_case(int64_t N, int64_t C, bool contrastive, at::ScalarType dtype, doub
                            " alpha " + std::to_string(alpha) + " gamma " + std::to_string(gamma) +
                            (normalizer ? " normalized" : "");
   const LossAndGrad cuda = eval(&loom::ops::focal_contrastive_loss, logits, targets, alpha, gamma, normalizer);
-  check(cuda.loss.scalar_type() == dtype && cuda.loss.dim() == 0, name + ": loss must be a 0-d " +
-                                                                      std::string(c10::toString(dtype)));
+  check(cuda.loss.scalar_type() == dtype && cuda.loss.dim() == 0,
+        name + ": loss must be a 0-d " + std::string(c10::toString(dtype)));
   if (dtype == at::kDouble || dtype == at::kFloat) {
     const double tol = dtype == at::kDouble ? 1e-12 : 1e-5;
     compare(name + " vs CPU kernel", cuda,
             eval(&loom::ops::focal_contrastive_loss, logits_cpu, targets_cpu, alpha, gamma, normalizer), tol);
     // float64 reference on the same inputs (in float32 the literal formula cancels for large positive x).
-    compare(name + " vs reference", cuda,
-            eval(&loom::ops::focal_contrastive_loss_reference, logits.to(at::kDouble), targets, alpha, gamma,
-                 normalizer),
-            tol);
+    compare(
+        name + " vs reference", cuda,
+        eval(&loom::ops::focal_contrastive_loss_reference, logits.to(at::kDouble), targets, alpha, gamma, normalizer),
+        tol);
   } else {
     // Reduced precision: the same rounded inputs through the float64 reference; bf16 keeps ~3 digits.
     compare(name + " vs float64 reference", cuda,

@@ -35,14 +35,17 @@ void say(const std::string& line) {
 }
 
 // Gradients must agree with the single-process reference to 1e-6 relative (in double precision).
-void compare_grads(const std::vector<torch::Tensor>& got, const std::vector<torch::Tensor>& want, const std::string& what) {
+void compare_grads(const std::vector<torch::Tensor>& got, const std::vector<torch::Tensor>& want,
+                   const std::string& what) {
   for (size_t i = 0; i < got.size(); ++i) {
     const auto& g = got[i].grad();
     const auto& w = want[i].grad();
-    require(g.defined() == w.defined(), cat(what, ": parameter ", i, " gradient defined ", g.defined(), " vs reference ", w.defined()));
+    require(g.defined() == w.defined(),
+            cat(what, ": parameter ", i, " gradient defined ", g.defined(), " vs reference ", w.defined()));
     if (!w.defined()) continue;
     double err = (g - w).norm().item<double>(), scale = w.norm().item<double>();
-    require(err <= 1e-6 * scale + 1e-12, cat(what, ": parameter ", i, " gradient differs by ", err, " (norm ", scale, ")"));
+    require(err <= 1e-6 * scale + 1e-12,
+            cat(what, ": parameter ", i, " gradient differs by ", err, " (norm ", scale, ")"));
   }
 }
 
@@ -54,9 +57,11 @@ std::vector<torch::Tensor> clone_params(const std::vector<torch::Tensor>& params
 
 void collectives(loom::ProcessGroup& pg) {
   const int64_t r = pg.rank(), w = pg.world_size();
-  std::vector<torch::Tensor> t{torch::arange(6, torch::kFloat32).view({2, 3}) + float(r), torch::full({3}, r + 1, torch::kLong)};
+  std::vector<torch::Tensor> t{torch::arange(6, torch::kFloat32).view({2, 3}) + float(r),
+                               torch::full({3}, r + 1, torch::kLong)};
   pg.all_reduce_sum(t);
-  require(t[0].equal(torch::arange(6, torch::kFloat32).view({2, 3}) * float(w) + float(w * (w - 1) / 2)), "all_reduce float");
+  require(t[0].equal(torch::arange(6, torch::kFloat32).view({2, 3}) * float(w) + float(w * (w - 1) / 2)),
+          "all_reduce float");
   require(t[1].equal(torch::full({3}, w * (w + 1) / 2, torch::kLong)), "all_reduce long");
   std::vector<torch::Tensor> big{torch::ones({1 << 20})};
   auto work = pg.all_reduce_sum_async(big);
@@ -64,7 +69,8 @@ void collectives(loom::ProcessGroup& pg) {
   require(big[0].equal(torch::full({1 << 20}, float(w))), "all_reduce_sum_async");
   auto gathered = pg.all_gather(torch::full({2, 2}, float(r)));
   require(gathered.sizes() == torch::IntArrayRef({2 * w, 2}), "all_gather shape");
-  for (int64_t k = 0; k < w; ++k) require(gathered.narrow(0, 2 * k, 2).eq(float(k)).all().item<bool>(), cat("all_gather rows of rank ", k));
+  for (int64_t k = 0; k < w; ++k)
+    require(gathered.narrow(0, 2 * k, 2).eq(float(k)).all().item<bool>(), cat("all_gather rows of rank ", k));
   const int root = static_cast<int>(w - 1);
   std::vector<torch::Tensor> b{r == root ? torch::arange(5, torch::kDouble) : torch::zeros({5}, torch::kDouble),
                                torch::full({2}, r, torch::kInt)};
@@ -78,14 +84,15 @@ void collectives(loom::ProcessGroup& pg) {
 std::vector<torch::Tensor> make_mlp(int64_t seed) {
   torch::manual_seed(seed);
   auto opts = torch::TensorOptions().dtype(torch::kDouble);
-  std::vector<torch::Tensor> p{torch::randn({16, 8}, opts), torch::randn({16}, opts), torch::randn({16, 16}, opts),
+  std::vector<torch::Tensor> p{torch::randn({16, 8}, opts), torch::randn({16}, opts),    torch::randn({16, 16}, opts),
                                torch::randn({16}, opts),    torch::randn({4, 16}, opts), torch::randn({4}, opts),
                                torch::randn({16}, opts)};
   for (auto& t : p) t.requires_grad_(true);
   return p;
 }
 
-torch::Tensor mlp_loss(const std::vector<torch::Tensor>& p, const torch::Tensor& x, const torch::Tensor& y, bool use_extra) {
+torch::Tensor mlp_loss(const std::vector<torch::Tensor>& p, const torch::Tensor& x, const torch::Tensor& y,
+                       bool use_extra) {
   auto h = torch::tanh(torch::nn::functional::linear(x, p[0], p[1]));
   if (use_extra) h = h * p[6];
   h = torch::tanh(torch::nn::functional::linear(h, p[2], p[3]));
@@ -98,7 +105,8 @@ void reducer(std::shared_ptr<loom::ProcessGroup> pg, int64_t bucket_bytes, int64
   loom::broadcast_parameters(*pg, params);
   auto reference = clone_params(params);
   auto ref0 = make_mlp(100);
-  for (size_t i = 0; i < params.size(); ++i) require(params[i].equal(ref0[i]), cat("broadcast_parameters: parameter ", i));
+  for (size_t i = 0; i < params.size(); ++i)
+    require(params[i].equal(ref0[i]), cat("broadcast_parameters: parameter ", i));
 
   loom::GradientReducer reducer(pg, params, bucket_bytes);
   say(cat("buckets ", reducer.bucket_count()));
@@ -123,15 +131,19 @@ void reducer(std::shared_ptr<loom::ProcessGroup> pg, int64_t bucket_bytes, int64
 // InfoNCE on features gathered from every rank (open_clip's gather_with_grad, full loss on each rank).
 torch::Tensor clip_loss(const std::vector<torch::Tensor>& p, const torch::Tensor& images, const torch::Tensor& texts,
                         loom::ProcessGroup* pg) {
-  auto fi = torch::nn::functional::normalize(torch::matmul(images, p[0]), torch::nn::functional::NormalizeFuncOptions().dim(1));
-  auto ft = torch::nn::functional::normalize(torch::matmul(texts, p[1]), torch::nn::functional::NormalizeFuncOptions().dim(1));
+  auto fi = torch::nn::functional::normalize(torch::matmul(images, p[0]),
+                                             torch::nn::functional::NormalizeFuncOptions().dim(1));
+  auto ft = torch::nn::functional::normalize(torch::matmul(texts, p[1]),
+                                             torch::nn::functional::NormalizeFuncOptions().dim(1));
   if (pg) {
     fi = loom::all_gather_with_grad(*pg, fi);
     ft = loom::all_gather_with_grad(*pg, ft);
   }
   auto logits = p[2].exp() * torch::matmul(fi, ft.t());
   auto labels = torch::arange(logits.size(0), torch::kLong);
-  return (torch::nn::functional::cross_entropy(logits, labels) + torch::nn::functional::cross_entropy(logits.t(), labels)) / 2;
+  return (torch::nn::functional::cross_entropy(logits, labels) +
+          torch::nn::functional::cross_entropy(logits.t(), labels)) /
+         2;
 }
 
 void gather(std::shared_ptr<loom::ProcessGroup> pg) {
@@ -149,7 +161,8 @@ void gather(std::shared_ptr<loom::ProcessGroup> pg) {
   reducer.prepare(true);
   auto rows = torch::indexing::Slice(r * local, (r + 1) * local);
   auto loss = clip_loss(params, images.index({rows}), texts.index({rows}), pg.get());
-  require(std::abs(loss.item<double>() - ref_loss.item<double>()) <= 1e-9, "gathered loss equals the global-batch loss");
+  require(std::abs(loss.item<double>() - ref_loss.item<double>()) <= 1e-9,
+          "gathered loss equals the global-batch loss");
   loss.backward();
   reducer.finish();
   compare_grads(params, reference, "all_gather_with_grad");
@@ -190,10 +203,15 @@ int main(int argc, char** argv) {
   if (const char* t = std::getenv("LOOM_DIST_TIMEOUT")) options.timeout_seconds = std::stod(t);
   say(cat("source ", env.source, " world ", env.world_size, " agent_store ", env.agent_store));
   auto pg = loom::ProcessGroup::create(env, options);
-  if (mode == "collectives") collectives(*pg);
-  else if (mode == "reducer") reducer(pg, std::stoll(argv[2]), std::stoll(argv[3]));
-  else if (mode == "gather") gather(pg);
-  else if (mode == "kill" || mode == "stall") fault(*pg, mode == "kill", options.timeout_seconds);
-  else require(false, "unknown mode " + mode);
+  if (mode == "collectives")
+    collectives(*pg);
+  else if (mode == "reducer")
+    reducer(pg, std::stoll(argv[2]), std::stoll(argv[3]));
+  else if (mode == "gather")
+    gather(pg);
+  else if (mode == "kill" || mode == "stall")
+    fault(*pg, mode == "kill", options.timeout_seconds);
+  else
+    require(false, "unknown mode " + mode);
   return 0;
 }

@@ -6,8 +6,8 @@
 
 #include "core/config/config_loader.h"
 #include "core/error.h"
-#include "train/trainer.h"
 #include "support/toy_recipes.h"
+#include "train/trainer.h"
 
 int main(int argc, char** argv) {
   if (argc < 2) {
@@ -16,7 +16,8 @@ int main(int argc, char** argv) {
   }
   try {
     loom::test::register_toy_recipes();
-    loom::TrainResult result = loom::train(loom::load_config(argv[1], std::vector<std::string>(argv + 2, argv + argc)), argv[1]);
+    loom::TrainResult result =
+        loom::train(loom::load_config(argv[1], std::vector<std::string>(argv + 2, argv + argc)), argv[1]);
     std::cout << "finished after " << result.steps << " steps\n";
     return 0;
   } catch (const loom::UserError& e) {

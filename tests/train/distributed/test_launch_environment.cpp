@@ -12,9 +12,18 @@ using loom::detect_launch_environment;
 
 namespace {
 
-constexpr const char* kVariables[] = {"RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT", "TORCHELASTIC_RESTART_COUNT",
-                                      "TORCHELASTIC_USE_AGENT_STORE", "SLURM_PROCID", "SLURM_LOCALID", "SLURM_NTASKS",
-                                      "SLURM_JOB_NODELIST", "SLURM_NODELIST"};
+constexpr const char* kVariables[] = {"RANK",
+                                      "LOCAL_RANK",
+                                      "WORLD_SIZE",
+                                      "MASTER_ADDR",
+                                      "MASTER_PORT",
+                                      "TORCHELASTIC_RESTART_COUNT",
+                                      "TORCHELASTIC_USE_AGENT_STORE",
+                                      "SLURM_PROCID",
+                                      "SLURM_LOCALID",
+                                      "SLURM_NTASKS",
+                                      "SLURM_JOB_NODELIST",
+                                      "SLURM_NODELIST"};
 
 // Sets exactly the given launch variables for the lifetime of the object.
 struct ScopedLaunchEnv {
@@ -39,8 +48,13 @@ TEST_CASE("without launch variables the process runs alone", "[distributed]") {
 }
 
 TEST_CASE("torchrun variables", "[distributed]") {
-  ScopedLaunchEnv env({{"RANK", "3"}, {"LOCAL_RANK", "1"}, {"WORLD_SIZE", "4"}, {"MASTER_ADDR", "node07"}, {"MASTER_PORT", "29611"},
-                       {"TORCHELASTIC_RESTART_COUNT", "2"}, {"TORCHELASTIC_USE_AGENT_STORE", "True"}});
+  ScopedLaunchEnv env({{"RANK", "3"},
+                       {"LOCAL_RANK", "1"},
+                       {"WORLD_SIZE", "4"},
+                       {"MASTER_ADDR", "node07"},
+                       {"MASTER_PORT", "29611"},
+                       {"TORCHELASTIC_RESTART_COUNT", "2"},
+                       {"TORCHELASTIC_USE_AGENT_STORE", "True"}});
   auto e = detect_launch_environment();
   CHECK(e.source == "torchrun");
   CHECK(e.rank == 3);
@@ -53,7 +67,10 @@ TEST_CASE("torchrun variables", "[distributed]") {
 }
 
 TEST_CASE("SLURM variables take the first host of the node list", "[distributed]") {
-  ScopedLaunchEnv env({{"SLURM_PROCID", "5"}, {"SLURM_LOCALID", "1"}, {"SLURM_NTASKS", "8"}, {"SLURM_JOB_NODELIST", "gpu[03-04,07],login1"}});
+  ScopedLaunchEnv env({{"SLURM_PROCID", "5"},
+                       {"SLURM_LOCALID", "1"},
+                       {"SLURM_NTASKS", "8"},
+                       {"SLURM_JOB_NODELIST", "gpu[03-04,07],login1"}});
   auto e = detect_launch_environment();
   CHECK(e.source == "slurm");
   CHECK(e.rank == 5);

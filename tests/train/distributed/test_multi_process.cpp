@@ -19,7 +19,8 @@ std::string worker() { return (loom::test::bin_dir() / "dist_rank_worker").strin
 using Rank = loom::test::CommandResult;
 
 // Runs `dist_rank_worker args` as ranks 0 and 1; `hard_limit` bounds each rank (a hang fails the test).
-std::vector<Rank> launch(const std::string& name, const std::string& args, double timeout_seconds = 30, int hard_limit = 120) {
+std::vector<Rank> launch(const std::string& name, const std::string& args, double timeout_seconds = 30,
+                         int hard_limit = 120) {
   return loom::test::run_ranks(2, cat(worker(), " ", args), loom::test::scratch(cat("distributed/", name)),
                                cat("LOOM_DIST_TIMEOUT=", timeout_seconds), hard_limit);
 }
@@ -59,7 +60,8 @@ TEST_CASE("a dead or hung rank makes the other fail with DistributedError within
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     INFO("rank 0 output:\n" << ranks[0].output);
     CHECK(ranks[0].code == 0);
-    CHECK_THAT(ranks[0].output, Catch::Contains("DistributedError") && Catch::Contains("rank 0 of 2: all_reduce failed") &&
+    CHECK_THAT(ranks[0].output, Catch::Contains("DistributedError") &&
+                                    Catch::Contains("rank 0 of 2: all_reduce failed") &&
                                     Catch::Contains("timeout 5 s") && Catch::Contains("peer rank 1"));
     // kill: rank 1 dies at once; stall: it sleeps 7.5 s, and only rank 0's failure must come within 5 s.
     if (mode == "kill") CHECK(seconds < 5 + 10);
@@ -70,9 +72,9 @@ TEST_CASE("a dead or hung rank makes the other fail with DistributedError within
 
 TEST_CASE("the worker runs under torchrun (agent-hosted store)", "[distributed]") {
   auto dir = loom::test::scratch("distributed/torchrun");
-  auto result = loom::test::run_command(cat("cd ", dir.string(), " && OMP_NUM_THREADS=1 timeout 180 ", loom::test::python(),
-                                            " -m torch.distributed.run --standalone --nproc-per-node 2 --no-python ", worker(),
-                                            " collectives"));
+  auto result = loom::test::run_command(
+      cat("cd ", dir.string(), " && OMP_NUM_THREADS=1 timeout 180 ", loom::test::python(),
+          " -m torch.distributed.run --standalone --nproc-per-node 2 --no-python ", worker(), " collectives"));
   INFO(result.output);
   CHECK(result.code == 0);
   CHECK_THAT(result.output, Catch::Contains("[rank 0] source torchrun world 2 agent_store 1"));

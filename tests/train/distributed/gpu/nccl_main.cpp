@@ -13,10 +13,10 @@
 #include <torch/torch.h>
 
 #include "core/text/cat.h"
+#include "support/test_env.h"
 #include "train/distributed/all_gather.h"
 #include "train/distributed/gradient_reducer.h"
 #include "train/distributed/process_group.h"
-#include "support/test_env.h"
 
 namespace {
 
@@ -41,7 +41,8 @@ int run_rank() {
   group->all_reduce_sum(t);
   if (!t[0].cpu().equal(torch::full({1000}, static_cast<float>(w * (w + 1) / 2)))) return fail("all_reduce");
   at::Tensor gathered = group->all_gather(torch::full({2, 3}, static_cast<float>(r), device));
-  if (gathered.size(0) != 2 * w || gathered[2 * w - 1][0].item<float>() != static_cast<float>(w - 1)) return fail("all_gather");
+  if (gathered.size(0) != 2 * w || gathered[2 * w - 1][0].item<float>() != static_cast<float>(w - 1))
+    return fail("all_gather");
   std::vector<at::Tensor> b{torch::full({4}, static_cast<float>(r + 7), device)};
   group->broadcast(b, 0);
   if (b[0][0].item<float>() != 7.0f) return fail("broadcast");
@@ -76,8 +77,9 @@ int main(int, char** argv) {
   const int port = loom::free_loopback_port();
   pid_t pids[2];
   for (int r = 0; r < 2; ++r)
-    pids[r] = loom::test::spawn(argv[0], {}, {"MASTER_ADDR=127.0.0.1", cat("MASTER_PORT=", port), "WORLD_SIZE=2",
-                                              cat("RANK=", r), cat("LOCAL_RANK=", r)});
+    pids[r] = loom::test::spawn(
+        argv[0], {},
+        {"MASTER_ADDR=127.0.0.1", cat("MASTER_PORT=", port), "WORLD_SIZE=2", cat("RANK=", r), cat("LOCAL_RANK=", r)});
   int result = 0;
   for (pid_t pid : pids) {
     int status = 0;
