@@ -76,12 +76,12 @@ std::map<std::string, FrozenRecord> frozen_records(const TrainSetup& setup) {
   return out;
 }
 
-void check_frozen_records(const TrainSetup& setup, const std::map<std::string, FrozenRecord>& recorded,
-                          const std::string& checkpoint) {
+void check_frozen_records(const std::map<std::string, FrozenRecord>& current,
+                          const std::map<std::string, FrozenRecord>& recorded, const std::string& checkpoint) {
   auto describe = [](const FrozenRecord& r) {
     return cat(r.source.empty() ? std::string("built from the seed") : cat("'", r.source, "'"), ", hash ", r.hash);
   };
-  for (const auto& [name, now] : frozen_records(setup)) {
+  for (const auto& [name, now] : current) {
     auto then = recorded.find(name);
     if (then == recorded.end()) {
       // Checkpoints from before frozen modules were recorded, or a module the recipe added since.

@@ -28,9 +28,9 @@ struct FrozenRecord {
 };
 std::map<std::string, FrozenRecord> frozen_records(const TrainSetup& setup);
 
-// Resuming: the frozen modules must be those the checkpoint was trained with. UserError naming the
-// module, both sources and the checkpoint otherwise.
-void check_frozen_records(const TrainSetup& setup, const std::map<std::string, FrozenRecord>& recorded,
-                          const std::string& checkpoint);
+// Resuming: the frozen modules (`current`, frozen_records of this run) must be those the checkpoint
+// was trained with (`recorded`). UserError naming the module, both sources and the checkpoint otherwise.
+void check_frozen_records(const std::map<std::string, FrozenRecord>& current,
+                          const std::map<std::string, FrozenRecord>& recorded, const std::string& checkpoint);
 
 }  // namespace loom

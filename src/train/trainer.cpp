@@ -180,7 +180,7 @@ void TrainingLoop::restore() {
   }
   for (auto& [name, scaler] : runner_->scalers())
     if (counters_.loss_scales.count(name)) scaler.set_state(counters_.loss_scales[name]);
-  check_frozen_records(setup_, counters_.frozen, checkpoint->path.string());
+  check_frozen_records(frozen_records_, counters_.frozen, checkpoint->path.string());
   run_.recipe->set_counters(counters_.recipe);
   batches_->seek(counters_.loader);
   LOOM_INFO("resumed from ", checkpoint->path.string(), " at step ", counters_.step, " (", counters_.images_seen,
