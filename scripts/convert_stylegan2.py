@@ -18,7 +18,11 @@ Inputs:
 
 Output: by default the generator used for sampling (G_ema; for a rosinality file g_ema) with unprefixed
 names; with --all every network present, prefixed `G.`, `D.`, `G_ema.`. The safetensors metadata holds
-the architecture (resolution, channel_base, channel_max, z_dim, w_dim, map_layers, c_dim, ...).
+the architecture under NVlabs' names (resolution, channel_base, channel_max, z_dim, w_dim, map_layers,
+c_dim, conv_clamp, ...) and, under "loom.model", as Loom's `model:` section (JSON: name stylegan2,
+mapping_layers, mapping_lr_multiplier, num_fp16_res, conv_clamp, mbstd_group_size, ...), which `loom
+generate`, `loom eval` and teacher loading complete a config from and check it against
+(src/models/model_metadata.h). Values the source does not record are left out of it.
 
 Rosinality's discriminator maps 1:1 onto NVlabs' 'resnet' discriminator (same equalised LR, FIR, residual
 gain 1/sqrt(2), minibatch-std over groups of min(4, N) with one feature); its group size is fixed at 4, so
@@ -95,11 +99,38 @@ def nvlabs_metadata(G, D=None):
     if "lr_multiplier" in mapk:
         meta["map_lr_multiplier"] = str(mapk["lr_multiplier"])
     if D is not None:
-        meta["D_init_kwargs"] = json.dumps(dict(getattr(D, "init_kwargs", {}) or {}), default=str)
-        epi = getattr(getattr(D, "b4", None), "mbstd", None)
-        if epi is not None:
-            meta["mbstd_group_size"] = str(epi.group_size)
+        dkw = dict(getattr(D, "init_kwargs", {}) or {})
+        meta["D_init_kwargs"] = json.dumps(dkw, default=str)
+        epi = dict(dkw.get("epilogue_kwargs", {}) or {})
+        mbstd = getattr(getattr(D, "b4", None), "mbstd", None)
+        group = epi.get("mbstd_group_size", getattr(mbstd, "group_size", None))
+        if group is not None:
+            meta["mbstd_group_size"] = str(group)
+        if "mbstd_num_channels" in epi:
+            meta["mbstd_num_channels"] = str(epi["mbstd_num_channels"])
     return meta
+
+
+def loom_model(meta):
+    """Loom's `model:` section (src/models/stylegan2/stylegan2_options.h) from the NVlabs-named metadata,
+    as src/models/stylegan2/nvlabs_metadata.cpp maps the files written before this record existed."""
+    model = {"name": "stylegan2"}
+    renamed = (("resolution", "resolution", int), ("img_channels", "img_channels", int), ("z_dim", "z_dim", int),
+               ("w_dim", "w_dim", int), ("c_dim", "c_dim", int), ("map_layers", "mapping_layers", int),
+               ("map_lr_multiplier", "mapping_lr_multiplier", float), ("channel_base", "channel_base", int),
+               ("channel_max", "channel_max", int), ("mbstd_group_size", "mbstd_group_size", int),
+               ("mbstd_num_channels", "mbstd_channels", int))
+    for nvlabs, loom, kind in renamed:
+        if meta.get(nvlabs, "none").lower() != "none":
+            model[loom] = kind(meta[nvlabs])
+    if "conv_clamp" in meta:
+        model["conv_clamp"] = None if meta["conv_clamp"] == "none" else float(meta["conv_clamp"])
+    if meta["source_layout"] == "rosinality":
+        model["num_fp16_res"] = 0
+    elif "G_init_kwargs" in meta:
+        synthesis = json.loads(meta["G_init_kwargs"]).get("synthesis_kwargs", {}) or {}
+        model["num_fp16_res"] = int(synthesis.get("num_fp16_res", 0))  # NVlabs' SynthesisNetwork default
+    return json.dumps(model)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -224,6 +255,7 @@ def rosinality_generator_to_nvlabs(sd, latent_avg, path, prefix=""):
         "num_ws": str(2 * int(math.log2(resolution)) - 2),
         "map_layers": str(len(style)),
         "map_lr_multiplier": "0.01",
+        "conv_clamp": "none",
         "channels": json.dumps({str(k): int(v) for k, v in channels.items()}),
         "architecture": "skip",
     }
@@ -392,6 +424,7 @@ def main():
     if args.resolution and int(meta["resolution"]) != args.resolution:
         fail(f"{args.input}: the generator is {meta['resolution']}px, not --resolution {args.resolution}")
     meta["converted_from"] = os.path.basename(args.input)
+    meta["loom.model"] = loom_model(meta)
     # clone: safetensors refuses tensors sharing storage (tied or repeated modules).
     save_file({k: v.detach().cpu().clone().contiguous() for k, v in tensors.items()}, args.out, metadata=meta)
     print(f"{PROG}: wrote {len(tensors)} tensors ({meta['resolution']}px, {meta['source_layout']} layout in) to {args.out}")

@@ -9,6 +9,7 @@
 #include "core/registry/registries.h"
 #include "core/text/with_commas.h"
 #include "models/model.h"
+#include "models/model_metadata.h"
 #include "train/run_config.h"
 #include "train/trainer.h"
 
@@ -123,7 +124,12 @@ int evaluate(const std::string& path, const std::vector<std::string>& overrides)
   }
   if (checkpoint.empty())
     throw UserError("loom eval needs ckpt=PATH (a checkpoint folder, a run folder or a weight file)");
-  Scalars metrics = loom::evaluate(load_config(path, rest), checkpoint);
+  ConfigNode config = load_config(path, rest);
+  // The model section the weights were made with completes the config's, and refuses a contradiction.
+  if (const ConfigNode* model = config.find("model"))
+    if (auto recorded = read_model_section(checkpoint))
+      config.set("model", reconcile_model_section(*model, "model", *recorded, checkpoint));
+  Scalars metrics = loom::evaluate(config, checkpoint);
   if (metrics.empty()) std::cout << "(the recipe reported no metrics: is an evaluation dataset configured?)\n";
   for (const auto& [name, value] : metrics) std::cout << name << " = " << value << "\n";
   return 0;

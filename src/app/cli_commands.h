@@ -13,7 +13,8 @@ int list_registries();
 int model_info(const std::string& path, const std::vector<std::string>& overrides);
 // Trains the config and prints where the run's outputs are.
 int train(const std::string& path, const std::vector<std::string>& overrides);
-// Evaluates a checkpoint given as the override `ckpt=PATH` and prints the metrics.
+// Evaluates a checkpoint given as the override `ckpt=PATH` and prints the metrics. The config's `model`
+// section is first completed from the one the checkpoint records (ConfigError on a contradiction).
 int evaluate(const std::string& path, const std::vector<std::string>& overrides);
 
 }  // namespace loom::cli

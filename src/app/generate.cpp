@@ -10,14 +10,12 @@
 #include <c10/core/GradMode.h>
 
 #include "core/config/config_loader.h"
-#include "core/io/weights.h"
 #include "core/text/cat.h"
 #include "data/image_grid.h"
 #include "data/image_io.h"
-#include "models/stylegan2/generator_weights.h"
+#include "models/blazestylegan/pretrained_student.h"
 #include "models/stylegan2/latents.h"
-#include "models/stylegan2/stylegan2.h"
-#include "train/components.h"
+#include "models/stylegan2/pretrained_generator.h"
 #include "train/run_config.h"
 
 namespace loom::cli {
@@ -65,14 +63,42 @@ GenerateArguments parse_arguments(const std::vector<std::string>& arguments, std
   return a;
 }
 
-at::Tensor labels(const StyleGan2Options& o, int64_t n, int64_t class_index, c10::Device device) {
-  if (o.c_dim == 0) {
+at::Tensor labels(int64_t c_dim, int64_t n, int64_t class_index, c10::Device device) {
+  if (c_dim == 0) {
     if (class_index >= 0) throw UserError("loom generate: class= given, but the generator is unconditional");
     return {};
   }
-  if (class_index < 0 || class_index >= o.c_dim)
-    throw UserError(cat("loom generate: the generator is conditional: give class=0..", o.c_dim - 1));
-  return class_vectors(at::full({n}, class_index, at::kLong), o.c_dim, "loom generate class=").to(device);
+  if (class_index < 0 || class_index >= c_dim)
+    throw UserError(cat("loom generate: the generator is conditional: give class=0..", c_dim - 1));
+  return class_vectors(at::full({n}, class_index, at::kLong), c_dim, "loom generate class=").to(device);
+}
+
+// The generator the source holds, as the family its model section names: a StyleGAN2 generator or a
+// distilled BlazeStyleGAN student (which samples with the teacher's mapping: the same seeds give the
+// teacher's W+).
+struct LoadedGenerator {
+  std::shared_ptr<torch::nn::Module> module;
+  SeedGenerator seeds;
+  int64_t resolution = 0, c_dim = 0;
+  std::size_t tensors_loaded = 0;
+};
+
+LoadedGenerator load_generator(const std::string& checkpoint, const ConfigNode* config_section) {
+  const GeneratorFile file = read_generator(checkpoint);
+  // The architecture the weights were made with fills in what the config leaves out; a contradiction
+  // (a wrong conv_clamp would silently change the images) is an error.
+  const ConfigNode section = pretrained_model_section(file, config_section, "model");
+  const ConfigNode* name = section.find("name");
+  LoadedGenerator out;
+  if (name && name->is_scalar() && name->scalar() == "blazestylegan") {
+    PretrainedStudent s = load_pretrained_student(file, section, "model");
+    out = {s.student, seed_generator(*s.student), s.student->options().resolution, 0, s.tensors_loaded};
+  } else {
+    PretrainedGenerator g = load_pretrained_generator(file, section, "model");
+    out = {g.generator.ptr(), seed_generator(*g.generator), g.generator->options().resolution,
+           g.generator->options().c_dim, g.tensors_loaded};
+  }
+  return out;
 }
 
 }  // namespace
@@ -81,31 +107,27 @@ int generate(const std::string& config_path, const std::vector<std::string>& arg
   std::vector<std::string> overrides;
   const GenerateArguments a = parse_arguments(arguments, overrides);
   const ConfigNode config = load_config(config_path, overrides);
-  const ConfigNode* section = config.find("model");
-  if (!section) throw ConfigError(cat(config_path, ": no 'model' section"));
-  auto model = make_model<StyleGan2>(*section, "model", "loom generate needs a stylegan2 model");
-  GeneratorImpl& G = *model->G;
-  const auto report = weights::load_into(G, generator_weights(a.checkpoint), {}, a.checkpoint);
+  const LoadedGenerator g = load_generator(a.checkpoint, config.find("model"));
   const c10::Device device = pick_device(a.device);
-  G.to(device);
-  G.eval();
+  g.module->to(device);
+  g.module->eval();
   c10::NoGradGuard no_grad;
   const NoiseMode noise = parse_noise_mode(a.noise);
-  const auto& o = G.options();
+  const int64_t z_dim = g.seeds.mapping->options().z_dim;
   const auto start = std::chrono::steady_clock::now();
   at::Tensor grid;
   int64_t images = 0;
   if (!a.mix_rows.empty() || !a.mix_cols.empty()) {
     const auto rows = parse_index_list(a.mix_rows, "mix_rows"), cols = parse_index_list(a.mix_cols, "mix_cols");
     auto ws_of = [&](const std::vector<int64_t>& seeds) {
-      at::Tensor z = z_from_seeds(seeds, o.z_dim).to(device);
-      return G.mapping->forward(z, labels(o, z.size(0), a.class_index, device), a.psi, a.cutoff);
+      at::Tensor z = z_from_seeds(seeds, z_dim).to(device);
+      return g.seeds.mapping->forward(z, labels(g.c_dim, z.size(0), a.class_index, device), a.psi, a.cutoff);
     };
     const at::Tensor row_ws = ws_of(rows), col_ws = ws_of(cols);
     const at::Tensor mixed =
-        G.synthesis->forward(mix_styles(row_ws, col_ws, parse_index_list(a.mix_styles, "mix_styles")), noise);
+        g.seeds.synthesize(mix_styles(row_ws, col_ws, parse_index_list(a.mix_styles, "mix_styles")), noise);
     // NVlabs' layout: a blank corner, the column sources across the top, each row source at its left.
-    const at::Tensor tops = G.synthesis->forward(col_ws, noise), lefts = G.synthesis->forward(row_ws, noise);
+    const at::Tensor tops = g.seeds.synthesize(col_ws, noise), lefts = g.seeds.synthesize(row_ws, noise);
     std::vector<at::Tensor> cells{at::zeros_like(tops[0]).fill_(-1)};
     for (int64_t c = 0; c < tops.size(0); ++c) cells.push_back(tops[c]);
     for (int64_t r = 0; r < lefts.size(0); ++r) {
@@ -117,15 +139,15 @@ int generate(const std::string& config_path, const std::vector<std::string>& arg
   } else {
     const auto seeds = parse_index_list(a.seeds, "seeds");
     const at::Tensor all =
-        images_from_seeds(G, seeds, labels(o, static_cast<int64_t>(seeds.size()), a.class_index, c10::kCPU),
+        images_from_seeds(g.seeds, seeds, labels(g.c_dim, static_cast<int64_t>(seeds.size()), a.class_index, c10::kCPU),
                           {.truncation_psi = a.psi, .truncation_cutoff = a.cutoff, .noise_mode = noise}, device);
     grid = data::image_grid(all, a.columns);
     images = all.size(0);
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   data::write_png(a.out, grid);
-  std::cout << "loaded " << report.loaded << " tensors from " << a.checkpoint << "\n"
-            << "wrote " << a.out << " (" << images << " images of " << o.resolution << "x" << o.resolution << " on "
+  std::cout << "loaded " << g.tensors_loaded << " tensors from " << a.checkpoint << "\n"
+            << "wrote " << a.out << " (" << images << " images of " << g.resolution << "x" << g.resolution << " on "
             << device.str() << ", " << static_cast<double>(images) / seconds << " images/s)\n";
   return 0;
 }

@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include "app/cli_commands.h"
+#include "app/export_weights.h"
 #include "app/generate.h"
 #include "app/register_all.h"
 #include "core/error.h"
@@ -56,6 +57,16 @@ int main(int argc, char** argv) {
       config_command(app, "config", "Print the resolved config (bases and overrides applied)", config_args);
   CLI::App* info = config_command(
       app, "info", "Parameters and multiply-accumulates per top-level module of the config's model", info_args);
+  std::string export_checkpoint;
+  std::vector<std::string> export_arguments;
+  CLI::App* export_command =
+      app.add_subcommand("export-weights",
+                         "A run's module as a weight file that records its model section: loom export-weights CKPT "
+                         "out=FILE.safetensors [module=ema.G|G|D|ema.G,D] [section=model]");
+  export_command->add_option("checkpoint", export_checkpoint, "run folder or checkpoint folder")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  export_command->add_option("arguments", export_arguments, "out=FILE.safetensors module=NAME section=KEY");
   CLI::App* list = app.add_subcommand(
       "list", "List every registry: models, recipes, datasets, losses, optimizers, schedules, metrics");
 
@@ -74,6 +85,7 @@ int main(int argc, char** argv) {
     if (*train) return loom::cli::train(train_args.path, train_args.overrides);
     if (*eval) return loom::cli::evaluate(eval_args.path, eval_args.overrides);
     if (*generate) return loom::cli::generate(generate_args.path, generate_args.overrides);
+    if (*export_command) return loom::cli::export_weights(export_checkpoint, export_arguments);
   } catch (const loom::TrainingDiverged& e) {
     std::cerr << "error: " << e.what() << "\n";
     return kDiverged;

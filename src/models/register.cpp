@@ -1,5 +1,6 @@
 #include "models/register.h"
 
+#include "models/blazestylegan/blazestylegan.h"
 #include "models/classifier/convnet.h"
 #include "models/clip/clip.h"
 #include "models/stylegan2/stylegan2.h"
@@ -7,6 +8,7 @@
 namespace loom {
 
 void register_models() {
+  register_blazestylegan_models();
   register_classifier_models();
   register_clip_models();
   register_stylegan2_models();

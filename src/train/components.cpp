@@ -3,13 +3,18 @@
 #include <torch/nn/module.h>
 #include <torch/optim/optimizer.h>
 
+#include <ATen/ops/cat.h>
+
 #include <algorithm>
 #include <stdexcept>
 
 #include "core/config/config_error.h"
+#include "core/error.h"
 #include "core/registry/registries.h"
+#include "core/text/cat.h"
 #include "data/dataset.h"
 #include "data/to_device.h"
+#include "eval/metrics/feature_extractor.h"
 #include "losses/loss.h"
 #include "models/model.h"
 #include "train/ema.h"
@@ -120,6 +125,15 @@ int64_t for_each_eval_batch(std::shared_ptr<const data::Dataset> dataset, const 
     seen += n;
   }
   return seen;
+}
+
+at::Tensor dataset_image_features(std::shared_ptr<const data::Dataset> dataset, const EvalPass& pass,
+                                  c10::Device device, eval::FeatureExtractor& extractor, const std::string& what) {
+  std::vector<at::Tensor> features;
+  for_each_eval_batch(std::move(dataset), pass, device,
+                      [&](const data::Batch& batch) { features.push_back(extractor.features(batch.at("image"))); });
+  if (features.empty()) throw UserError(cat(what, ": the dataset gave no images"));
+  return at::cat(features);
 }
 
 NamedParameters named_parameters(const torch::nn::Module& module) {

@@ -13,6 +13,9 @@
 #include "train/recipe.h"
 
 namespace loom {
+namespace eval {
+class FeatureExtractor;
+}
 
 class Loss;
 class Model;
@@ -98,6 +101,11 @@ struct EvalPass {
 // its tensors on `device`. Returns the number of samples passed.
 int64_t for_each_eval_batch(std::shared_ptr<const data::Dataset> dataset, const EvalPass& pass, c10::Device device,
                             const std::function<void(const data::Batch&)>& each);
+
+// Features of the images (tensor "image", [0, 1]) of one such pass, [N, dim] on the CPU; UserError
+// naming `what` when the dataset gives none.
+at::Tensor dataset_image_features(std::shared_ptr<const data::Dataset> dataset, const EvalPass& pass,
+                                  c10::Device device, eval::FeatureExtractor& extractor, const std::string& what);
 
 // The named parameters of a module, for make_optimizer.
 NamedParameters named_parameters(const torch::nn::Module& module);

@@ -234,25 +234,34 @@ def check_convert(folder):
           ".pkl plumbing (stand-in legacy.py) exact")
 
 
-def check_nvlabs_pickle(folder, g, everything):
-    """The .pkl path with a stand-in for NVlabs' legacy.py / dnnlib (the real repo is not a test
-    dependency): it unpickles {G, D, G_ema} modules, whose state dicts must come out unchanged."""
+def write_nvlabs_pickle(folder, g_kwargs, d_kwargs=None):
+    """A stand-in for NVlabs' legacy.py / dnnlib (the real repo is not a test dependency) and a snapshot
+    pickle of {G, D, G_ema} modules carrying these init_kwargs (what NVlabs' persistence records).
+    Returns (pickle path, repo folder)."""
     import pickle
 
     repo = os.path.join(folder, "fake_nvlabs")
     os.makedirs(os.path.join(repo, "dnnlib"), exist_ok=True)
-    with open(os.path.join(repo, "legacy.py"), "w") as f:
-        f.write("import pickle\n\ndef load_network_pkl(f):\n    return pickle.load(f)\n")
-    with open(os.path.join(repo, "dnnlib", "__init__.py"), "w") as f:
-        f.write("from . import util\n")
-    with open(os.path.join(repo, "dnnlib", "util.py"), "w") as f:
-        f.write("def open_url(path):\n    return open(path, 'rb')\n")
-    G, D, args = build("float32")
-    G.init_kwargs = {"z_dim": 64, "c_dim": 0, "w_dim": 64, "img_resolution": 32, "img_channels": 3,
-                     "mapping_kwargs": {"num_layers": 3}, "synthesis_kwargs": {"channel_base": 512, "channel_max": 64}}
+    for name, text in (("legacy.py", "import pickle\n\ndef load_network_pkl(f):\n    return pickle.load(f)\n"),
+                       ("dnnlib/__init__.py", "from . import util\n"),
+                       ("dnnlib/util.py", "def open_url(path):\n    return open(path, 'rb')\n")):
+        with open(os.path.join(repo, name), "w") as f:
+            f.write(text)
+    G, D, _ = build("float32")
+    G.init_kwargs = g_kwargs
+    if d_kwargs is not None:
+        D.init_kwargs = d_kwargs
     pkl = os.path.join(folder, "network-snapshot-000000.pkl")
     with open(pkl, "wb") as f:
         pickle.dump({"G": G, "D": D, "G_ema": G, "augment_pipe": None, "training_set_kwargs": {}}, f)
+    return pkl, repo
+
+
+def check_nvlabs_pickle(folder, g, everything):
+    """The .pkl path: the state dicts must come out unchanged."""
+    pkl, repo = write_nvlabs_pickle(folder, {
+        "z_dim": 64, "c_dim": 0, "w_dim": 64, "img_resolution": 32, "img_channels": 3,
+        "mapping_kwargs": {"num_layers": 3}, "synthesis_kwargs": {"channel_base": 512, "channel_max": 64}})
     for extra, want in (([], g), (["--all"], everything)):
         out = os.path.join(folder, f"from_pkl{''.join(extra)}.safetensors")
         rc, err = run_converter([pkl, "--nvlabs-repo", repo, "--out", out] + extra)

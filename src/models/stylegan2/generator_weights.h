@@ -1,14 +1,33 @@
 #pragma once
-// A StyleGAN2 generator's weights, with NVlabs names, from whatever a user has: a Loom run folder or
-// checkpoint (the EMA generator, else G), a weight file in the NVlabs layout (as written by
-// scripts/convert_stylegan2.py, unprefixed or under G_ema. / G.), or a rosinality generator state dict.
+// A StyleGAN2's weights, with NVlabs names, and the model section they were made with, from whatever a
+// user has: a Loom run folder or checkpoint (its resolved config records the section), a weight file in
+// the NVlabs layout (as written by scripts/convert_stylegan2.py or `loom export-weights`, unprefixed or
+// under G_ema. / G. / D.; the safetensors metadata records the section), or a rosinality generator
+// state dict (mapped on load; it records nothing).
 #include <filesystem>
+#include <optional>
+#include <string>
 
+#include "core/config/config_node.h"
 #include "core/io/weights.h"
 
 namespace loom {
 
+struct GeneratorFile {
+  weights::NamedTensors tensors;    // as stored, prefixes kept; a rosinality generator renamed to NVlabs'
+  std::optional<ConfigNode> model;  // the `model:` section it was made with, when the source records it
+  std::string source;               // the path, for messages
+};
+
 // Throws UserError naming the path for what it cannot read (a .pkl asks for the converter).
-weights::NamedTensors generator_weights(const std::filesystem::path& path);
+GeneratorFile read_generator(const std::filesystem::path& path);
+
+// The generator's tensors, unprefixed: the EMA generator first (Loom's "ema.G.", converted "G_ema."),
+// then G ("module.G.", "G."), else the whole file (an unprefixed generator).
+weights::NamedTensors generator_weights(const GeneratorFile& file);
+
+// The discriminator's tensors, unprefixed ("module.D." in Loom checkpoints, "D." in converted or
+// exported files); empty when the source has none.
+weights::NamedTensors discriminator_weights(const GeneratorFile& file);
 
 }  // namespace loom

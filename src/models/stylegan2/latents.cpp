@@ -43,8 +43,15 @@ at::Tensor class_vectors(const at::Tensor& classes, int64_t c_dim, const std::st
   return at::one_hot(index, c_dim).to(at::kFloat);
 }
 
-at::Tensor images_from_seeds(GeneratorImpl& generator, const std::vector<int64_t>& seeds, const at::Tensor& labels,
-                             const GenerateOptions& options, c10::Device device, int64_t chunk) {
+SeedGenerator seed_generator(GeneratorImpl& generator) {
+  return {generator.mapping.get(), [&generator](const at::Tensor& ws, NoiseMode noise_mode) {
+            return generator.synthesis->forward(ws, noise_mode);
+          }};
+}
+
+at::Tensor images_from_seeds(const SeedGenerator& generator, const std::vector<int64_t>& seeds,
+                             const at::Tensor& labels, const GenerateOptions& options, c10::Device device,
+                             int64_t chunk) {
   std::vector<at::Tensor> images;
   for (size_t i = 0; i < seeds.size(); i += static_cast<size_t>(chunk)) {
     const size_t end = std::min(seeds.size(), i + static_cast<size_t>(chunk));
@@ -53,7 +60,9 @@ at::Tensor images_from_seeds(GeneratorImpl& generator, const std::vector<int64_t
     at::Tensor c = labels.defined()
                        ? labels.narrow(0, static_cast<int64_t>(i), static_cast<int64_t>(end - i)).to(device)
                        : at::Tensor();
-    images.push_back(generator.forward(z_from_seeds(part, generator.options().z_dim).to(device), c, options).cpu());
+    const at::Tensor z = z_from_seeds(part, generator.mapping->options().z_dim).to(device);
+    const at::Tensor ws = generator.mapping->forward(z, c, options.truncation_psi, options.truncation_cutoff);
+    images.push_back(generator.synthesize(ws, options.noise_mode).cpu());
   }
   return at::cat(images);
 }

@@ -20,6 +20,34 @@ NoiseMode parse_noise_mode(const std::string& name) {
   throw UserError(cat("unknown noise mode '", name, "' (random, const or none)"));
 }
 
+int64_t noise_map_index(int64_t resolution, int64_t conv) {
+  int64_t log2 = 0;
+  while ((int64_t{1} << log2) < resolution) ++log2;
+  return resolution == 4 ? 0 : 2 * log2 - 5 + conv;
+}
+
+int64_t noise_map_count(int64_t resolution) { return noise_map_index(resolution, 1) + 1; }
+
+std::vector<at::Tensor> checked_noise_maps(const std::vector<at::Tensor>& noise, int64_t batch,
+                                           int64_t last_resolution) {
+  std::vector<at::Tensor> maps;
+  for (int64_t r = 4; r <= last_resolution; r *= 2)
+    for (int64_t conv = r == 4 ? 1 : 0; conv < 2; ++conv) {
+      const at::Tensor& map = noise.at(maps.size());
+      const bool square = map.defined() && map.dim() >= 2 && map.size(-1) == r && map.size(-2) == r;
+      if (square && map.dim() == 2) {
+        maps.push_back(map.view({1, 1, r, r}));
+      } else if (square && map.dim() == 4 && map.size(1) == 1 && (map.size(0) == 1 || map.size(0) == batch)) {
+        maps.push_back(map);
+      } else {
+        throw UserError(cat("synthesis.b", r, ".conv", conv, " (noise map ", maps.size(), "): the map must be [", r,
+                            ", ", r, "], [1, 1, ", r, ", ", r, "] or [", batch, ", 1, ", r, ", ", r, "], got ",
+                            map.defined() ? cat(map.sizes()) : std::string("an undefined tensor")));
+      }
+    }
+  return maps;
+}
+
 SynthesisLayerImpl::SynthesisLayerImpl(int64_t in_channels, int64_t out_channels, int64_t w_dim, int64_t resolution,
                                        int64_t up, std::optional<double> conv_clamp)
     : resolution_(resolution), up_(up), conv_clamp_(conv_clamp) {
@@ -32,10 +60,13 @@ SynthesisLayerImpl::SynthesisLayerImpl(int64_t in_channels, int64_t out_channels
   resample_filter = register_buffer("resample_filter", nn::make_resample_filter());
 }
 
-at::Tensor SynthesisLayerImpl::forward(const at::Tensor& x, const at::Tensor& w, NoiseMode noise_mode) {
+at::Tensor SynthesisLayerImpl::forward(const at::Tensor& x, const at::Tensor& w, NoiseMode noise_mode,
+                                       const at::Tensor& noise_map) {
   at::Tensor styles = affine->forward(w);
   at::Tensor noise;
-  if (noise_mode == NoiseMode::random)
+  if (noise_map.defined())
+    noise = noise_map * noise_strength;
+  else if (noise_mode == NoiseMode::random)
     noise = at::randn({x.size(0), 1, resolution_, resolution_}, x.options().dtype(at::kFloat)) * noise_strength;
   else if (noise_mode == NoiseMode::constant)
     noise = noise_const * noise_strength;

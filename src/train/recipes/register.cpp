@@ -2,6 +2,7 @@
 
 #include "train/recipes/classify.h"
 #include "train/recipes/clip.h"
+#include "train/recipes/distill.h"
 #include "train/recipes/stylegan2.h"
 
 namespace loom {
@@ -9,6 +10,7 @@ namespace loom {
 void register_recipes() {
   register_classify_recipe();
   register_clip_recipe();
+  register_distill_recipe();
   register_stylegan2_recipe();
 }
 

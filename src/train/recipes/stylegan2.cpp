@@ -18,14 +18,13 @@
 #include "data/image_grid.h"
 #include "data/image_io.h"
 #include "data/loader.h"
-#include "eval/metrics/fid.h"
-#include "eval/metrics/kid.h"
+#include "eval/metrics/generator_scores.h"
 #include "losses/gan_regularizers.h"
+#include "models/model_metadata.h"
 #include "models/stylegan2/generator_weights.h"
 #include "models/stylegan2/latents.h"
 #include "models/stylegan2/stylegan2.h"
 #include "train/components.h"
-#include "train/distributed/agreement.h"
 #include "train/ema.h"
 
 namespace loom {
@@ -37,11 +36,10 @@ StyleGan2Recipe::StyleGan2Recipe(const ConfigNode& config)
       data_(sections_.read<StyleGan2DataOptions>("data")),
       sample_(sections_.read<StyleGan2SampleOptions>("sample")),
       eval_(sections_.read<StyleGan2EvalOptions>("eval")),
-      ada_(options_.ada) {}
+      augment_(options_.augment, options_.ada) {}
 
 TrainSetup StyleGan2Recipe::setup(const RecipeContext& context) {
   seed_ = context.seed;
-  group_ = context.group;
   TrainSetup setup;
   train_data_ = make_dataset(data_.train, "data.train");
   setup.train_data = train_data_;
@@ -49,10 +47,7 @@ TrainSetup StyleGan2Recipe::setup(const RecipeContext& context) {
   model_->to(context.device);
   setup.modules["G"] = model_->G.ptr();
   setup.modules["D"] = model_->D.ptr();
-  augment_ = nn::AugmentPipe(options_.augment);
-  augment_->to(context.device);
-  augment_->set_p(ada_.p());
-  setup.modules["augment"] = augment_.ptr();  // its buffer p, for evaluation and inspection
+  augment_.setup(setup, context.device, context.group);
   if (options_.ema) {
     ema_ = Generator(model_->options());
     ema_->to(context.device);
@@ -106,7 +101,7 @@ TrainSetup StyleGan2Recipe::setup(const RecipeContext& context) {
                             }
                             at::Tensor fake_logits = discriminate(fake, c);
                             at::Tensor real_logits = discriminate(real_images(batch), real_labels(batch, device));
-                            ada_.observe(real_logits);
+                            augment_.observe(real_logits);
                             at::Tensor loss = discriminator_logistic_loss(fake_logits, real_logits).mean();
                             return LossOutput{loss, {{"D(real)", real_logits.mean()}, {"D(fake)", fake_logits.mean()}}};
                           }});
@@ -115,7 +110,7 @@ TrainSetup StyleGan2Recipe::setup(const RecipeContext& context) {
         {"Dreg", d_params, "D", options_.d_reg_interval, [this](const data::Batch& batch, const StepInfo&) {
            at::Tensor real = real_images(batch).detach().requires_grad_(true);
            at::Tensor logits = discriminate(real, real_labels(batch, real.device()));
-           ada_.observe(logits);
+           augment_.observe(logits);
            at::Tensor penalty = r1_penalty(logits, real);
            at::Tensor loss = (penalty * (options_.r1_gamma / 2)).mean() * static_cast<double>(options_.d_reg_interval);
            return LossOutput{loss, {{"r1_penalty", penalty.mean()}}};
@@ -165,42 +160,22 @@ at::Tensor StyleGan2Recipe::real_labels(const data::Batch& batch, c10::Device de
 }
 
 at::Tensor StyleGan2Recipe::discriminate(const at::Tensor& images, const at::Tensor& c) {
-  return model_->D->forward(ada_.p() > 0 ? augment_->forward(images) : images, c);
+  return model_->D->forward(augment_(images), c);
 }
 
-void StyleGan2Recipe::after_step(const StepInfo& info) {
-  if (!ada_.due(info.step + 1)) return;
-  if (group_) {  // every rank moves p alike, from the signs of all ranks
-    std::vector<double> sums{ada_.sign_sum(), ada_.count()};
-    sum_over_ranks(*group_, sums);
-    ada_.set_accumulators(sums[0], sums[1]);
-  }
-  const int64_t images = info.images_seen - ada_images_at_update_;
-  ada_.update(images / options_.ada.interval);
-  ada_images_at_update_ = info.images_seen;
-  augment_->set_p(ada_.p());
-}
+void StyleGan2Recipe::after_step(const StepInfo& info) { augment_.after_step(info); }
 
 std::map<std::string, double> StyleGan2Recipe::counters() const {
   const double pl_mean = pl_mean_.defined() ? pl_mean_.item<double>() : 0.0;  // once per checkpoint
-  std::map<std::string, double> out{{"pl_mean", pl_mean},
-                                    {"ada_images_at_update", static_cast<double>(ada_images_at_update_)}};
-  for (const auto& [key, value] : ada_.state()) out["ada_" + key] = value;
+  std::map<std::string, double> out = augment_.counters();
+  out["pl_mean"] = pl_mean;
   return out;
 }
 
 void StyleGan2Recipe::set_counters(const std::map<std::string, double>& counters) {
-  std::map<std::string, double> ada;
-  for (const auto& [key, value] : counters) {
-    if (key == "pl_mean")
-      pl_mean_ = at::scalar_tensor(value, at::kFloat);  // a CPU scalar mixes with any device
-    else if (key == "ada_images_at_update")
-      ada_images_at_update_ = static_cast<int64_t>(value);
-    else if (key.starts_with("ada_"))
-      ada[key.substr(4)] = value;
-  }
-  ada_.restore(ada);
-  augment_->set_p(ada_.p());
+  if (auto it = counters.find("pl_mean"); it != counters.end())
+    pl_mean_ = at::scalar_tensor(it->second, at::kFloat);  // a CPU scalar mixes with any device
+  augment_.set_counters(counters);
 }
 
 GeneratorImpl& StyleGan2Recipe::generator_for_output() { return ema_ ? *ema_ : *model_->G; }
@@ -214,13 +189,10 @@ eval::FeatureExtractor& StyleGan2Recipe::extractor(c10::Device device) {
 }
 
 const at::Tensor& StyleGan2Recipe::real_features(c10::Device device) {
-  if (real_features_.defined()) return real_features_;
-  std::vector<at::Tensor> features;
-  for_each_eval_batch(
-      train_data_, {.batch_size = eval_.batch_size, .workers = 2, .seed = seed_, .limit = eval_.num_real}, device,
-      [&](const data::Batch& batch) { features.push_back(extractor(device).features(batch.at("image"))); });
-  if (features.empty()) throw UserError("stylegan2 evaluation: the training dataset gave no images");
-  real_features_ = at::cat(features);
+  if (!real_features_.defined())
+    real_features_ = dataset_image_features(
+        train_data_, {.batch_size = eval_.batch_size, .workers = 2, .seed = seed_, .limit = eval_.num_real}, device,
+        extractor(device), "stylegan2 evaluation");
   return real_features_;
 }
 
@@ -233,21 +205,12 @@ Scalars StyleGan2Recipe::evaluate(const EvalContext& context) {
     const int64_t n = std::min(eval_.batch_size, eval_.num_fake - done);
     at::Tensor z = at::randn({n, g.options().z_dim}).to(context.device);
     at::Tensor images = g.forward(z, random_labels(n, context.device), {.noise_mode = NoiseMode::random});
-    // Rounded to 8-bit levels like the real images and like NVlabs' metric code.
-    features.push_back(extractor(context.device).features((images * 127.5 + 128).clamp(0, 255).floor() / 255));
+    features.push_back(extractor(context.device).features(eval::to_eight_bit_unit(images)));
   }
-  at::Tensor fake = at::cat(features);
   const std::string suffix = extractor(context.device).comparable_to_published() ? "" : "_fallback";
-  Scalars out{{"val/fid" + suffix, eval::frechet_distance(real, fake)}};
-  if (eval_.kid_subsets > 0) {
-    // Subsets as large as both sets are all the same set: one evaluation, and no spread to report.
-    const bool sampled = eval_.kid_subset_size < std::min(real.size(0), fake.size(0));
-    eval::KidResult kid =
-        eval::kernel_inception_distance(real, fake, sampled ? eval_.kid_subsets : 1, eval_.kid_subset_size, seed_);
-    out.emplace_back("val/kid" + suffix, kid.mean);
-    if (sampled) out.emplace_back("val/kid_std" + suffix, kid.std);
-  }
-  out.emplace_back("val/augment_p", ada_.p());
+  Scalars out = eval::fid_and_kid(real, at::cat(features), "", suffix,
+                                  {.subsets = eval_.kid_subsets, .subset_size = eval_.kid_subset_size, .seed = seed_});
+  out.emplace_back("val/augment_p", augment_.p());
   return out;
 }
 
@@ -269,9 +232,13 @@ void StyleGan2Recipe::write_samples(const EvalContext& context) {
 }
 
 void StyleGan2Recipe::load_weight_file(const TrainSetup&, const std::filesystem::path& path) {
-  const weights::NamedTensors state = generator_weights(path);
-  LOOM_INFO(weights::load_into(*model_->G, state, {}, path.string()).summary());
-  if (ema_) weights::load_into(*ema_, state, {}, path.string());
+  const GeneratorFile file = read_generator(path);
+  // The model is built already: every key of its section, defaults included, must agree with the file's.
+  if (file.model)
+    reconcile_model_section(resolved_model_section(sections_.at("model"), "model"), "model", *file.model, file.source);
+  const weights::NamedTensors state = generator_weights(file);
+  LOOM_INFO(weights::load_into(*model_->G, state, {}, file.source).summary());
+  if (ema_) weights::load_into(*ema_, state, {}, file.source);
 }
 
 void register_stylegan2_recipe() {

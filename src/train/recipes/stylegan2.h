@@ -18,6 +18,7 @@
 #include "nn/augment_pipe.h"
 #include "train/components.h"
 #include "train/recipe.h"
+#include "train/recipes/adaptive_augment.h"
 
 namespace loom {
 
@@ -127,13 +128,10 @@ class StyleGan2Recipe : public Recipe {
   StyleGan2EvalOptions eval_;
   std::shared_ptr<StyleGan2> model_;
   Generator ema_{nullptr};
-  nn::AugmentPipe augment_{nullptr};
-  nn::AdaController ada_;
-  std::shared_ptr<ProcessGroup> group_;
+  AdaptiveAugment augment_;
   std::shared_ptr<const data::Dataset> train_data_;
   at::Tensor pl_mean_;  // scalar on the device (undefined = 0 until the first Greg phase)
   bool range_checked_ = false;
-  int64_t ada_images_at_update_ = 0;
   std::unique_ptr<eval::FeatureExtractor> extractor_;
   at::Tensor real_features_;
   uint64_t seed_ = 0;

@@ -1,0 +1,173 @@
+// The distill recipe end to end on tiny networks: a 16x16 StyleGAN2 teacher trained for two steps, a
+// BlazeStyleGAN student distilled from its run folder with every term on (pixel L1/L2 per level,
+// perceptual, GAN with DiffAugment, lazy R1), FID/KID/perceptual distance against the teacher and the
+// data, teacher | student grids; resume is bitwise exact; each ablation override trains; bad settings
+// are errors naming the key.
+#include <cstdlib>
+
+#include <torch/torch.h>
+#include <catch2/catch.hpp>
+
+#include "data/image_io.h"
+#include "support/trainer_test_util.h"
+#include "train/stop_signal.h"
+#include "train/trainer.h"
+
+using namespace loom;
+using namespace loom::test;
+
+namespace {
+
+const std::vector<std::string> kTinyTeacher{"model.resolution=16",
+                                            "model.z_dim=16",
+                                            "model.w_dim=16",
+                                            "model.channel_base=128",
+                                            "model.channel_max=16",
+                                            "data.train.image_size=16",
+                                            "data.train.images_per_class=4",
+                                            "train.loader.batch_size=4",
+                                            "train.threads=1",
+                                            "train.eval_every=0",
+                                            "train.sample_every=0",
+                                            "train.checkpoint_every=0",
+                                            "sample.count=4",
+                                            "eval.num_real=16",
+                                            "eval.num_fake=16",
+                                            "eval.batch_size=16",
+                                            "eval.kid_subsets=2",
+                                            "eval.kid_subset_size=8"};
+
+// The lpips package's VGG heads re-saved by scripts/convert_lpips.py, once per test binary run.
+std::string lpips_heads(const std::filesystem::path& root) {
+  static std::string made;
+  if (!made.empty()) return made;
+  const std::string out = (root / "lpips_vgg.safetensors").string();
+  const std::string find = cat(python(), " -c \"import lpips, os; print(os.path.join(os.path.dirname(lpips.__file__), ",
+                               "'weights', 'v0.1', 'vgg.pth'))\"");
+  const std::string command =
+      cat(python(), " ", (source_dir() / "scripts" / "convert_lpips.py").string(), " heads \"$(", find, ")\" ", out);
+  REQUIRE(std::system(command.c_str()) == 0);
+  made = out;
+  return made;
+}
+
+// A teacher run folder, trained once per test binary run.
+std::filesystem::path teacher(const std::filesystem::path& root) {
+  static std::filesystem::path made;
+  if (!made.empty()) return made;
+  std::vector<std::string> overrides = kTinyTeacher;
+  overrides.push_back(cat("data.train.root=", (root / "shapes").string()));
+  overrides.push_back("train.steps=2");
+  ConfigNode config = load_config((source_dir() / "configs/stylegan2/small_shapes.yaml").string(), overrides);
+  apply_override(config, cat("output={root: ", root.string(), ", name: teacher, id: t}"));
+  stop_signal::reset();
+  made = train(config, "teacher.yaml").run.dir;
+  return made;
+}
+
+ConfigNode student_config(const std::filesystem::path& root, const std::string& id,
+                          const std::vector<std::string>& extra) {
+  std::vector<std::string> overrides{
+      cat("recipe.teacher=", teacher(root).string()),
+      cat("recipe.perceptual_loss.head_weights=", lpips_heads(root)),
+      "recipe.d_reg_interval=2",
+      "model.resolution=16",
+      "model.z_dim=16",
+      "model.w_dim=16",
+      "model.channels=[16, 16]",
+      cat("data.eval={name: synthetic_shapes, split: train, image_size: 16, images_per_class: 4, root: ",
+          (root / "shapes").string(), "}"),
+      "train.loader={batch_size: 4, workers: 1}",
+      "train.threads=1",
+      "train.eval_every=0",
+      "train.sample_every=0",
+      "train.checkpoint_every=0",
+      "train.log_every=2",
+      "train.ema={half_life_images: 50, rampup: 0.05}",
+      "sample.count=4",
+      "eval={num_fake: 16, num_real: 16, lpips_samples: 8, batch_size: 8, kid_subsets: 2, kid_subset_size: 8}",
+      cat("eval.perceptual.head_weights=", lpips_heads(root))};
+  overrides.insert(overrides.end(), extra.begin(), extra.end());
+  ConfigNode config =
+      load_config((source_dir() / "configs/blazestylegan/distill_small_shapes.yaml").string(), overrides);
+  apply_override(config, cat("output={root: ", root.string(), ", name: distill, id: ", id, "}"));
+  return config;
+}
+
+TrainResult run(const std::filesystem::path& root, const std::string& id, const std::vector<std::string>& extra) {
+  stop_signal::reset();
+  return train(student_config(root, id, extra), "distill.yaml");
+}
+
+}  // namespace
+
+TEST_CASE("distill recipe: every term, evaluation against teacher and data, grids, exact resume",
+          "[distill][recipe][resume]") {
+  auto root = scratch("distill_recipe");
+  TrainResult whole = run(root, "whole", {"train.steps=6"});
+  CHECK(whole.steps == 6);
+  std::map<std::string, double> m(whole.final_metrics.begin(), whole.final_metrics.end());
+  for (const char* name : {"val/fid_to_teacher_fallback", "val/kid_to_teacher_fallback", "val/fid_to_data_fallback",
+                           "val/fid_teacher_to_data_fallback", "val/lpips_vgg_random_backbone_to_teacher"}) {
+    INFO(name);
+    REQUIRE(m.count(name));
+    CHECK(std::isfinite(m.at(name)));
+  }
+  CHECK(m.at("val/lpips_vgg_random_backbone_to_teacher") > 0);
+  const std::string metrics = read_text(whole.run.metrics());
+  for (const char* figure : {"train/S/l1", "train/S/l2", "train/S/perceptual", "train/S/adversarial",
+                             "train/S/perceptual@16", "train/D/D(real)", "train/Dreg/r1_penalty"}) {
+    INFO(figure);
+    CHECK(metrics.find(figure) != std::string::npos);
+  }
+  const cv::Mat grid = data::read_image((whole.run.dir / "samples" / "teacher_student-000000006.png").string());
+  CHECK(grid.rows == 32);  // 4 pairs: two 2x2 grids of 16 px, side by side with a 16 px gap
+  CHECK(grid.cols == 32 + 16 + 32);
+
+  TrainResult half = run(root, "split", {"train.steps=3"});
+  TrainResult rest = run(root, "split", {"train.steps=6", "resume=auto"});
+  CHECK(rest.steps == 6);
+  require_identical(trained_tensors(whole.last_checkpoint), trained_tensors(rest.last_checkpoint));
+}
+
+TEST_CASE("distill recipe: each ablation and setting is one override", "[distill][recipe]") {
+  auto root = scratch("distill_ablations");
+  const std::vector<std::vector<std::string>> settings{
+      {"recipe.perceptual=0"},
+      {"recipe.perceptual_loss.kind=vgg_l1", "recipe.perceptual_loss.head_weights=''"},
+      {"recipe.perceptual_levels=final", "recipe.levels=[16]"},
+      {"recipe.adversarial=0"},
+      {"recipe.l1=0", "recipe.l2=0"},
+      {"recipe.target=teacher_levels"},
+      {"recipe.augment=ada", "recipe.ada={mode: ada, target: 0.0, interval: 1, kimg: 0.05}"},
+      {"recipe.mode=data",
+       cat("data.train={name: synthetic_shapes, split: train, image_size: 16, images_per_class: 4, root: ",
+           (root / "shapes").string(), "}")},
+      {"recipe.per_layer_styles=1", "recipe.mixed_styles=0"}};
+  int i = 0;
+  for (const auto& setting : settings) {
+    INFO(setting.front());
+    TrainResult r = run(root, cat("s", i++), [&] {
+      auto extra = setting;
+      extra.push_back("train.steps=2");
+      return extra;
+    }());
+    CHECK(r.steps == 2);
+  }
+}
+
+TEST_CASE("distill recipe: settings that do not fit the student or the teacher name their key", "[distill][recipe]") {
+  auto root = scratch("distill_errors");
+  CHECK_THROWS_WITH(run(root, "e1", {"train.steps=1", "recipe.levels=[12]"}),
+                    Catch::Contains("recipe.levels") && Catch::Contains("12"));
+  CHECK_THROWS_WITH(run(root, "e2", {"train.steps=1", "model.w_dim=32"}), Catch::Contains("model.w_dim"));
+  CHECK_THROWS_WITH(run(root, "e3", {"train.steps=1", "model.resolution=32", "model.channels=[16, 16, 16]"}),
+                    Catch::Contains("model.resolution"));
+  CHECK_THROWS_WITH(
+      run(root, "e4", {"train.steps=1", "recipe.l1=0", "recipe.l2=0", "recipe.perceptual=0", "recipe.adversarial=0"}),
+      Catch::Contains("loss weight"));
+  CHECK_THROWS_WITH(run(root, "e5", {"train.steps=1", cat("recipe.teacher=", (root / "nothing").string())}),
+                    Catch::Contains("nothing"));
+  CHECK_THROWS_WITH(run(root, "e6", {"train.steps=1", "recipe.diffaugment=color,zoom"}),
+                    Catch::Contains("recipe.diffaugment"));
+}
