@@ -6,6 +6,7 @@
 #include <ATen/ops/cat.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <stdexcept>
 
 #include "core/config/config_error.h"
@@ -13,6 +14,7 @@
 #include "core/registry/registries.h"
 #include "core/text/cat.h"
 #include "data/dataset.h"
+#include "data/image_io.h"
 #include "data/to_device.h"
 #include "eval/metrics/feature_extractor.h"
 #include "losses/loss.h"
@@ -146,6 +148,27 @@ const ConfigNode& required_section(const ConfigNode& config, const std::string& 
   const ConfigNode* section = config.find(key);
   if (!section) throw ConfigError(cat("the config has no '", key, "' section"));
   return *section;
+}
+
+at::Tensor gan_real_images(const data::Batch& batch, bool& checked, const std::string& recipe) {
+  const at::Tensor& image = batch.at("image");
+  if (!checked) {
+    const double low = image.min().item<double>(), high = image.max().item<double>();
+    if (low < -1e-3 || high > 1 + 1e-3)
+      throw UserError(cat(recipe, ": training images must be in [0, 1] (got ", low, " .. ", high,
+                          "): remove the normalize transform from data.train"));
+    checked = true;
+  }
+  return image * 2 - 1;
+}
+
+void write_sample_grid(const EvalContext& context, const std::string& name, const at::Tensor& grid) {
+  if (!context.samples_dir.empty()) {
+    char step[16];
+    std::snprintf(step, sizeof step, "%09lld", static_cast<long long>(context.step));
+    data::write_png((context.samples_dir / cat(name, "-", step, ".png")).string(), grid);
+  }
+  if (context.metrics) context.metrics->add_image("samples/" + name, grid, context.step);
 }
 
 }  // namespace loom

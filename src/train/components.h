@@ -107,6 +107,15 @@ int64_t for_each_eval_batch(std::shared_ptr<const data::Dataset> dataset, const 
 at::Tensor dataset_image_features(std::shared_ptr<const data::Dataset> dataset, const EvalPass& pass,
                                   c10::Device device, eval::FeatureExtractor& extractor, const std::string& what);
 
+// A GAN's real images: data.train's [0, 1] images as the generator's [-1, 1]. The range is checked on
+// the first batch only (`checked` remembers it; one host read): a normalize transform in data.train
+// would silently shift them twice. UserError naming `recipe` otherwise.
+at::Tensor gan_real_images(const data::Batch& batch, bool& checked, const std::string& recipe);
+
+// A sample grid at `step`: written as <samples_dir>/<name>-<step, 9 digits>.png and to TensorBoard as
+// samples/<name> (where the context has them).
+void write_sample_grid(const EvalContext& context, const std::string& name, const at::Tensor& grid);
+
 // The named parameters of a module, for make_optimizer.
 NamedParameters named_parameters(const torch::nn::Module& module);
 

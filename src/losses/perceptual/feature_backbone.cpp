@@ -195,6 +195,22 @@ std::vector<at::Tensor> FeatureBackboneImpl::forward(const at::Tensor& x) const 
   return out;
 }
 
+int64_t FeatureBackboneImpl::min_input_size() const {
+  const auto fits = [this](int64_t side) {
+    for (const Step& step : steps_) {
+      const FeatureLayer& l = *step.layer;
+      if (l.kind == Kind::relu) continue;
+      const int64_t padded = side + 2 * l.padding;
+      if (padded < l.kernel) return false;
+      side = (padded - l.kernel) / l.stride + 1;
+    }
+    return true;
+  };
+  int64_t side = 1;
+  while (!fits(side)) ++side;
+  return side;
+}
+
 void FeatureBackboneImpl::load(const weights::NamedTensors& tensors, const std::string& source) {
   const int64_t last = taps_.back();
   weights::LoadOptions options;

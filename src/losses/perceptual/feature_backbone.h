@@ -56,6 +56,9 @@ class FeatureBackboneImpl : public torch::nn::Module {
   // weights::load_into naming `source` on a missing, unexpected or misshapen tensor.
   void load(const weights::NamedTensors& tensors, const std::string& source);
 
+  // The smallest image side for which every tap still has a pixel (LPIPS-VGG 16, AlexNet 31).
+  int64_t min_input_size() const;
+
   BackboneArch arch() const { return arch_; }
   const std::vector<int64_t>& taps() const { return taps_; }
 

@@ -155,6 +155,10 @@ std::vector<at::Tensor> PerceptualLossImpl::features(const at::Tensor& image) co
 std::vector<at::Tensor> PerceptualLossImpl::per_layer(const at::Tensor& x, const at::Tensor& target) {
   TORCH_CHECK(x.dim() == 4 && x.size(1) == 3 && x.sizes() == target.sizes(), "PerceptualLoss: x and target must be ",
               "alike [N, 3, H, W] images, got ", x.sizes(), " and ", target.sizes());
+  const std::vector<int64_t> size = compared_size(x.size(2), x.size(3), options_.max_size);
+  TORCH_CHECK(std::min(size[0], size[1]) >= min_input_size(), "PerceptualLoss (", metric_name(),
+              "): images must be at least ", min_input_size(), " px on each side for its last tap, got ", size[0], "x",
+              size[1]);
   const std::vector<at::Tensor> fx = features(x);
   std::vector<at::Tensor> ft;
   if (target.requires_grad()) {
@@ -163,7 +167,6 @@ std::vector<at::Tensor> PerceptualLossImpl::per_layer(const at::Tensor& x, const
     torch::NoGradGuard no_grad;  // the cheap path: no graph through the target's backbone pass
     ft = features(target);
   }
-  const std::vector<int64_t> size = compared_size(x.size(2), x.size(3), options_.max_size);
   std::vector<at::Tensor> terms;
   for (size_t k = 0; k < fx.size(); ++k) {
     at::Tensor term;

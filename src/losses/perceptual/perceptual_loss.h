@@ -47,6 +47,9 @@ class PerceptualLossImpl : public torch::nn::Module {
   // numbers are on their own scale.
   std::string metric_name() const;
   bool random_backbone() const { return options_.backbone_weights.empty(); }
+  // The smallest image side the backbone reaches its last tap with (LPIPS-VGG and VGG19 relu5_1 16,
+  // vgg_l1's relu4_3 8, AlexNet 31); smaller inputs are an error.
+  int64_t min_input_size() const { return net_->min_input_size(); }
   const PerceptualLossOptions& options() const { return options_; }
 
  private:

@@ -56,13 +56,7 @@ StudentLayerImpl::StudentLayerImpl(int64_t in_channels, int64_t out_channels, in
 
 at::Tensor StudentLayerImpl::forward(const at::Tensor& x, const at::Tensor& w, NoiseMode noise_mode,
                                      const at::Tensor& noise_map) {
-  at::Tensor noise;
-  if (noise_map.defined())
-    noise = noise_map * noise_strength;
-  else if (noise_mode == NoiseMode::random)
-    noise = at::randn({x.size(0), 1, resolution_, resolution_}, x.options().dtype(at::kFloat)) * noise_strength;
-  else if (noise_mode == NoiseMode::constant)
-    noise = noise_const * noise_strength;
+  const at::Tensor noise = layer_noise(noise_map, noise_mode, noise_const, noise_strength, x, resolution_);
   at::Tensor y;
   if (kind_ == StudentConv::full) {
     y = nn::modulated_conv2d(x, weight, affine->forward(w), noise, up_ ? 2 : 1, 1, resample_filter, true);

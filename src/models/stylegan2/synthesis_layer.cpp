@@ -60,16 +60,19 @@ SynthesisLayerImpl::SynthesisLayerImpl(int64_t in_channels, int64_t out_channels
   resample_filter = register_buffer("resample_filter", nn::make_resample_filter());
 }
 
+at::Tensor layer_noise(const at::Tensor& noise_map, NoiseMode noise_mode, const at::Tensor& noise_const,
+                       const at::Tensor& noise_strength, const at::Tensor& x, int64_t resolution) {
+  if (noise_map.defined()) return noise_map * noise_strength;
+  if (noise_mode == NoiseMode::random)
+    return at::randn({x.size(0), 1, resolution, resolution}, x.options().dtype(at::kFloat)) * noise_strength;
+  if (noise_mode == NoiseMode::constant) return noise_const * noise_strength;
+  return {};
+}
+
 at::Tensor SynthesisLayerImpl::forward(const at::Tensor& x, const at::Tensor& w, NoiseMode noise_mode,
                                        const at::Tensor& noise_map) {
   at::Tensor styles = affine->forward(w);
-  at::Tensor noise;
-  if (noise_map.defined())
-    noise = noise_map * noise_strength;
-  else if (noise_mode == NoiseMode::random)
-    noise = at::randn({x.size(0), 1, resolution_, resolution_}, x.options().dtype(at::kFloat)) * noise_strength;
-  else if (noise_mode == NoiseMode::constant)
-    noise = noise_const * noise_strength;
+  const at::Tensor noise = layer_noise(noise_map, noise_mode, noise_const, noise_strength, x, resolution_);
   at::Tensor y = nn::modulated_conv2d(x, weight, styles, noise, up_, 1, resample_filter, true);
   return nn::bias_act(y, bias, nn::BiasActivation::lrelu, std::sqrt(2.0), conv_clamp_);
 }

@@ -30,6 +30,11 @@ int64_t noise_map_count(int64_t resolution);
 std::vector<at::Tensor> checked_noise_maps(const std::vector<at::Tensor>& noise, int64_t batch,
                                            int64_t last_resolution);
 
+// The noise a layer adds, times its noise_strength: the given map, else a fresh [N, 1, r, r] draw
+// (random), its noise_const (constant), or undefined (none). Shared with the BlazeStyleGAN student.
+at::Tensor layer_noise(const at::Tensor& noise_map, NoiseMode noise_mode, const at::Tensor& noise_const,
+                       const at::Tensor& noise_strength, const at::Tensor& x, int64_t resolution);
+
 class SynthesisLayerImpl : public torch::nn::Module {
  public:
   SynthesisLayerImpl(int64_t in_channels, int64_t out_channels, int64_t w_dim, int64_t resolution, int64_t up,

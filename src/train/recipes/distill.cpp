@@ -161,7 +161,7 @@ LossOutput DistillRecipe::student_loss(const data::Batch& batch) {
     if (options_.l2 > 0) l2 = l2 + (s - target).pow(2).mean();
     const bool final_level = chosen_levels_[k] + 1 == out.levels.size();
     if (options_.perceptual > 0 && (options_.perceptual_levels == "all" || final_level) &&
-        sides[chosen_levels_[k]] >= options_.perceptual_min_size) {
+        sides[chosen_levels_[k]] >= perceptual_->min_input_size()) {
       const at::Tensor d = perceptual_->forward(s, target).mean();
       perceptual = perceptual + d;
       figures.emplace_back(cat("perceptual@", sides[chosen_levels_[k]]), d.detach());
@@ -182,15 +182,7 @@ LossOutput DistillRecipe::student_loss(const data::Batch& batch) {
 
 at::Tensor DistillRecipe::real_images(const data::Batch& batch) {
   if (options_.mode == "data_free") return teacher_targets(batch).image;
-  const at::Tensor& image = batch.at("image");
-  if (!range_checked_) {  // once: a normalize transform would silently double-shift the images
-    const double low = image.min().item<double>(), high = image.max().item<double>();
-    if (low < -1e-3 || high > 1 + 1e-3)
-      throw UserError(cat("distill: data.train images must be in [0, 1] (got ", low, " .. ", high,
-                          "): remove the normalize transform"));
-    range_checked_ = true;
-  }
-  return image * 2 - 1;
+  return gan_real_images(batch, range_checked_, "distill");
 }
 
 at::Tensor DistillRecipe::augment(const at::Tensor& images) {

@@ -40,7 +40,6 @@ struct DistillRecipeOptions {
   std::string target = "downsampled";
   std::vector<int64_t> levels;  // RGB sides of the levels the pixel and perceptual terms use; empty = all
   std::string perceptual_levels = "all";
-  int64_t perceptual_min_size = 16;                          // VGG16's relu5_3 needs 16 px
   double l1 = 1, l2 = 1, perceptual = 1, adversarial = 0.5;  // MobileStyleGAN's loss_weights
   // MobileStyleGAN's style sampling (stylemix_p [0.1, 0.7]): one w (the rest), two ws mixed at a random
   // layer, or an independent w per layer.
@@ -70,8 +69,6 @@ struct DistillRecipeOptions {
     v("levels", levels, {.help = "RGB sides of the student levels the losses use (empty = every level)"});
     v("perceptual_levels", perceptual_levels,
       {.help = "perceptual term on every chosen level or the final image only", .choices = {"all", "final"}});
-    v("perceptual_min_size", perceptual_min_size,
-      {.help = "levels smaller than this get the pixel terms only (the backbone's deepest tap needs it)", .min = 1});
     v("l1", l1, {.help = "weight of the per-level pixel L1 (0 = off)", .min = 0.0});
     v("l2", l2, {.help = "weight of the per-level pixel L2 (0 = off)", .min = 0.0});
     v("perceptual", perceptual, {.help = "weight of the multi-scale perceptual term (0 = off)", .min = 0.0});

@@ -86,12 +86,7 @@ void DistillRecipe::write_samples(const EvalContext& context) {
   const at::Tensor left = data::image_grid(t, columns), right = data::image_grid(s, columns);
   const at::Tensor gap = at::zeros({left.size(0), left.size(1), t.size(3)});
   const at::Tensor grid = at::cat({left, gap, right}, 2);
-  if (!context.samples_dir.empty()) {
-    char name[48];
-    std::snprintf(name, sizeof name, "teacher_student-%09lld.png", static_cast<long long>(context.step));
-    data::write_png((context.samples_dir / name).string(), grid);
-  }
-  if (context.metrics) context.metrics->add_image("samples/teacher_student", grid, context.step);
+  write_sample_grid(context, "teacher_student", grid);
 }
 
 void DistillRecipe::load_weight_file(const TrainSetup&, const std::filesystem::path& path) {

@@ -119,15 +119,7 @@ TrainSetup StyleGan2Recipe::setup(const RecipeContext& context) {
 }
 
 at::Tensor StyleGan2Recipe::real_images(const data::Batch& batch) {
-  const at::Tensor& image = batch.at("image");
-  if (!range_checked_) {  // once: a normalize transform would silently double-shift the images
-    const double low = image.min().item<double>(), high = image.max().item<double>();
-    if (low < -1e-3 || high > 1 + 1e-3)
-      throw UserError(cat("stylegan2: training images must be in [0, 1] (got ", low, " .. ", high,
-                          "): remove the normalize transform from data.train"));
-    range_checked_ = true;
-  }
-  return image * 2 - 1;
+  return gan_real_images(batch, range_checked_, "stylegan2");
 }
 
 at::Tensor StyleGan2Recipe::run_mapping(const at::Tensor& z, const at::Tensor& c) {
@@ -223,12 +215,7 @@ void StyleGan2Recipe::write_samples(const EvalContext& context) {
     c = class_vectors(at::arange(sample_.count) % g.options().c_dim, g.options().c_dim, "samples");
   at::Tensor grid = data::image_grid(images_from_seeds(
       g, seeds, c, {.truncation_psi = sample_.psi, .noise_mode = parse_noise_mode(sample_.noise)}, context.device));
-  if (!context.samples_dir.empty()) {
-    char name[32];
-    std::snprintf(name, sizeof name, "fakes-%09lld.png", static_cast<long long>(context.step));
-    data::write_png((context.samples_dir / name).string(), grid);
-  }
-  if (context.metrics) context.metrics->add_image("samples/fakes", grid, context.step);
+  write_sample_grid(context, "fakes", grid);
 }
 
 void StyleGan2Recipe::load_weight_file(const TrainSetup&, const std::filesystem::path& path) {

@@ -108,7 +108,7 @@ class StyleGan2Recipe : public Recipe {
   void set_counters(const std::map<std::string, double>& counters) override;
   // ADA's p update, outside the phases as in NVlabs' training loop (every ada.interval steps).
   void after_step(const StepInfo& info) override;
-  // Any generator source generator_weights() reads, into G and G_ema.
+  // Any generator source read_generator() reads, into G and G_ema.
   void load_weight_file(const TrainSetup& setup, const std::filesystem::path& path) override;
 
  private:

@@ -207,6 +207,8 @@ TEST_CASE("lpips state dict names are the package's and metric names say what wa
   loom::PerceptualLoss baseline(loom::PerceptualLossOptions{.lpips = false}, "perceptual");
   CHECK(baseline->metric_name() == "lpips_baseline_vgg_random_backbone");
   CHECK(loom::weights::state_dict(*baseline).size() == 2 + 26);  // no heads
+  CHECK(baseline->min_input_size() == 16);                       // relu5_3 after four pools
+  CHECK(alex->min_input_size() == 31);
   CHECK_THROWS_WITH(loom::PerceptualLoss(loom::PerceptualLossOptions{.net = "vgg19", .head_weights = heads}, "p"),
                     Contains("p.net") && Contains("no LPIPS heads"));
   CHECK_THROWS_WITH(loom::PerceptualLoss(loom::PerceptualLossOptions{.head_weights = heads, .taps = {"relu1_2"}}, "p"),

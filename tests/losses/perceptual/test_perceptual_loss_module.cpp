@@ -142,6 +142,12 @@ TEST_CASE("perceptual max_size shrinks inputs and the multi-scale loss resizes t
   CHECK(torch::allclose(capped->forward(x, t), uncapped->forward(shrink(x, 64, 48), shrink(t, 64, 48))));
   const at::Tensor small = torch::rand({2, 3, 32, 32});
   CHECK(torch::equal(capped->forward(small, -small), uncapped->forward(small, -small)));
+  // Below the size the last tap needs, a clear error rather than an empty feature map.
+  CHECK(capped->min_input_size() == 8);  // relu4_3 after three pools
+  CHECK(PerceptualLoss(PerceptualLossOptions{.kind = "vgg_style"}, "p")->min_input_size() == 16);
+  CHECK(PerceptualLoss(PerceptualLossOptions{.kind = "vgg_l1", .net = "alex"}, "p")->min_input_size() == 31);
+  const at::Tensor tiny = torch::rand({1, 3, 7, 12});
+  CHECK_THROWS_WITH(capped->forward(tiny, tiny), Contains("at least 8 px") && Contains("7x12"));
 
   const at::Tensor target = torch::rand({2, 3, 64, 64}) * 2 - 1;
   const std::vector<at::Tensor> levels{torch::rand({2, 3, 16, 16}), torch::rand({2, 3, 32, 32}), target * 0.5};
