@@ -169,6 +169,12 @@ TEST_CASE("distill cli: loom generate and export-weights and eval and info take 
   INFO(e.output);
   CHECK(e.code == 0);
   CHECK_THAT(e.output, Catch::Contains("val/fid_to_teacher_fallback"));
+  auto ew = run_loom(cat("eval ", r.run.config().string(), " ckpt=", exported));
+  INFO(ew.output);
+  CHECK(ew.code == 0);
+  auto ebad = run_loom(cat("eval ", r.run.config().string(), " ckpt=", exported, " model.channels=[32,32]"));
+  CHECK(ebad.code == 2);
+  CHECK_THAT(ebad.output, Catch::Contains("model.channels"));
   auto info = run_loom(cat("info ", (source_dir() / "configs/blazestylegan/distill_small_shapes.yaml").string()));
   INFO(info.output);
   CHECK(info.code == 0);

@@ -12,6 +12,8 @@
 #include "data/image_io.h"
 #include "eval/metrics/generator_scores.h"
 #include "models/blazestylegan/blazestylegan.h"
+#include "models/model_metadata.h"
+#include "models/stylegan2/generator_weights.h"
 #include "models/stylegan2/latents.h"
 #include "train/recipes/distill.h"
 
@@ -89,10 +91,15 @@ void DistillRecipe::write_samples(const EvalContext& context) {
   write_sample_grid(context, "teacher_student", grid);
 }
 
+// A student weight file (export-weights, or a distill run's checkpoint): its model section must agree
+// with the built student's, defaults included.
 void DistillRecipe::load_weight_file(const TrainSetup&, const std::filesystem::path& path) {
-  const weights::NamedTensors state = weights::read(path.string());
-  LOOM_INFO(weights::load_into(*student_, state, {}, path.string()).summary());
-  if (student_ema_) weights::load_into(*student_ema_, state, {}, path.string());
+  const GeneratorFile file = read_generator(path);
+  if (file.model)
+    reconcile_model_section(resolved_model_section(sections_.at("model"), "model"), "model", *file.model, file.source);
+  const weights::NamedTensors state = generator_weights(file);
+  LOOM_INFO(weights::load_into(*student_, state, {}, file.source).summary());
+  if (student_ema_) weights::load_into(*student_ema_, state, {}, file.source);
 }
 
 }  // namespace loom
