@@ -9,6 +9,7 @@
 #include "core/config/config_loader.h"
 #include "core/io/checkpoint.h"
 #include "models/model_metadata.h"
+#include "support/config_nodes.h"
 #include "support/test_env.h"
 
 namespace {
@@ -16,14 +17,9 @@ namespace {
 using loom::ConfigNode;
 
 ConfigNode yaml(const std::string& text, const std::string& file = "config.yaml") {
-  return loom::parse_yaml(text, file);
+  return loom::test::yaml_section(text, file);
 }
-
-std::string value_of(const ConfigNode& section, const std::string& key) {
-  const ConfigNode* node = section.find(key);
-  REQUIRE(node);
-  return node->is_null() ? "null" : node->scalar();
-}
+using loom::test::value_of;
 
 // The ConfigError message of reconciling `config` with `file`.
 std::string contradiction(const ConfigNode& config, const ConfigNode& file, const std::string& key = "model") {

@@ -12,8 +12,11 @@
 #include "models/stylegan2/stylegan2.h"
 #include "nn/upfirdn2d.h"
 #include "support/gradient_check.h"
+#include "support/small_teacher.h"
 
 namespace {
+
+using loom::test::small_teacher;
 
 using loom::BlazeStyleGanOptions;
 using loom::NoiseMode;
@@ -41,18 +44,6 @@ int64_t count(const torch::nn::Module& m) {
   int64_t n = 0;
   for (const auto& p : m.parameters()) n += p.numel();
   return n;
-}
-
-// The teacher of the small students: StyleGAN2 at 32x32 with 16 channels and w_dim 16 (8 ws).
-loom::StyleGan2Options small_teacher() {
-  loom::StyleGan2Options t;
-  t.resolution = 32;
-  t.z_dim = 16;
-  t.w_dim = 16;
-  t.channel_base = 256;
-  t.channel_max = 16;
-  t.mapping_layers = 2;
-  return t;
 }
 
 std::shared_ptr<loom::Model> from_yaml(const std::string& model_yaml) {

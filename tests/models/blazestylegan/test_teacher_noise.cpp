@@ -6,19 +6,11 @@
 
 #include "core/error.h"
 #include "models/stylegan2/stylegan2.h"
+#include "support/small_teacher.h"
 
 namespace {
 
-loom::StyleGan2Options small_teacher() {
-  loom::StyleGan2Options t;
-  t.resolution = 32;
-  t.z_dim = 16;
-  t.w_dim = 16;
-  t.channel_base = 256;
-  t.channel_max = 16;
-  t.mapping_layers = 2;
-  return t;
-}
+using loom::test::small_teacher;
 
 }  // namespace
 

@@ -15,6 +15,7 @@
 #include "models/stylegan2/nvlabs_metadata.h"
 #include "models/stylegan2/pretrained_generator.h"
 #include "models/stylegan2/stylegan2.h"
+#include "support/config_nodes.h"
 #include "support/test_env.h"
 
 namespace {
@@ -28,14 +29,9 @@ const char* const kSection =
     "channel_max: 16\nconv_clamp: 0.05\n";
 
 ConfigNode yaml(const std::string& text, const std::string& file = "config.yaml") {
-  return loom::parse_yaml(text, file);
+  return loom::test::yaml_section(text, file);
 }
-
-std::string value_of(const ConfigNode& section, const std::string& key) {
-  const ConfigNode* node = section.find(key);
-  REQUIRE(node);
-  return node->is_null() ? "null" : node->scalar();
-}
+using loom::test::value_of;
 
 loom::weights::NamedTensors prefixed(const std::string& prefix, const torch::nn::Module& module) {
   loom::weights::NamedTensors out;
