@@ -184,6 +184,7 @@ class DistillRecipe : public Recipe {
   std::shared_ptr<const data::Dataset> train_data_, eval_data_;
   std::unique_ptr<eval::FeatureExtractor> extractor_;
   at::Tensor teacher_features_, data_features_;
+  Scalars teacher_to_data_;  // the teacher's FID/KID to the data, once both feature sets exist
   uint64_t seed_ = 0;
 };
 

@@ -63,8 +63,9 @@ Scalars DistillRecipe::evaluate(const EvalContext& context) {
           eval_data_, {.batch_size = eval_.batch_size, .workers = 2, .seed = seed_, .limit = eval_.num_real},
           context.device, features_of, "distill evaluation (data.eval)");
     for (auto& score : eval::fid_and_kid(data_features_, student_all, "_to_data", suffix, kid)) out.push_back(score);
-    for (auto& score : eval::fid_and_kid(data_features_, teacher_features_, "_teacher_to_data", suffix, kid))
-      out.push_back(score);
+    if (teacher_to_data_.empty())  // both feature sets are fixed: scored once
+      teacher_to_data_ = eval::fid_and_kid(data_features_, teacher_features_, "_teacher_to_data", suffix, kid);
+    out.insert(out.end(), teacher_to_data_.begin(), teacher_to_data_.end());
   }
   const int64_t compared = std::min(eval_.lpips_samples, eval_.num_fake);
   out.emplace_back("val/" + eval_perceptual_->metric_name() + "_to_teacher",
@@ -84,8 +85,7 @@ void DistillRecipe::write_samples(const EvalContext& context) {
   // The student holds copies of the teacher's constant noise maps (copy_teacher_mapping).
   const at::Tensor t = teacher_->synthesis->forward(ws, NoiseMode::constant).cpu();
   const at::Tensor s = student.synthesis->forward(ws, NoiseMode::constant, {}, false).image.cpu();
-  const int64_t columns = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(std::sqrt(sample_.count))));
-  const at::Tensor left = data::image_grid(t, columns), right = data::image_grid(s, columns);
+  const at::Tensor left = data::image_grid(t), right = data::image_grid(s);
   const at::Tensor gap = at::zeros({left.size(0), left.size(1), t.size(3)});
   const at::Tensor grid = at::cat({left, gap, right}, 2);
   write_sample_grid(context, "teacher_student", grid);
