@@ -1,20 +1,14 @@
 #include "train/recipes/distill.h"
 
-#include <algorithm>
-#include <cmath>
-
 #include <ATen/ops/cat.h>
 #include <ATen/ops/rand.h>
 #include <ATen/ops/randint.h>
 #include <ATen/ops/randn.h>
-#include <ATen/ops/upsample_bilinear2d.h>
 #include <c10/core/GradMode.h>
 
 #include "core/error.h"
-#include "core/log.h"
 #include "core/registry/registries.h"
 #include "core/text/cat.h"
-#include "core/text/join.h"
 #include "data/dataset.h"
 #include "data/synthetic/gaussian_latents.h"
 #include "losses/gan_regularizers.h"
