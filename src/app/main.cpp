@@ -1,6 +1,7 @@
 // The `loom` command line. Exit codes: 0 success (also a run stopped by SIGINT/SIGTERM after writing
 // its checkpoint), 1 internal error (a bug: please report), 2 user error (bad config, command line, or
-// input file; the message says which and where), 3 training diverged (non-finite loss, nan_policy stop).
+// input file; the message says which and where), 3 training diverged (non-finite loss, nan_policy stop),
+// 4 a sweep finished with failed jobs (it lists them).
 #include <exception>
 #include <iostream>
 #include <string>
@@ -13,6 +14,7 @@
 #include "app/export_weights.h"
 #include "app/generate.h"
 #include "app/register_all.h"
+#include "app/sweep_command.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "train/trainer.h"
@@ -67,6 +69,16 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::ExistingDirectory);
   export_command->add_option("arguments", export_arguments, "out=FILE.safetensors module=NAME section=KEY");
+  std::vector<std::string> sweep_arguments;
+  bool dry_run = false;
+  CLI::App* sweep = app.add_subcommand(
+      "sweep",
+      "Ablation sweeps, resumable job by job: loom sweep FILE key=v1,v2 other=range(1,4) seed=0,1,2 "
+      "[sweep.jobs=2 sweep.name=NAME sweep.launcher=local|slurm] [--dry-run]; FILE is a sweep file "
+      "(configs/sweeps/) or a training config. Results: loom sweep table SWEEP_DIR [metric=NAME mode=min|max]. "
+      "SLURM array task: loom sweep task SWEEP_DIR");
+  sweep->add_option("arguments", sweep_arguments, "FILE and key=value(s), or table|task SWEEP_DIR ...")->required();
+  sweep->add_flag("--dry-run", dry_run, "write the manifest and print one loom train command per job; run nothing");
   CLI::App* list = app.add_subcommand(
       "list", "List every registry: models, recipes, datasets, losses, optimizers, schedules, metrics");
 
@@ -86,6 +98,7 @@ int main(int argc, char** argv) {
     if (*eval) return loom::cli::evaluate(eval_args.path, eval_args.overrides);
     if (*generate) return loom::cli::generate(generate_args.path, generate_args.overrides);
     if (*export_command) return loom::cli::export_weights(export_checkpoint, export_arguments);
+    if (*sweep) return loom::cli::sweep(sweep_arguments, dry_run);
   } catch (const loom::TrainingDiverged& e) {
     std::cerr << "error: " << e.what() << "\n";
     return kDiverged;

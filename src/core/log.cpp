@@ -52,6 +52,20 @@ void write(Level level, std::string_view message) { state().logger->log(to_spdlo
 
 void set_level(Level level) { state().logger->set_level(to_spdlog(level)); }
 
+Level level() {
+  switch (state().logger->level()) {
+    case spdlog::level::trace:
+    case spdlog::level::debug:
+      return Level::debug;
+    case spdlog::level::info:
+      return Level::info;
+    case spdlog::level::warn:
+      return Level::warn;
+    default:
+      return Level::error;
+  }
+}
+
 Level parse_level(std::string_view name) {
   if (name == "debug") return Level::debug;
   if (name == "info") return Level::info;

@@ -13,6 +13,7 @@ enum class Level { debug, info, warn, error };
 
 void write(Level level, std::string_view message);
 void set_level(Level level);
+Level level();
 Level parse_level(std::string_view name);  // "debug" | "info" | "warn" | "error"; throws UserError
 // Also write every message to this file (created with its directories); replaces an earlier file sink.
 void set_file(const std::string& path);

@@ -1,6 +1,6 @@
 #pragma once
 // A run's output folder: <root>/<name>/<id>/ holding the resolved config, the log, metrics (JSONL and
-// TensorBoard events), checkpoints and sample images.
+// TensorBoard events), checkpoints, sample images and the summary of how it ended.
 #include <filesystem>
 #include <string>
 
@@ -29,6 +29,9 @@ struct RunDirectory {
   std::filesystem::path tensorboard() const { return dir / "tensorboard"; }
   std::filesystem::path checkpoints() const { return dir / "checkpoints"; }
   std::filesystem::path samples() const { return dir / "samples"; }
+  // Written when the trainer returns: {"status": "finished" | "interrupted", "steps", "total_steps",
+  // "final_metrics", ...}, so a sweep (or a script) tells a finished run from a stopped one.
+  std::filesystem::path summary() const { return dir / "summary.json"; }
 };
 
 // The folder of a run. With `continue_latest` and no explicit id, the newest existing run of that

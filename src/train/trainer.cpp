@@ -13,6 +13,7 @@
 #include <torch/nn/module.h>
 #include <torch/optim/optimizer.h>
 #include <torch/utils.h>
+#include <nlohmann/json.hpp>
 
 #include "core/config/config_error.h"
 #include "core/io/atomic_file.h"
@@ -59,6 +60,7 @@ class TrainingLoop {
   void save_checkpoint(const Scalars& metrics);
   void restore_rng(const LoadedCheckpoint& checkpoint);
   std::string progress_figures() const;
+  void write_summary() const;
 
   RunConfig run_;
   TrainSetup setup_;
@@ -369,7 +371,20 @@ TrainResult TrainingLoop::run() {
   result_.steps = counters_.step;
   result_.nan_skipped = counters_.nan_skipped;
   result_.bad_samples = loader_->bad_samples();
+  if (run_.main()) write_summary();
   return result_;
+}
+
+void TrainingLoop::write_summary() const {
+  nlohmann::ordered_json summary;
+  summary["status"] = result_.interrupted ? "interrupted" : "finished";
+  summary["steps"] = result_.steps;
+  summary["total_steps"] = total_steps_;
+  summary["final_metrics"] = nlohmann::ordered_json::object();
+  for (const auto& [name, value] : result_.final_metrics) summary["final_metrics"][name] = value;
+  summary["bad_samples"] = result_.bad_samples;
+  summary["nan_skipped"] = result_.nan_skipped;
+  write_file_atomically(dir_.summary(), summary.dump(1) + "\n");
 }
 
 }  // namespace

@@ -91,7 +91,9 @@ bool needs_quotes(const ConfigNode& n) {
   if (s.empty()) return true;
   if (n.quoted()) return true;
   if (s.find_first_of(":#{}[],&*!|>'\"%@`\n") != std::string::npos) return true;
-  if (s.front() == ' ' || s.back() == ' ' || s.front() == '-' || s.front() == '?') return true;
+  if (s.front() == ' ' || s.back() == ' ') return true;
+  // "- x" and "? x" start block entries; "-10" and "-x" are plain scalars (and must stay numbers).
+  if ((s.front() == '-' || s.front() == '?') && (s.size() == 1 || s[1] == ' ')) return true;
   return s == "null" || s == "~";
 }
 
@@ -119,7 +121,10 @@ bool is_flow(const ConfigNode& n) {
 std::string flow(const ConfigNode& n) {
   if (n.is_null()) return "null";
   if (n.is_scalar()) return scalar_text(n);
-  if (n.is_map()) return "{}";
+  if (n.is_map())
+    return cat("{",
+               join(n.entries(), ", ", [](const auto& entry) { return cat(entry.first, ": ", flow(entry.second)); }),
+               "}");
   return cat("[", join(n.items(), ", ", flow), "]");
 }
 
@@ -153,6 +158,8 @@ void emit(std::ostringstream& out, const ConfigNode& n, int indent) {
 }
 
 }  // namespace
+
+std::string to_flow_yaml(const ConfigNode& node) { return flow(node); }
 
 std::string to_yaml(const ConfigNode& node) {
   std::ostringstream out;

@@ -65,5 +65,7 @@ class ConfigNode {
 
 // Emits the tree as YAML that loads back to the same tree (the resolved config of a run).
 std::string to_yaml(const ConfigNode& node);
+// The same on one line in flow style ("[1, 2]", "{a: 1}"): a value as a command-line override gives it.
+std::string to_flow_yaml(const ConfigNode& node);
 
 }  // namespace loom
