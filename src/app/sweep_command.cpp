@@ -141,7 +141,7 @@ int run_sweep(const std::vector<std::string>& arguments, bool dry_run) {
       std::cout << job_command(plan.manifest, *job, plan.layout, threads, runner).shell() << "\n";
     return 0;
   }
-  std::cout << concurrent << " at a time, " << threads << " thread(s) each\n";
+  if (!jobs.empty()) std::cout << concurrent << " at a time, " << threads << " thread(s) each\n";
   const LaunchTally tally = run_locally(plan.manifest, plan.layout, jobs, concurrent, threads, runner, std::cout);
 
   int64_t unfinished = 0;

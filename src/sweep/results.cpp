@@ -112,6 +112,23 @@ std::string csv_field(const std::string& s) {
   return out + "\"";
 }
 
+void pick_best(MetricTrace& trace, bool minimize) {
+  trace.best = kNan;
+  for (const auto& [step, value] : trace.points)
+    if (std::isfinite(value) && (std::isnan(trace.best) || (minimize ? value < trace.best : value > trace.best))) {
+      trace.best = value;
+      trace.best_step = step;
+    }
+}
+
+// "enabled=true variant=siglip seed=0": the last part of each key keeps legends short and readable.
+std::string legend_label(const Job& job) {
+  std::string label;
+  for (const auto& [column, value] : job.columns)
+    label += cat(label.empty() ? "" : " ", column.substr(column.rfind('.') + 1), "=", value);
+  return label;
+}
+
 // Best first by the sort metric; jobs without it last, in manifest order.
 std::vector<const JobResult*> sorted_jobs(const SweepResults& results) {
   std::vector<const JobResult*> jobs;
@@ -160,14 +177,8 @@ std::map<std::string, MetricTrace> read_metrics(const std::filesystem::path& jso
   for (const auto& [step, values] : records)
     for (const auto& [name, value] : values) traces[name].points.emplace_back(step, value);
   for (auto& [name, trace] : traces) {
-    const bool minimize = lower_is_better(name);
     trace.final = trace.points.back().second;
-    trace.best = kNan;
-    for (const auto& [step, value] : trace.points)
-      if (std::isfinite(value) && (std::isnan(trace.best) || (minimize ? value < trace.best : value > trace.best))) {
-        trace.best = value;
-        trace.best_step = step;
-      }
+    pick_best(trace, lower_is_better(name));
   }
   return traces;
 }
@@ -201,17 +212,8 @@ SweepResults collect_results(const Manifest& manifest, const SweepLayout& layout
                         " (logged: ", join(all_metrics, ", "), ")"));
   results.metric = metric;
   results.minimize = mode.empty() ? lower_is_better(metric) : mode == "min";
-  for (auto& r : results.jobs) {  // the sort metric's best follows the chosen mode
-    auto it = r.metrics.find(metric);
-    if (it == r.metrics.end()) continue;
-    MetricTrace& t = it->second;
-    t.best = kNan;
-    for (const auto& [step, value] : t.points)
-      if (std::isfinite(value) && (std::isnan(t.best) || (results.minimize ? value < t.best : value > t.best))) {
-        t.best = value;
-        t.best_step = step;
-      }
-  }
+  for (auto& r : results.jobs)  // the sort metric's best follows the chosen mode
+    if (auto it = r.metrics.find(metric); it != r.metrics.end()) pick_best(it->second, results.minimize);
   return results;
 }
 
@@ -313,7 +315,7 @@ std::vector<std::filesystem::path> write_results(const SweepResults& results, co
   std::vector<ChartSeries> curves;
   for (const auto& r : results.jobs)
     if (auto it = r.metrics.find(results.metric); it != r.metrics.end())
-      curves.push_back({r.job->id, it->second.points});
+      curves.push_back({legend_label(*r.job), it->second.points});
   written.push_back(plots / cat(file_safe(results.metric), "_curves.png"));
   write_line_chart(written.back(), cat(results.metric, " against the step"), results.metric, curves);
   for (const auto& key : results.keys) {

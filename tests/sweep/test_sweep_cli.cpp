@@ -318,3 +318,20 @@ TEST_CASE("the shipped sweep files expand and check every job", "[sweep][cli]") 
     CHECK(commands == jobs);
   }
 }
+
+TEST_CASE("a sweep of multi-rank jobs launches each through torchrun", "[sweep][cli]") {
+  const fs::path root = loom::test::scratch("sweep_ranks");
+  auto r = run_loom(cat(quickstart(),
+                        " optimizer.lr=0.002,0.004 train.steps=40 schedule.total_steps=40 schedule.warmup_steps=5"
+                        " train.eval_every=20 sweep.ranks=2 sweep.cores=2 'sweep.torchrun=",
+                        loom::test::python(), " -m torch.distributed.run' sweep.root=", root.string())
+                        .insert(0, "sweep "));
+  INFO(r.output);
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.output, Catch::Contains("1 at a time, 1 thread(s) each"));  // 2 cores for 2 ranks
+  for (const char* id : {"optimizer.lr=0.002", "optimizer.lr=0.004"}) {
+    const std::string log = loom::test::read_text(root / "quickstart" / "jobs" / id / "job.log");
+    CHECK_THAT(log, Catch::Contains("--nproc-per-node 2 --no-python") && Catch::Contains("data parallel: 2 ranks"));
+    CHECK(read_status(SweepLayout{root / "quickstart"}.status(id)).state == JobState::done);
+  }
+}
