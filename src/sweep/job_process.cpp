@@ -124,7 +124,11 @@ std::optional<RunningJob> start_job(const SweepLayout& layout, const Job& job, c
   const pid_t parent = getpid();
 
   const pid_t pid = fork();
-  if (pid < 0) throw UserError(cat("cannot start job ", job.id, " (fork: ", std::strerror(errno), ")"));
+  if (pid < 0) {
+    const std::string reason = std::strerror(errno);
+    for (int fd : {null_in, log, lock}) close(fd);
+    throw UserError(cat("cannot start job ", job.id, " (fork: ", reason, ")"));
+  }
   if (pid == 0) {
     setpgid(0, 0);
     prctl(PR_SET_PDEATHSIG, SIGTERM);
