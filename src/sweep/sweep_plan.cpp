@@ -132,6 +132,7 @@ void write_plan(const SweepPlan& plan) {
     for (const auto& o : plan.manifest.fixed) overrides += item(o);
     for (const auto& o : p.job->overrides()) overrides += item(o);
     write_file_atomically(plan.layout.overrides(p.job->id), overrides);
+    if (!std::filesystem::exists(plan.layout.status(p.job->id))) write_status(plan.layout.status(p.job->id), p.status);
   }
 }
 

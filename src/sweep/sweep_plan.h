@@ -30,7 +30,7 @@ struct SweepPlan {
 // the key), or, unless sweep.accept_changes, a base config or binary that changed since the sweep began.
 SweepPlan plan_sweep(const std::string& file, const std::vector<std::string>& arguments);
 
-// The manifest, and each job's config.yaml and overrides.yaml.
+// The manifest, and each job's config.yaml, overrides.yaml and (for a new job) status.json: pending.
 void write_plan(const SweepPlan& plan);
 
 }  // namespace loom::sweep

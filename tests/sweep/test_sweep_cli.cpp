@@ -213,6 +213,8 @@ TEST_CASE("the SLURM array body runs the manifest row of SLURM_ARRAY_TASK_ID and
   r = run_loom(cat("sweep ", two_by_three(root, "array"), " sweep.launcher=slurm sweep.slurm.submit=false --dry-run"));
   CHECK(r.code == 0);
   CHECK_THAT(r.output, Catch::Contains("(4 tasks)"));
+  CHECK_THAT(loom::test::read_text(sweep / "jobs" / kJobs[0] / "status.json"),
+             Catch::Contains("\"state\": \"pending\""));
   task = loom::test::run_command(cat("SLURM_ARRAY_TASK_ID=6 ", loom_bin, " sweep task ", sweep.string()));
   CHECK(task.code == 2);
   CHECK_THAT(task.output, Catch::Contains("index 6 is outside the manifest's 6 rows"));
