@@ -5,11 +5,11 @@
 #include <map>
 #include <set>
 
+#include "app/named_arguments.h"
 #include "core/error.h"
 #include "core/io/checkpoint.h"
 #include "core/io/weights.h"
 #include "core/text/cat.h"
-#include "core/text/did_you_mean.h"
 #include "core/text/join.h"
 #include "models/model_metadata.h"
 
@@ -67,15 +67,9 @@ std::vector<std::string> pick_modules(const std::string& requested, const std::s
 }  // namespace
 
 int export_weights(const std::string& checkpoint, const std::vector<std::string>& arguments) {
-  std::map<std::string, std::string> values{{"out", ""}, {"module", ""}, {"section", "model"}};
-  for (const auto& argument : arguments) {
-    const size_t eq = argument.find('=');
-    const std::string key = argument.substr(0, eq);
-    if (eq == std::string::npos || !values.count(key))
-      throw UserError(cat("loom export-weights: unknown argument '", argument, "' (give out=, module=, section=)",
-                          did_you_mean(key, {"out", "module", "section"})));
-    values[key] = argument.substr(eq + 1);
-  }
+  std::map<std::string, std::string> values =
+      named_arguments(arguments, {"out", "module", "section"}, "loom export-weights");
+  values.emplace("section", "model");
   const std::string& out = values["out"];
   if (std::filesystem::path(out).extension() != ".safetensors")
     throw UserError("loom export-weights needs out=FILE.safetensors (the format that holds metadata)");

@@ -7,36 +7,18 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <ostream>
 
+#include "core/environment.h"
 #include "core/error.h"
 #include "core/io/atomic_file.h"
 #include "core/text/cat.h"
 #include "sweep/job_process.h"
 #include "sweep/local_launcher.h"
+#include "train/run_directory.h"
 
 namespace loom::sweep {
-
-namespace {
-
-std::optional<int64_t> env_integer(const char* name) {
-  const char* v = std::getenv(name);
-  if (!v || !*v) return std::nullopt;
-  char* end = nullptr;
-  const long long n = std::strtoll(v, &end, 10);
-  if (*end) throw UserError(cat("environment variable ", name, "='", v, "' is not an integer"));
-  return n;
-}
-
-std::string time_stamp() {
-  std::string t = local_time_now();  // 2026-12-02T03:04:05 -> 20261202-030405
-  std::string out;
-  for (char c : t)
-    if (c != '-' && c != ':') out += c == 'T' ? '-' : c;
-  return out;
-}
-
-}  // namespace
 
 std::string array_indices(const std::vector<int64_t>& rows) {
   std::string out;
@@ -78,14 +60,16 @@ std::filesystem::path write_array_script(const Manifest& manifest, const SweepLa
   for (const auto& line : s.setup) script += line + "\n";
   // exec: the batch shell's USR1 (--signal=B:) reaches loom itself.
   script += cat("exec ", manifest.binary, " sweep task ", root.string(), " max_requeues=", s.max_requeues, "\n");
-  const std::filesystem::path path = layout.slurm() / cat("array-", time_stamp(), ".sbatch");
+  const std::filesystem::path path = layout.slurm() / cat("array-", run_timestamp(), ".sbatch");
   write_file_atomically(path, script);
   return path;
 }
 
 int run_array_task(const SweepLayout& layout, std::optional<int64_t> index, int64_t max_requeues, std::ostream& out) {
-  if (!index) index = env_integer("SLURM_ARRAY_TASK_ID");
-  if (!index) throw UserError("loom sweep task: no index=K given and SLURM_ARRAY_TASK_ID is not set");
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  if (!index && !env_value("SLURM_ARRAY_TASK_ID"))
+    throw UserError("loom sweep task: no index=K given and SLURM_ARRAY_TASK_ID is not set");
+  if (!index) index = env_int("SLURM_ARRAY_TASK_ID", 0, 0, kMax);
   const Manifest manifest = read_manifest(layout.manifest());
   if (*index < 0 || *index >= static_cast<int64_t>(manifest.jobs.size()))
     throw UserError(cat("loom sweep task: index ", *index, " is outside the manifest's ", manifest.jobs.size(),
@@ -95,7 +79,7 @@ int run_array_task(const SweepLayout& layout, std::optional<int64_t> index, int6
     out << "done already: " << job.id << "\n";
     return 0;
   }
-  const int64_t threads = env_integer("SLURM_CPUS_PER_TASK").value_or(0);
+  const int64_t threads = env_int("SLURM_CPUS_PER_TASK", 0, 0, kMax);
   StopSignals signals(SIGUSR1);
   std::optional<RunningJob> running = start_job(
       layout, job, job_command(manifest, job, layout, threads, manifest.ranks > 1 ? Runner::srun : Runner::direct));
@@ -124,9 +108,9 @@ int run_array_task(const SweepLayout& layout, std::optional<int64_t> index, int6
       out << "not requeued: " << job.id << " was requeued " << s.requeues << " times (max_requeues)\n";
       return 0;
     }
-    const char* array_job = std::getenv("SLURM_ARRAY_JOB_ID");
-    const char* task = std::getenv("SLURM_ARRAY_TASK_ID");
-    const char* single = std::getenv("SLURM_JOB_ID");
+    const char* array_job = env_value("SLURM_ARRAY_JOB_ID");
+    const char* task = env_value("SLURM_ARRAY_TASK_ID");
+    const char* single = env_value("SLURM_JOB_ID");
     const std::string target = array_job && task ? cat(array_job, "_", task) : single ? single : "";
     if (target.empty()) throw UserError("loom sweep task: USR1 without SLURM_JOB_ID: nothing to requeue");
     s.requeues += 1;

@@ -8,9 +8,7 @@
 
 namespace loom {
 
-namespace {
-
-std::string timestamp() {
+std::string run_timestamp() {
   std::time_t now = std::time(nullptr);
   std::tm local{};
   localtime_r(&now, &local);
@@ -18,6 +16,8 @@ std::string timestamp() {
   std::strftime(buffer, sizeof buffer, "%Y%m%d-%H%M%S", &local);
   return buffer;
 }
+
+namespace {
 
 bool has_checkpoint(const std::filesystem::path& run) {
   std::error_code ec;
@@ -38,8 +38,8 @@ RunDirectory resolve_run_directory(const OutputOptions& options, const std::stri
     // Ids default to sortable timestamps, so the greatest name is the newest run.
     if (!runs.empty()) return {*std::max_element(runs.begin(), runs.end())};
   }
-  std::filesystem::path dir = base / timestamp();
-  for (int n = 2; std::filesystem::exists(dir); ++n) dir = base / cat(timestamp(), "-", n);
+  std::filesystem::path dir = base / run_timestamp();
+  for (int n = 2; std::filesystem::exists(dir); ++n) dir = base / cat(run_timestamp(), "-", n);
   return {dir};
 }
 

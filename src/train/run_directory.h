@@ -34,6 +34,9 @@ struct RunDirectory {
   std::filesystem::path summary() const { return dir / "summary.json"; }
 };
 
+// The local time as a run id: YYYYmmdd-HHMMSS (sortable: the greatest is the newest).
+std::string run_timestamp();
+
 // The folder of a run. With `continue_latest` and no explicit id, the newest existing run of that
 // name that holds a checkpoint (so `resume=auto` finds it); otherwise a new id.
 RunDirectory resolve_run_directory(const OutputOptions& options, const std::string& config_path, bool continue_latest);
