@@ -8,9 +8,9 @@
 #include <optional>
 #include <thread>
 
+#include "app/named_arguments.h"
 #include "core/error.h"
 #include "core/text/cat.h"
-#include "core/text/join.h"
 #include "sweep/local_launcher.h"
 #include "sweep/results.h"
 #include "sweep/slurm_launcher.h"
@@ -23,21 +23,6 @@ namespace loom::cli {
 namespace {
 
 using namespace loom::sweep;
-
-// `name=value` arguments of the table and task forms.
-std::map<std::string, std::string> named_arguments(const std::vector<std::string>& arguments, size_t first,
-                                                   const std::vector<std::string>& known, const std::string& form) {
-  std::map<std::string, std::string> out;
-  for (size_t i = first; i < arguments.size(); ++i) {
-    const size_t eq = arguments[i].find('=');
-    const std::string key = arguments[i].substr(0, eq);
-    if (eq == std::string::npos || std::find(known.begin(), known.end(), key) == known.end())
-      throw UserError(
-          cat("loom sweep ", form, ": unexpected argument '", arguments[i], "' (takes ", join(known, "=, "), "=)"));
-    out[key] = arguments[i].substr(eq + 1);
-  }
-  return out;
-}
 
 int64_t integer_argument(const std::map<std::string, std::string>& args, const std::string& key, int64_t fallback) {
   auto it = args.find(key);
@@ -68,7 +53,7 @@ void print_results(const SweepLayout& layout, const Manifest& manifest, const st
 
 int table(const std::vector<std::string>& arguments) {
   const SweepLayout layout = existing_sweep(arguments, "table");
-  auto args = named_arguments(arguments, 2, {"metric", "mode"}, "table");
+  auto args = named_arguments({arguments.begin() + 2, arguments.end()}, {"metric", "mode"}, "loom sweep table");
   if (args.count("mode") && args["mode"] != "min" && args["mode"] != "max")
     throw UserError(cat("loom sweep table: mode='", args["mode"], "' (min or max)"));
   print_results(layout, read_manifest(layout.manifest()), args["metric"], args["mode"]);
@@ -77,7 +62,7 @@ int table(const std::vector<std::string>& arguments) {
 
 int task(const std::vector<std::string>& arguments) {
   const SweepLayout layout = existing_sweep(arguments, "task");
-  auto args = named_arguments(arguments, 2, {"index", "max_requeues"}, "task");
+  auto args = named_arguments({arguments.begin() + 2, arguments.end()}, {"index", "max_requeues"}, "loom sweep task");
   std::optional<int64_t> index;
   if (args.count("index")) index = integer_argument(args, "index", 0);
   return run_array_task(layout, index, integer_argument(args, "max_requeues", 10), std::cout);
@@ -145,11 +130,11 @@ int run_sweep(const std::vector<std::string>& arguments, bool dry_run) {
   const LaunchTally tally = run_locally(plan.manifest, plan.layout, jobs, concurrent, threads, runner, std::cout);
 
   int64_t unfinished = 0;
-  std::vector<const PlannedJob*> failed;
+  std::vector<std::pair<const Job*, JobStatus>> failed;
   for (const auto& p : plan.jobs) {
-    const JobStatus s = read_status(plan.layout.status(p.job->id));
+    JobStatus s = read_status(plan.layout.status(p.job->id));
     if (s.state == JobState::failed)
-      failed.push_back(&p);
+      failed.emplace_back(p.job, std::move(s));
     else if (s.state != JobState::done)
       ++unfinished;
   }
@@ -158,11 +143,10 @@ int run_sweep(const std::vector<std::string>& arguments, bool dry_run) {
     std::cout << "\nstopped with " << unfinished << " job(s) unfinished: run the same command again to continue\n";
   if (failed.empty()) return 0;
   std::cout << "\n" << failed.size() << " job(s) failed:\n";
-  for (const PlannedJob* p : failed) {
-    const JobStatus s = read_status(plan.layout.status(p->job->id));
-    std::cout << "  " << p->job->id << ": exit code " << s.exit_code.value_or(-1) << ", log "
-              << plan.layout.log(p->job->id).string() << "\n";
-    std::string tail = log_tail(plan.layout, p->job->id, 8);
+  for (const auto& [job, s] : failed) {
+    std::cout << "  " << job->id << ": exit code " << s.exit_code.value_or(-1) << ", log "
+              << plan.layout.log(job->id).string() << "\n";
+    std::string tail = log_tail(plan.layout, job->id, 8);
     for (size_t start = 0; start < tail.size();) {
       size_t end = std::min(tail.find('\n', start), tail.size());
       std::cout << "    | " << tail.substr(start, end - start) << "\n";

@@ -38,17 +38,6 @@ std::string hostname() {
   return name;
 }
 
-// finished | interrupted from the run's summary.json, or "" when there is none.
-std::string summary_status(const std::filesystem::path& summary) {
-  auto text = read_file(summary);
-  if (!text) return "";
-  try {
-    return nlohmann::json::parse(*text).at("status").get<std::string>();
-  } catch (const nlohmann::json::exception&) {
-    return "";
-  }
-}
-
 }  // namespace
 
 std::string JobCommand::shell() const {
@@ -175,7 +164,8 @@ const JobStatus& finish_job(const SweepLayout& layout, RunningJob& running, int 
   const std::string id = running.job->id;
   if (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0) {
     s.exit_code = 0;
-    const std::string how = summary_status(layout.run(id) / "summary.json");
+    const std::optional<RunSummary> summary = read_run_summary(layout, id);
+    const std::string how = summary ? summary->status : "";
     s.state = how == "finished" ? JobState::done : how == "interrupted" ? JobState::interrupted : JobState::failed;
   } else if (WIFEXITED(wait_status)) {
     s.exit_code = WEXITSTATUS(wait_status);
@@ -191,6 +181,20 @@ const JobStatus& finish_job(const SweepLayout& layout, RunningJob& running, int 
   if (running.lock_fd >= 0) close(running.lock_fd);  // the job, which held it too, has exited
   running.lock_fd = -1;
   return s;
+}
+
+std::optional<RunSummary> read_run_summary(const SweepLayout& layout, const std::string& id) {
+  auto text = read_file(layout.run(id) / "summary.json");
+  if (!text) return std::nullopt;
+  try {
+    const nlohmann::json j = nlohmann::json::parse(*text);
+    RunSummary summary{j.at("status").get<std::string>(), {}};
+    for (const auto& [name, value] : j.at("final_metrics").items())
+      if (value.is_number()) summary.final_metrics[name] = value.get<double>();
+    return summary;
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
 }
 
 std::string log_tail(const SweepLayout& layout, const std::string& id, int lines) {

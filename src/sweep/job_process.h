@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -47,6 +48,14 @@ void stop_job(const RunningJob& running);
 // Records how the job ended (from its wait status and the run's summary.json) and releases its lock.
 // `stop_requested`: this process asked it to stop, so a death by signal is an interruption.
 const JobStatus& finish_job(const SweepLayout& layout, RunningJob& running, int wait_status, bool stop_requested);
+
+// The trainer's summary.json of the job's run (how it ended and its last evaluation); nullopt when there
+// is none or it cannot be read.
+struct RunSummary {
+  std::string status;  // finished | interrupted
+  std::map<std::string, double> final_metrics;
+};
+std::optional<RunSummary> read_run_summary(const SweepLayout& layout, const std::string& id);
 
 // The last `lines` lines of the job's log.
 std::string log_tail(const SweepLayout& layout, const std::string& id, int lines);

@@ -5,17 +5,12 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cmath>
 #include <csignal>
 #include <cstring>
 #include <iomanip>
-#include <limits>
 #include <ostream>
 
-#include <nlohmann/json.hpp>
-
 #include "core/error.h"
-#include "core/io/file_system.h"
 #include "core/text/cat.h"
 
 namespace loom::sweep {
@@ -56,18 +51,6 @@ StopSignals::~StopSignals() {
 
 int StopSignals::count() const { return g_signals; }
 int StopSignals::last() const { return g_last_signal; }
-
-double summary_metric(const SweepLayout& layout, const std::string& id, const std::string& metric) {
-  constexpr double nan = std::numeric_limits<double>::quiet_NaN();
-  auto text = read_file(layout.run(id) / "summary.json");
-  if (!text || metric.empty()) return nan;
-  try {
-    const auto value = nlohmann::json::parse(*text).at("final_metrics").value(metric, nlohmann::json());
-    return value.is_number() ? value.get<double>() : nan;
-  } catch (const nlohmann::json::exception&) {
-    return nan;
-  }
-}
 
 LaunchTally run_locally(const Manifest& manifest, const SweepLayout& layout, const std::vector<const Job*>& jobs,
                         int64_t concurrent, int64_t threads, Runner runner, std::ostream& out) {
@@ -112,8 +95,9 @@ LaunchTally run_locally(const Manifest& manifest, const SweepLayout& layout, con
     out << position(finished) << " " << std::left << std::setw(8) << state_name(s.state) << " " << it->job->id << " ("
         << std::fixed << std::setprecision(1) << s.seconds << " s";
     if (s.state == JobState::failed) out << ", exit code " << s.exit_code.value_or(-1);
-    const double value = summary_metric(layout, it->job->id, manifest.metric);
-    if (std::isfinite(value)) out << ", " << manifest.metric << " = " << std::setprecision(4) << value;
+    const std::optional<RunSummary> summary = read_run_summary(layout, it->job->id);
+    if (summary && summary->final_metrics.count(manifest.metric))
+      out << ", " << manifest.metric << " = " << std::setprecision(4) << summary->final_metrics.at(manifest.metric);
     out << ")\n" << std::defaultfloat << std::flush;
     if (s.state == JobState::done) ++tally.done;
     if (s.state == JobState::interrupted) ++tally.interrupted;

@@ -33,7 +33,4 @@ class StopSignals {
   int extra_;
 };
 
-// The job's final value of `metric` from its run's summary.json (nan when absent).
-double summary_metric(const SweepLayout& layout, const std::string& id, const std::string& metric);
-
 }  // namespace loom::sweep
