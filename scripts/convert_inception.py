@@ -17,12 +17,14 @@ names come from the traced TensorFlow graph and could not be checked against a r
 mapping is guessed; convert pytorch-fid's .pth instead (both hold the same TF 2015-12-05 weights).
 """
 import argparse
+import os
 import re
 import sys
 import zipfile
 
 import torch
-from safetensors.torch import save_file
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # loom_files, also when loaded by path
+from loom_files import save_safetensors
 
 # pytorch-fid's InceptionV3 wrapper: blocks[i][j] -> Inception3 module names (pooling layers hold no weights).
 WRAPPER_BLOCKS = {
@@ -92,7 +94,7 @@ def convert(src, dst):
             if items:
                 lines.append(f"  {title} ({len(items)}): " + ", ".join(items[:8]) + (" ..." if len(items) > 8 else ""))
         raise SystemExit("\n".join(lines))
-    save_file(out, dst, metadata={"format": "pt", "network": "FID Inception-v3 (TF 2015-12-05), pool3",
+    save_safetensors(out, dst, metadata={"format": "pt", "network": "FID Inception-v3 (TF 2015-12-05), pool3",
                                   "source": src.rsplit("/", 1)[-1]})
     print(f"wrote {dst}: {len(out)} tensors")
 

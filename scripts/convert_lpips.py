@@ -26,7 +26,8 @@ import re
 import sys
 
 import torch
-from safetensors.torch import save_file
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # loom_files, also when loaded by path
+from loom_files import save_safetensors
 
 LPIPS_CHANNELS = {"vgg": (64, 128, 256, 512, 512), "alex": (64, 192, 384, 256, 256)}
 
@@ -90,7 +91,7 @@ def convert_heads(src, dst, net):
         print(f"convert_lpips.py: note: {src} names its heads {', '.join(renamed)} (LPIPS(use_dropout=False)); "
               "written as lin{k}.model.1.weight", file=sys.stderr)
     out = {k: v.detach().to(torch.float32).contiguous() for k, v in sorted(heads.items())}
-    save_file(out, dst, metadata={"format": "lpips-heads", "net": found, "source": os.path.basename(src)})
+    save_safetensors(out, dst, metadata={"format": "lpips-heads", "net": found, "source": os.path.basename(src)})
     print(f"wrote {dst}: LPIPS-{found} heads, channels {channels}")
 
 
@@ -131,7 +132,7 @@ def convert_backbone(src, dst, arch):
     if arch and arch != found:
         fail(f"{src}: these are torchvision {found} features, not {arch}")
     out = {k: features[k].detach().to(torch.float32).contiguous() for k in expected_features(found)}
-    save_file(out, dst, metadata={"format": "torchvision-features", "arch": found, "source": os.path.basename(src)})
+    save_safetensors(out, dst, metadata={"format": "torchvision-features", "arch": found, "source": os.path.basename(src)})
     print(f"wrote {dst}: {found} features, {len(out)} tensors")
 
 

@@ -14,9 +14,13 @@ ln_pre) and the standard causal text transformer with EOT pooling; anything else
 """
 import argparse
 import math
+import os
 import sys
 
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # loom_files, also when loaded by path
+from loom_files import save_safetensors, write_text
 
 
 def fail(message):
@@ -129,7 +133,6 @@ def main():
     args = parser.parse_args()
 
     import open_clip
-    from safetensors.torch import save_file
 
     if open_clip.get_model_config(args.model) is None:
         fail(f"unknown open_clip model '{args.model}' (see open_clip.list_models())")
@@ -146,12 +149,12 @@ def main():
     model = open_clip.create_model(args.model, **kwargs).eval()
 
     state = {name: tensor.detach().contiguous() for name, tensor in model.state_dict().items()}
-    save_file(state, args.out, metadata={"open_clip_model": args.model, "source": args.pretrained or args.checkpoint or "random"})
+    save_safetensors(state, args.out, metadata={"open_clip_model": args.model, "source": args.pretrained or args.checkpoint or "random"})
     config = loom_model_config(model)
     if args.config_out:
-        with open(args.config_out, "w") as f:
-            f.write(f"# open_clip {args.model} ({args.pretrained or args.checkpoint or 'random init'}), written by convert_open_clip.py\n")
-            f.write(to_yaml({"model": config}) + "\n")
+        write_text(args.config_out,
+                   f"# open_clip {args.model} ({args.pretrained or args.checkpoint or 'random init'}), written by convert_open_clip.py\n"
+                   + to_yaml({"model": config}) + "\n")
     params = sum(t.numel() for t in state.values())
     print(f"{args.out}: {len(state)} tensors, {params:,} values; model section: {args.config_out or '(not written)'}")
 

@@ -38,6 +38,9 @@ from collections import OrderedDict
 
 import torch
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # loom_files, also when loaded by path
+from loom_files import save_safetensors
+
 PROG = "convert_stylegan2.py"
 
 
@@ -405,7 +408,6 @@ def main():
     p.add_argument("--format", choices=["auto", "nvlabs", "rosinality"], default="auto")
     p.add_argument("--resolution", type=int, help="expected resolution; an error if the file differs")
     args = p.parse_args()
-    from safetensors.torch import save_file
 
     if not os.path.exists(args.input):
         fail(f"{args.input}: no such file")
@@ -426,7 +428,7 @@ def main():
     meta["converted_from"] = os.path.basename(args.input)
     meta["loom.model"] = loom_model(meta)
     # clone: safetensors refuses tensors sharing storage (tied or repeated modules).
-    save_file({k: v.detach().cpu().clone().contiguous() for k, v in tensors.items()}, args.out, metadata=meta)
+    save_safetensors({k: v.detach().cpu().clone().contiguous() for k, v in tensors.items()}, args.out, metadata=meta)
     print(f"{PROG}: wrote {len(tensors)} tensors ({meta['resolution']}px, {meta['source_layout']} layout in) to {args.out}")
 
 

@@ -22,6 +22,9 @@ import os
 import sys
 import unicodedata
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # loom_files, also when loaded by path
+from loom_files import write_text
+
 import regex
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -252,8 +255,7 @@ inline constexpr CharrefReplacement kCharrefReplacements[] = {{
 def main():
     for name, text in (("unicode_categories.h", unicode_header()), ("html_entities.h", entities_header())):
         path = os.path.join(ROOT, "data", name)
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
+        write_text(path, text)
         print(f"wrote {path} ({text.count(chr(10))} lines)")
 
 

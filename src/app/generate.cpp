@@ -1,5 +1,6 @@
 #include "app/generate.h"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <iostream>
@@ -10,6 +11,7 @@
 #include <c10/core/GradMode.h>
 
 #include "core/config/config_loader.h"
+#include "core/limits.h"
 #include "core/text/cat.h"
 #include "data/image_grid.h"
 #include "data/image_io.h"
@@ -115,19 +117,35 @@ int generate(const std::string& config_path, const std::vector<std::string>& arg
   const NoiseMode noise = parse_noise_mode(a.noise);
   const int64_t z_dim = g.seeds.mapping->options().z_dim;
   const auto start = std::chrono::steady_clock::now();
+  // The grid is one PNG: refused up front when it would exceed what Loom reads back, then drawn in
+  // bounded batches.
+  const int64_t chunk = limits().grid_chunk;
+  auto check_grid = [&](int64_t cells) {
+    const int64_t pixels = g.resolution * g.resolution;
+    if (cells > limits().image_pixels / pixels)
+      throw UserError(cat("loom generate: a grid of ", cells, " images of ", g.resolution, "x", g.resolution,
+                          " has more than ", limits().image_pixels, " pixels; ask for fewer seeds or ",
+                          raise_limit_hint("IMAGE_PIXELS")));
+  };
   at::Tensor grid;
   int64_t images = 0;
   if (!a.mix_rows.empty() || !a.mix_cols.empty()) {
     const auto rows = parse_index_list(a.mix_rows, "mix_rows"), cols = parse_index_list(a.mix_cols, "mix_cols");
+    check_grid((static_cast<int64_t>(rows.size()) + 1) * (static_cast<int64_t>(cols.size()) + 1));
     auto ws_of = [&](const std::vector<int64_t>& seeds) {
       at::Tensor z = z_from_seeds(seeds, z_dim).to(device);
       return g.seeds.mapping->forward(z, labels(g.c_dim, z.size(0), a.class_index, device), a.psi, a.cutoff);
     };
+    auto synthesize = [&](const at::Tensor& ws) {
+      std::vector<at::Tensor> parts;
+      for (int64_t i = 0; i < ws.size(0); i += chunk)
+        parts.push_back(g.seeds.synthesize(ws.narrow(0, i, std::min(chunk, ws.size(0) - i)), noise).cpu());
+      return at::cat(parts);
+    };
     const at::Tensor row_ws = ws_of(rows), col_ws = ws_of(cols);
-    const at::Tensor mixed =
-        g.seeds.synthesize(mix_styles(row_ws, col_ws, parse_index_list(a.mix_styles, "mix_styles")), noise);
+    const at::Tensor mixed = synthesize(mix_styles(row_ws, col_ws, parse_index_list(a.mix_styles, "mix_styles")));
     // NVlabs' layout: a blank corner, the column sources across the top, each row source at its left.
-    const at::Tensor tops = g.seeds.synthesize(col_ws, noise), lefts = g.seeds.synthesize(row_ws, noise);
+    const at::Tensor tops = synthesize(col_ws), lefts = synthesize(row_ws);
     std::vector<at::Tensor> cells{at::zeros_like(tops[0]).fill_(-1)};
     for (int64_t c = 0; c < tops.size(0); ++c) cells.push_back(tops[c]);
     for (int64_t r = 0; r < lefts.size(0); ++r) {
@@ -138,9 +156,10 @@ int generate(const std::string& config_path, const std::vector<std::string>& arg
     images = mixed.size(0) + tops.size(0) + lefts.size(0);
   } else {
     const auto seeds = parse_index_list(a.seeds, "seeds");
+    check_grid(static_cast<int64_t>(seeds.size()));
     const at::Tensor all =
         images_from_seeds(g.seeds, seeds, labels(g.c_dim, static_cast<int64_t>(seeds.size()), a.class_index, c10::kCPU),
-                          {.truncation_psi = a.psi, .truncation_cutoff = a.cutoff, .noise_mode = noise}, device);
+                          {.truncation_psi = a.psi, .truncation_cutoff = a.cutoff, .noise_mode = noise}, device, chunk);
     grid = data::image_grid(all, a.columns);
     images = all.size(0);
   }

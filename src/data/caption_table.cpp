@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/io/file_system.h"
 #include "core/text/cat.h"
 #include "core/text/join.h"
 #include "data/image_io.h"
@@ -145,9 +145,10 @@ TextTable parse_jsonl(const std::string& text, const std::string& file, const st
 
 CaptionTable::CaptionTable(const CaptionTableOptions& options, const std::string& path)
     : table_(options.path), transforms_(Transforms::from_config(options.transforms, path + ".transforms")) {
-  std::ifstream in(table_, std::ios::binary);
-  if (!in) throw UserError(cat(path, ".path: cannot read the caption table '", table_, "'"));
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string why;
+  const std::optional<std::string> read = read_file(table_, &why);
+  if (!read) throw UserError(cat(path, ".path: cannot read the caption table '", table_, "': ", why));
+  const std::string& text = *read;
 
   std::string format = options.format;
   if (format == "auto") {

@@ -1,10 +1,15 @@
 #include "data/image_folder.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <set>
+#include <utility>
 
 #include "core/error.h"
+#include "core/log.h"
 #include "core/text/cat.h"
 #include "core/text/join.h"
 #include "data/image_io.h"
@@ -22,20 +27,40 @@ std::string lower(std::string s) {
 
 bool hidden(const fs::path& p) { return p.filename().string().starts_with("."); }
 
-// Image files below `dir` (recursively, hidden entries skipped), sorted so the order is the same everywhere.
-std::vector<std::string> list_images(const fs::path& dir, const std::vector<std::string>& extensions) {
+// Image files below `dir` (recursively, hidden entries skipped), sorted so the order is the same
+// everywhere. Symlinked folders are followed, each folder once: a link back up the tree is a loop.
+std::vector<std::string> list_images(const fs::path& dir, const std::vector<std::string>& extensions,
+                                     const std::string& key) {
   std::vector<std::string> out;
-  for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::follow_directory_symlink);
-       it != fs::recursive_directory_iterator(); ++it) {
+  std::set<std::pair<dev_t, ino_t>> folders;
+  auto first_visit = [&folders](const fs::path& p) {
+    struct stat st;
+    return ::stat(p.c_str(), &st) != 0 || folders.emplace(st.st_dev, st.st_ino).second;
+  };
+  first_visit(dir);
+  std::error_code ec;
+  fs::recursive_directory_iterator it(dir, fs::directory_options::follow_directory_symlink, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    std::error_code entry_ec;
+    const bool is_folder = it->is_directory(entry_ec);
     if (hidden(it->path())) {
-      if (it->is_directory()) it.disable_recursion_pending();
+      if (is_folder) it.disable_recursion_pending();
       continue;
     }
-    if (!it->is_regular_file()) continue;
+    if (is_folder) {
+      if (!first_visit(it->path())) {
+        LOOM_WARN(key, ": skipping ", it->path().string(),
+                  ": it leads back to a folder already listed (a symlink loop)");
+        it.disable_recursion_pending();
+      }
+      continue;
+    }
+    if (!it->is_regular_file(entry_ec)) continue;
     std::string ext = lower(it->path().extension().string());
     if (!ext.empty() && std::find(extensions.begin(), extensions.end(), ext.substr(1)) != extensions.end())
       out.push_back(it->path().string());
   }
+  if (ec) throw UserError(cat(key, ": cannot list the images under '", dir.string(), "': ", ec.message()));
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -51,21 +76,22 @@ ImageFolder::ImageFolder(const ImageFolderOptions& options, const std::string& p
   for (const auto& e : options.extensions) extensions.push_back(lower(e.starts_with(".") ? e.substr(1) : e));
 
   std::vector<fs::path> subfolders;
-  for (const auto& entry : fs::directory_iterator(root_))
-    if (entry.is_directory() && !hidden(entry.path())) subfolders.push_back(entry.path());
+  for (fs::directory_iterator it(root_, ec), end; !ec && it != end; it.increment(ec))
+    if (std::error_code e; it->is_directory(e) && !hidden(it->path())) subfolders.push_back(it->path());
+  if (ec) throw UserError(cat(path, ".root: cannot list '", root_, "': ", ec.message()));
   std::sort(subfolders.begin(), subfolders.end());
   bool by_class = options.class_subfolders == "true" || (options.class_subfolders == "auto" && !subfolders.empty());
 
   if (by_class) {
     for (const auto& dir : subfolders) {
       classes_.push_back(dir.filename().string());
-      for (auto& file : list_images(dir, extensions)) {
+      for (auto& file : list_images(dir, extensions, path + ".root")) {
         files_.push_back(std::move(file));
         labels_.push_back(static_cast<int64_t>(classes_.size()) - 1);
       }
     }
   } else {
-    files_ = list_images(root_, extensions);
+    files_ = list_images(root_, extensions, path + ".root");
   }
   if (files_.empty()) {
     throw UserError(cat(path, ".root: no images (", join(extensions, ", "), ") in '", root_, "'",

@@ -1,27 +1,36 @@
 #include "data/image_io.h"
 
-#include <filesystem>
-#include <fstream>
-#include <iterator>
+#include <optional>
+#include <ostream>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "core/error.h"
+#include "core/io/file_system.h"
+#include "core/limits.h"
 #include "core/text/cat.h"
 #include "data/dataset.h"
+#include "data/image_header.h"
 
 namespace loom::data {
 
 cv::Mat read_image(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw BadSample(path, std::filesystem::exists(path) ? "cannot open the file" : "file not found");
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return decode_image(bytes, path);
+  std::string why;
+  std::optional<std::string> bytes = read_file(path, &why);
+  if (!bytes) throw BadSample(path, why);
+  return decode_image(*bytes, path);
 }
 
 cv::Mat decode_image(const std::string& bytes, const std::string& name) {
   if (bytes.empty()) throw BadSample(name, "empty file");
+  if (auto header = read_image_header(bytes)) {
+    const int64_t most = limits().image_pixels;
+    if (header->width > 0 && header->height > 0 && header->width > most / header->height)
+      throw BadSample(name, cat("the ", header->format, " header declares ", header->width, " x ", header->height,
+                                " pixels, more than the limit of ", most, " (", raise_limit_hint("IMAGE_PIXELS"), ")"));
+    if (header->truncated) throw BadSample(name, "truncated JPEG (the data ends before the end-of-image marker)");
+  }
   cv::Mat raw;
   try {
     // UNCHANGED rather than COLOR: keeps the decode close to PIL (no EXIF rotation) and lets us drop alpha.
@@ -81,13 +90,11 @@ cv::Mat to_mat(const at::Tensor& chw) {
 void write_png(const std::string& path, const at::Tensor& chw_float01_or_uint8) {
   cv::Mat bgr;
   cv::cvtColor(to_mat(chw_float01_or_uint8), bgr, cv::COLOR_RGB2BGR);
-  std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent);
   std::vector<uchar> bytes;
   if (!cv::imencode(".png", bgr, bytes)) throw UserError(cat("cannot encode PNG for ", path));
-  std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  if (!out) throw UserError(cat("cannot write ", path));
+  write_durably(path, [&](std::ostream& out) {
+    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  });
 }
 
 }  // namespace loom::data

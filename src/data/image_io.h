@@ -18,7 +18,7 @@ at::Tensor to_tensor(const cv::Mat& rgb, const double* mean = nullptr, const dou
 // float [3, H, W] in [0, 1] -> uint8 HWC RGB (clamped), the inverse of to_tensor without normalisation.
 cv::Mat to_mat(const at::Tensor& chw);
 
-// Writes a [3, H, W] or [1, H, W] image, float in [0, 1] or uint8, as PNG (folders created).
+// Writes a [3, H, W] or [1, H, W] image, float in [0, 1] or uint8, as PNG, atomically (folders created).
 // Throws UserError when the file cannot be written.
 void write_png(const std::string& path, const at::Tensor& chw_float01_or_uint8);
 

@@ -1,11 +1,13 @@
 #include "data/loader.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <exception>
 #include <limits>
 #include <map>
 #include <mutex>
 #include <set>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -230,17 +232,34 @@ Loader::Loader(std::shared_ptr<const Dataset> dataset, LoaderOptions options, ui
                         "; to train on fewer samples than a batch, draw them with the loader option "
                         "sampler: with_replacement (or repeat), e.g. train.loader.sampler"));
   seek({0, 0});
-  for (int64_t i = 0; i < options.workers; ++i) s.threads.emplace_back([&s] { s.worker(); });
+  // More decoding threads than twice the cores only cost memory (disk waits are the reason for any
+  // beyond the cores); far more can fail to start at all.
+  const int64_t most = 2 * std::max<int64_t>(1, std::thread::hardware_concurrency());
+  int64_t workers = options.workers;
+  if (workers > most) {
+    LOOM_WARN("loader: ", workers, " workers asked for, ", most, " used (twice this machine's ", most / 2, " cores)");
+    workers = most;
+  }
+  try {
+    for (int64_t i = 0; i < workers; ++i) s.threads.emplace_back([&s] { s.worker(); });
+  } catch (const std::system_error& e) {
+    stop_workers();
+    throw UserError(cat("loader: cannot start decoding thread ", s.threads.size() + 1, " of ", workers, " (", e.what(),
+                        "); lower train.loader.workers"));
+  }
 }
 
-Loader::~Loader() {
+void Loader::stop_workers() {
   {
     std::lock_guard lock(state_->mutex);
     state_->stop = true;
   }
   state_->work_cv.notify_all();
   for (auto& t : state_->threads) t.join();
+  state_->threads.clear();
 }
+
+Loader::~Loader() { stop_workers(); }
 
 std::optional<Batch> Loader::next() {
   State& s = *state_;

@@ -69,6 +69,8 @@ class Loader {
   const Dataset& dataset() const;
 
  private:
+  void stop_workers();
+
   struct State;
   std::unique_ptr<State> state_;
 };

@@ -1,9 +1,14 @@
 #include "train/run_directory.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <ctime>
+#include <system_error>
 #include <vector>
 
+#include "core/error.h"
 #include "core/text/cat.h"
 
 namespace loom {
@@ -25,6 +30,15 @@ bool has_checkpoint(const std::filesystem::path& run) {
 }
 
 }  // namespace
+
+void create_run_directory(const RunDirectory& run, const OutputOptions& options) {
+  std::error_code ec;
+  std::filesystem::create_directories(run.dir, ec);
+  if (!ec && ::access(run.dir.c_str(), W_OK) != 0) ec = std::error_code(errno, std::generic_category());
+  if (ec)
+    throw UserError(cat("output.root: cannot create the run folder ", run.dir.string(), " (", ec.message(),
+                        "); output.root is '", options.root, "'"));
+}
 
 RunDirectory resolve_run_directory(const OutputOptions& options, const std::string& config_path, bool continue_latest) {
   std::string name = options.name.empty() ? std::filesystem::path(config_path).stem().string() : options.name;

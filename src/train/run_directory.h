@@ -34,6 +34,10 @@ struct RunDirectory {
   std::filesystem::path summary() const { return dir / "summary.json"; }
 };
 
+// Creates the run's folder and checks that it can be written: a UserError naming output.root when
+// the root is a file, read-only or not creatable (before any log, metric or checkpoint is opened).
+void create_run_directory(const RunDirectory& run, const OutputOptions& options);
+
 // The local time as a run id: YYYYmmdd-HHMMSS (sortable: the greatest is the newest).
 std::string run_timestamp();
 

@@ -10,6 +10,7 @@
 #include <ATen/detail/CUDAHooksInterface.h>
 #include <ATen/ops/stack.h>
 #include <c10/core/GradMode.h>
+#include <c10/util/Exception.h>
 #include <torch/nn/module.h>
 #include <torch/optim/optimizer.h>
 #include <torch/utils.h>
@@ -52,6 +53,7 @@ class TrainingLoop {
   void stage_phases(const ConfigNode& config);
   void freeze_untrained_parameters();
   void restore();
+  void apply_checkpoint(const LoadedCheckpoint& checkpoint);
   void step();
   bool agree_after_step(std::vector<PhaseRun>& runs);
   std::vector<data::Batch> next_batches(int64_t& images);
@@ -96,6 +98,7 @@ TrainingLoop::TrainingLoop(RunConfig run, TrainSetup setup, const ConfigNode& co
       run_.main() ? resolve_run_directory(run_.output, config_path, run_.resume == "auto").dir.string() : "";
   dir_ = RunDirectory{run_.group ? broadcast_string(*run_.group, dir) : dir};
   if (run_.main()) {
+    create_run_directory(dir_, run_.output);
     log::set_file(dir_.log().string());
     write_file_atomically(dir_.config(), config_yaml_);
     metrics_.add(std::make_unique<JsonlWriter>(dir_.metrics()));
@@ -157,36 +160,57 @@ void TrainingLoop::freeze_untrained_parameters() {
 }
 
 void TrainingLoop::restore() {
+  auto apply = [this](const LoadedCheckpoint& c) {
+    try {
+      apply_checkpoint(c);
+    } catch (const c10::Error& e) {  // LibTorch's, on a state it cannot take (an RNG state of another size)
+      throw UserError(cat("checkpoint ", c.path.string(), ": cannot be restored: ", e.what_without_backtrace()));
+    }
+  };
   std::optional<LoadedCheckpoint> checkpoint;
   if (run_.resume == "auto") {
-    // Rank 0 picks the newest sound checkpoint; the others load the same one.
-    if (run_.main()) checkpoint = store_->load_latest();
+    // Rank 0 picks the newest checkpoint that restores; the others load the same one.
+    if (run_.main()) checkpoint = store_->restore_latest(apply);
     std::string path = checkpoint ? checkpoint->path.string() : "";
     if (run_.group) path = broadcast_string(*run_.group, path);
-    if (!run_.main() && !path.empty()) checkpoint = CheckpointStore::load(path);
+    if (!run_.main() && !path.empty()) apply(*(checkpoint = CheckpointStore::load(path)));
     if (!checkpoint) LOOM_INFO("resume=auto: no checkpoint in ", dir_.checkpoints().string(), ", starting fresh");
   } else if (run_.resume != "none") {
-    checkpoint = CheckpointStore::load(run_.resume);
+    apply(*(checkpoint = CheckpointStore::load(run_.resume)));
   }
-  if (!checkpoint) return;
-  restore_modules(setup_, *checkpoint);
-  restore_optimizers_and_rng(setup_, *checkpoint);
-  counters_ = TrainCounters::from_json(checkpoint->contents.state_json, checkpoint->path.string());
-  restore_rng(*checkpoint);
+  if (checkpoint)
+    LOOM_INFO("resumed from ", checkpoint->path.string(), " at step ", counters_.step, " (", counters_.images_seen,
+              " images seen)");
+}
+
+// Throws CheckpointMismatch when the run's config does not fit the checkpoint, UserError when a part of
+// it cannot be read (restore_latest then falls back to the previous checkpoint).
+void TrainingLoop::apply_checkpoint(const LoadedCheckpoint& checkpoint) {
+  const TrainCounters saved = TrainCounters::from_json(checkpoint.contents.state_json, checkpoint.path.string());
+  restore_modules(setup_, checkpoint);
+  restore_optimizers_and_rng(setup_, checkpoint, saved);
+  counters_ = saved;
+  restore_rng(checkpoint);
   const int64_t batch = run_.train.loader.batch_size, world = run_.launch.world_size;
   if (counters_.batch_size > 0 && counters_.batch_size * counters_.world_size != batch * world) {
     LOOM_WARN("resuming with ", world, " ranks x ", batch, " samples per batch (checkpoint: ", counters_.world_size,
               " x ", counters_.batch_size, "): the data position is recomputed from the samples consumed");
-    counters_.loader =
-        rescale_loader_position(counters_.loader, counters_.batch_size * counters_.world_size, batch * world);
+    try {
+      counters_.loader =
+          rescale_loader_position(counters_.loader, counters_.batch_size * counters_.world_size, batch * world);
+    } catch (const UserError& e) {
+      throw CheckpointMismatch(e.what());
+    }
   }
   for (auto& [name, scaler] : runner_->scalers())
     if (counters_.loss_scales.count(name)) scaler.set_state(counters_.loss_scales[name]);
-  check_frozen_records(frozen_records_, counters_.frozen, checkpoint->path.string());
+  try {
+    check_frozen_records(frozen_records_, counters_.frozen, checkpoint.path.string());
+  } catch (const UserError& e) {
+    throw CheckpointMismatch(e.what());
+  }
   run_.recipe->set_counters(counters_.recipe);
   batches_->seek(counters_.loader);
-  LOOM_INFO("resumed from ", checkpoint->path.string(), " at step ", counters_.step, " (", counters_.images_seen,
-            " images seen)");
 }
 
 std::vector<data::Batch> TrainingLoop::next_batches(int64_t& images) {

@@ -1,12 +1,16 @@
 #include "train/training_state.h"
 
 #include <sstream>
+#include <typeinfo>
 
+#include <c10/util/Type.h>
 #include <torch/nn/module.h>
 #include <torch/optim/optimizer.h>
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
 #include <nlohmann/json.hpp>
+
+#include "core/text/join.h"
 
 #include "train/rng_state.h"
 
@@ -44,6 +48,7 @@ std::string TrainCounters::to_json() const {
   j["loss_scales"] = loss_scales;
   j["recipe"] = recipe;
   for (const auto& [name, record] : frozen) j["frozen"][name] = {{"source", record.source}, {"hash", record.hash}};
+  j["optimizers"] = optimizers;
   return j.dump(2);
 }
 
@@ -63,6 +68,7 @@ TrainCounters TrainCounters::from_json(const std::string& json, const std::strin
     if (j.contains("frozen"))
       for (const auto& [name, record] : j.at("frozen").items())
         c.frozen[name] = {record.at("source").get<std::string>(), record.at("hash").get<std::string>()};
+    if (j.contains("optimizers")) c.optimizers = j.at("optimizers").get<std::map<std::string, std::string>>();
     return c;
   } catch (const nlohmann::json::exception& e) {
     throw UserError(cat(source, ": state.json: ", e.what()));
@@ -81,9 +87,17 @@ data::LoaderPosition rescale_loader_position(const data::LoaderPosition& positio
   return {position.epoch, consumed / samples_per_batch};
 }
 
+std::string optimizer_signature(const torch::optim::Optimizer& optimizer) {
+  std::vector<std::string> groups;
+  for (const auto& group : optimizer.param_groups()) groups.push_back(std::to_string(group.params().size()));
+  return cat(c10::demangle(typeid(optimizer).name()), " [", join(groups, ", "), "]");
+}
+
 CheckpointContents pack_checkpoint(const TrainSetup& setup, const TrainCounters& counters,
                                    const std::string& config_yaml) {
   CheckpointContents contents;
+  TrainCounters recorded = counters;
+  for (const auto& [name, slot] : setup.optimizers) recorded.optimizers[name] = optimizer_signature(*slot.optimizer);
   for (const auto& [name, module] : setup.modules)
     append_state(contents.tensors, cat(kModulePrefix, name, "."), *module);
   for (const auto& [name, pair] : setup.ema) append_state(contents.tensors, cat(kEmaPrefix, name, "."), *pair.target);
@@ -96,24 +110,44 @@ CheckpointContents pack_checkpoint(const TrainSetup& setup, const TrainCounters&
     contents.blobs[kOptimizerPrefix + name] = bytes.str();
   }
   contents.blobs["config.yaml"] = config_yaml;
-  contents.state_json = counters.to_json();
+  contents.state_json = recorded.to_json();
   return contents;
 }
 
 void restore_modules(const TrainSetup& setup, const LoadedCheckpoint& checkpoint) {
-  for (const auto& [name, module] : setup.modules) load_state(*module, cat(kModulePrefix, name, "."), checkpoint);
-  for (const auto& [name, pair] : setup.ema) load_state(*pair.target, cat(kEmaPrefix, name, "."), checkpoint);
+  try {
+    for (const auto& [name, module] : setup.modules) load_state(*module, cat(kModulePrefix, name, "."), checkpoint);
+    for (const auto& [name, pair] : setup.ema) load_state(*pair.target, cat(kEmaPrefix, name, "."), checkpoint);
+  } catch (const UserError& e) {
+    throw CheckpointMismatch(cat("the config's model differs from the one that wrote ", checkpoint.path.string(), " (",
+                                 e.what(), "); use the config it was trained with"));
+  }
 }
 
-void restore_optimizers_and_rng(const TrainSetup& setup, const LoadedCheckpoint& checkpoint) {
+void restore_optimizers_and_rng(const TrainSetup& setup, const LoadedCheckpoint& checkpoint,
+                                const TrainCounters& saved) {
   for (const auto& [name, slot] : setup.optimizers) {
     auto blob = checkpoint.contents.blobs.find(kOptimizerPrefix + name);
-    if (blob == checkpoint.contents.blobs.end())
-      throw UserError(cat(checkpoint.path.string(), ": no state for optimizer '", name, "'"));
-    std::istringstream bytes(blob->second);
-    torch::serialize::InputArchive archive;
-    archive.load_from(bytes);
-    slot.optimizer->load(archive);
+    auto recorded = saved.optimizers.find(name);
+    const std::string now = optimizer_signature(*slot.optimizer);
+    // Checkpoints from before the record was kept are trusted to match.
+    const std::string before = blob == checkpoint.contents.blobs.end() ? "absent"
+                               : recorded != saved.optimizers.end()    ? recorded->second
+                                                                       : now;
+    if (before != now)
+      throw CheckpointMismatch(cat("cannot resume from ", checkpoint.path.string(), ": optimizer '", name, "' is ", now,
+                                   " now but ", before,
+                                   " in the checkpoint; resume with the optimizer it was trained with, or start a "
+                                   "new run"));
+    try {
+      std::istringstream bytes(blob->second);
+      torch::serialize::InputArchive archive;
+      archive.load_from(bytes);
+      slot.optimizer->load(archive);
+    } catch (const c10::Error& e) {
+      throw UserError(cat(checkpoint.path.string(), ": the state of optimizer '", name,
+                          "' cannot be read: ", e.what_without_backtrace()));
+    }
   }
   restore_rng_state(checkpoint.contents.tensors);
 }

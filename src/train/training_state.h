@@ -23,6 +23,7 @@ struct TrainCounters {
   std::map<std::string, std::vector<double>> loss_scales;  // per optimizer (fp16 only)
   std::map<std::string, double> recipe;                    // Recipe::counters()
   std::map<std::string, FrozenRecord> frozen;              // what the frozen modules were
+  std::map<std::string, std::string> optimizers;           // optimizer_signature() of each
 
   std::string to_json() const;
   // `source` names the checkpoint in errors.
@@ -39,9 +40,16 @@ data::LoaderPosition rescale_loader_position(const data::LoaderPosition& positio
 CheckpointContents pack_checkpoint(const TrainSetup& setup, const TrainCounters& counters,
                                    const std::string& config_yaml);
 
-// Loads module and EMA states (strict: every key must match). Throws UserError naming the checkpoint.
+// The optimizer's class and its parameter groups' tensor counts ("torch::optim::AdamW [12, 4]"):
+// recorded in each checkpoint, because LibTorch asserts when one optimizer's state is loaded into another.
+std::string optimizer_signature(const torch::optim::Optimizer& optimizer);
+
+// Loads module and EMA states (strict: every key must match). Throws CheckpointMismatch naming the
+// checkpoint when the config's modules differ from the checkpoint's.
 void restore_modules(const TrainSetup& setup, const LoadedCheckpoint& checkpoint);
-// Optimizer states and RNG states.
-void restore_optimizers_and_rng(const TrainSetup& setup, const LoadedCheckpoint& checkpoint);
+// Optimizer states and RNG states. CheckpointMismatch when an optimizer differs from the one recorded
+// in `saved`; UserError when a state cannot be read.
+void restore_optimizers_and_rng(const TrainSetup& setup, const LoadedCheckpoint& checkpoint,
+                                const TrainCounters& saved);
 
 }  // namespace loom

@@ -63,6 +63,29 @@ TEST_CASE("user errors exit with code 2 and one clear message") {
   CHECK(r.code == 2);
 }
 
+TEST_CASE("a run folder that cannot be written and an empty stage list exit 2 naming the key", "[cli][bad input]") {
+  auto dir = loom::test::scratch("cli_bad_run");
+  std::ofstream(dir / "a_file") << "not a folder\n";
+  auto r =
+      run_loom("train " + config_path("quickstart.yaml") + " train.steps=1 output.root=" + (dir / "a_file").string());
+  CHECK(r.code == 2);
+  CHECK_THAT(r.output, Catch::Contains("output.root: cannot create the run folder") && Catch::Contains("a_file"));
+  // A read-only file system: a read-only tmpfs, where the machine lets the test mount one (as root).
+  const auto read_only = dir / "read_only";
+  std::filesystem::create_directories(read_only);
+  if (std::system(("mount -t tmpfs -o ro,size=1m tmpfs " + read_only.string() + " 2>/dev/null").c_str()) == 0) {
+    r = run_loom("train " + config_path("quickstart.yaml") + " train.steps=1 output.root=" + read_only.string());
+    CHECK(std::system(("umount " + read_only.string()).c_str()) == 0);
+    CHECK(r.code == 2);
+    CHECK_THAT(r.output, Catch::Contains("output.root") && Catch::Contains("Read-only file system"));
+  } else {
+    WARN("cannot mount a tmpfs here: the read-only output.root case is not run");
+  }
+  r = run_loom("train " + config_path("quickstart.yaml") + " train.steps=1 model.widths=[]");
+  CHECK(r.code == 2);
+  CHECK_THAT(r.output, Catch::Contains("model.widths") && Catch::Contains("at least 1 item"));
+}
+
 TEST_CASE("loom config and loom info check a training config as loom train does", "[cli]") {
   auto dir = loom::test::scratch("cli_checks");
   std::ofstream(dir / "typo.yaml") << "_base_: " << config_path("quickstart.yaml") << "\ntrain:\n  max_stepz: 5\n";

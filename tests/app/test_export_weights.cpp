@@ -105,6 +105,12 @@ TEST_CASE("loom export-weights writes a module with its model section, loom gene
   r = run_loom(cat("generate ", config, " ckpt=", run.string(), " model.mapping_layers=8 out=", c));
   CHECK(r.code == 2);
   CHECK_THAT(r.output, Catch::Contains("model.mapping_layers") && Catch::Contains(run.string()));
+
+  // A grid far larger than an image Loom reads back is refused before anything is synthesised.
+  r = run_loom(cat("generate ", config, " ckpt=", file, " mix_rows=0-999 mix_cols=0-999 out=", c));
+  CHECK(r.code == 2);
+  CHECK_THAT(r.output,
+             Catch::Contains("a grid of 1002001 images of 16x16") && Catch::Contains("LOOM_LIMIT_IMAGE_PIXELS"));
 }
 
 TEST_CASE("loom eval refuses a config that contradicts the weights' model section", "[cli][metadata]") {

@@ -87,6 +87,63 @@ TEST_CASE("a corrupt newest checkpoint is skipped in favour of the previous one"
   TrainResult again = run(toy("toy_regression", root, "x", "  checkpoint_every: 4\n"), {"resume=auto"});
   CHECK(again.steps == 12);
   require_identical(reference, trained_tensors(again.last_checkpoint));
+  // The damaged folder is kept aside, never pruned or overwritten.
+  CHECK(std::filesystem::exists(again.run.checkpoints() / "unreadable" / "step-000000012" / "MANIFEST.json"));
+}
+
+TEST_CASE("a checkpoint whose optimizer state does not parse falls back to the previous one", "[trainer][resume]") {
+  auto root = scratch("trainer_bad_optimizer_blob");
+  const std::string config = toy("toy_regression", root, "x", "  checkpoint_every: 4\n");
+  TrainResult whole = run(config);
+  auto reference = trained_tensors(whole.last_checkpoint);
+  // Rewritten through the store, so sizes and CRCs match: only the optimizer archive is garbage.
+  LoadedCheckpoint last = CheckpointStore::load(whole.last_checkpoint);
+  last.contents.blobs.at("optimizer.main") = "not a torch archive";
+  CheckpointOptions keep_all;
+  keep_all.keep_last = 0;
+  CheckpointStore(whole.run.checkpoints(), keep_all).save(last.step, last.contents);
+  TrainResult again = run(config, {"resume=auto"});
+  CHECK(again.steps == 12);
+  require_identical(reference, trained_tensors(again.last_checkpoint));
+  CHECK(std::filesystem::exists(again.run.checkpoints() / "unreadable" / "step-000000012"));
+}
+
+TEST_CASE("resuming with another optimizer or model shape is an error naming what changed", "[trainer][resume]") {
+  auto root = scratch("trainer_changed_run");
+  const std::string config = toy("toy_regression", root, "x", "  checkpoint_every: 4\n");
+  TrainResult whole = run(config);
+  auto mismatch = [&](const std::vector<std::string>& overrides) {
+    try {
+      run(config, overrides);
+    } catch (const CheckpointMismatch& e) {
+      return std::string(e.what());
+    }
+    FAIL("no CheckpointMismatch");
+    return std::string();
+  };
+  const std::string optimizer = mismatch({"resume=auto", "optimizer=null", "optimizer={name: sgd, lr: 0.01}"});
+  CHECK_THAT(optimizer, Catch::Contains("optimizer 'main'") && Catch::Contains("SGD") && Catch::Contains("Adam"));
+  const std::string model = mismatch({"resume=auto", "recipe.hidden=7"});
+  CHECK_THAT(model, Catch::Contains("model differs") && Catch::Contains("step-000000012"));
+  // Nothing was set aside: the checkpoints are sound.
+  CHECK_FALSE(std::filesystem::exists(whole.run.checkpoints() / "unreadable"));
+  CHECK(CheckpointStore(whole.run.checkpoints(), {}).list().size() == 3);
+}
+
+TEST_CASE("when no checkpoint of a run can be restored, resume=auto stops and keeps them all", "[trainer][resume]") {
+  auto root = scratch("trainer_all_corrupt");
+  const std::string config = toy("toy_regression", root, "x", "  checkpoint_every: 4\n");
+  TrainResult whole = run(config);
+  for (const auto& folder : CheckpointStore(whole.run.checkpoints(), {}).list()) {
+    std::fstream f(folder / "tensors.safetensors", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(-5, std::ios::end);
+    f.put('\x7f');
+  }
+  CHECK_THROWS_WITH(run(config, {"resume=auto"}), Catch::Contains("none of its 3 checkpoints could be restored"));
+  int kept = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(whole.run.checkpoints() / "unreadable"))
+    kept += std::filesystem::exists(entry.path() / "tensors.safetensors");
+  CHECK(kept == 3);
 }
 
 TEST_CASE("keep-best keeps the checkpoint of the best evaluation", "[trainer]") {

@@ -2,11 +2,14 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include "core/config/config_error.h"
+#include "core/limits.h"
 #include "core/text/cat.h"
 
 namespace fs = std::filesystem;
@@ -14,8 +17,22 @@ namespace fs = std::filesystem;
 namespace loom {
 namespace {
 
-ConfigNode convert(const YAML::Node& y, const std::string& file) {
+// yaml-cpp resolves aliases to shared nodes, so a self-referencing alias (`a: &x [*x]`) is a cycle and a
+// few hundred bytes of nested aliases expand to billions of nodes: depth and node count are bounded.
+struct Conversion {
+  const std::string& file;
+  int64_t nodes = 0;
+};
+
+ConfigNode convert(const YAML::Node& y, Conversion& c, int64_t depth) {
+  const std::string& file = c.file;
   Origin origin{file, y.Mark().line + 1};
+  if (depth > limits().config_depth)
+    throw ConfigError(cat(origin.str(), ": the config nests deeper than ", limits().config_depth,
+                          " levels (a YAML alias that refers to itself?); ", raise_limit_hint("CONFIG_DEPTH")));
+  if (++c.nodes > limits().config_nodes)
+    throw ConfigError(cat(file, ": the config expands to more than ", limits().config_nodes,
+                          " values (YAML aliases nested into each other?); ", raise_limit_hint("CONFIG_NODES")));
   switch (y.Type()) {
     case YAML::NodeType::Null:
     case YAML::NodeType::Undefined: {
@@ -28,7 +45,7 @@ ConfigNode convert(const YAML::Node& y, const std::string& file) {
       return ConfigNode::make_scalar(y.Scalar(), origin, y.Tag() == "!");
     case YAML::NodeType::Sequence: {
       ConfigNode n = ConfigNode::make_list(origin);
-      for (const auto& item : y) n.push_back(convert(item, file));
+      for (const auto& item : y) n.push_back(convert(item, c, depth + 1));
       return n;
     }
     case YAML::NodeType::Map: {
@@ -39,7 +56,7 @@ ConfigNode convert(const YAML::Node& y, const std::string& file) {
         std::string key = kv.first.Scalar();
         if (n.find(key))
           throw ConfigError(cat(Origin{file, kv.first.Mark().line + 1}.str(), ": duplicate key '", key, "'"));
-        n.set(key, convert(kv.second, file));
+        n.set(key, convert(kv.second, c, depth + 1));
       }
       return n;
     }
@@ -47,11 +64,20 @@ ConfigNode convert(const YAML::Node& y, const std::string& file) {
   return {};
 }
 
+// Only regular files: a folder reads as empty, and /dev/zero or a FIFO never ends.
 std::string read_file(const fs::path& path, const std::string& wanted_by) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec))
+    throw ConfigError(cat(wanted_by, "config file '", path.string(), "' is ",
+                          fs::is_directory(path, ec) ? "a folder" : "not a regular file", ", not a YAML file"));
+  const auto size = fs::file_size(path, ec);
+  if (!ec && size > static_cast<uintmax_t>(limits().config_bytes))
+    throw ConfigError(cat(wanted_by, "config file '", path.string(), "' has ", size, " bytes, more than ",
+                          limits().config_bytes, "; ", raise_limit_hint("CONFIG_BYTES")));
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError(cat(wanted_by, "cannot read config file '", path.string(), "'"));
   std::ostringstream s;
-  s << in.rdbuf();
+  if (!in || !(s << in.rdbuf()) || in.bad())
+    throw ConfigError(cat(wanted_by, "cannot read config file '", path.string(), "'"));
   return s.str();
 }
 
@@ -60,6 +86,7 @@ std::vector<std::string> base_paths(const ConfigNode& base) {
   auto add = [&](const ConfigNode& n) {
     if (!n.is_scalar())
       throw ConfigError(cat(n.origin().str(), ": _base_ must be a path or a list of paths, got ", n.brief()));
+    if (n.scalar().empty()) throw ConfigError(cat(n.origin().str(), ": _base_ names an empty path"));
     out.push_back(n.scalar());
   };
   if (base.is_list())
@@ -97,11 +124,41 @@ ConfigNode load_recursive(const fs::path& path, std::vector<fs::path>& chain, co
   return result;
 }
 
+// Where a second document starts, from an event-only parse (aliases are not expanded, nothing is
+// built). Not LoadAll: yaml-cpp 0.7 reports endless empty documents after a flow collection or a
+// quoted scalar followed by more text (`[1],[2]`), and LoadAll collects them until memory runs out.
+std::optional<YAML::Mark> second_document(const std::string& text) {
+  struct DocumentStarts : YAML::EventHandler {
+    std::vector<YAML::Mark> marks;
+    void OnDocumentStart(const YAML::Mark& mark) override { marks.push_back(mark); }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnMapEnd() override {}
+  } starts;
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  while (starts.marks.size() < 2 && parser.HandleNextDocument(starts)) {
+  }
+  if (starts.marks.size() < 2) return std::nullopt;
+  return starts.marks[1];
+}
+
 }  // namespace
 
 ConfigNode parse_yaml(const std::string& text, const std::string& file) {
   try {
-    return convert(YAML::Load(text), file);
+    // Load alone would silently drop every document after the first.
+    if (auto second = second_document(text))
+      throw ConfigError(cat(file, ":", second->line + 1, ": text after the end of the first YAML document (a '---' ",
+                            "or a stray ',' after a [list] or a quoted value); a config is one document (use _base_ ",
+                            "to combine files)"));
+    Conversion conversion{file};
+    return convert(YAML::Load(text), conversion, 0);
   } catch (const YAML::Exception& e) {
     throw ConfigError(cat(file, ":", e.mark.line + 1, ":", e.mark.column + 1, ": malformed YAML: ", e.msg));
   }

@@ -85,32 +85,45 @@ std::string ConfigNode::brief() const {
 
 namespace {
 
-// Plain YAML scalars that would not read back as the same string need quotes.
-bool needs_quotes(const ConfigNode& n) {
-  const std::string& s = n.scalar();
-  if (s.empty()) return true;
-  if (n.quoted()) return true;
-  if (s.find_first_of(":#{}[],&*!|>'\"%@`\n") != std::string::npos) return true;
+// Plain YAML scalars (and keys) that would not read back as the same string need quotes.
+bool needs_quotes(const std::string& s, bool quoted) {
+  if (s.empty() || quoted) return true;
+  if (s.find_first_of(":#{}[],&*!|>'\"%@`") != std::string::npos) return true;
+  if (std::any_of(s.begin(), s.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; })) return true;
   if (s.front() == ' ' || s.back() == ' ') return true;
   // "- x" and "? x" start block entries; "-10" and "-x" are plain scalars (and must stay numbers).
   if ((s.front() == '-' || s.front() == '?') && (s.size() == 1 || s[1] == ' ')) return true;
   return s == "null" || s == "~";
 }
 
+// Double-quoted, with YAML's escapes for what a double-quoted scalar cannot hold literally.
 std::string quote(const std::string& s) {
+  static const char* const hex = "0123456789abcdef";
   std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (c == '\n') {
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (c == '\n') {
       out += "\\n";
-      continue;
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c < 0x20 || c == 0x7f) {
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out += ch;
     }
-    out += c;
   }
   return out + "\"";
 }
 
-std::string scalar_text(const ConfigNode& n) { return needs_quotes(n) ? quote(n.scalar()) : n.scalar(); }
+std::string scalar_text(const ConfigNode& n) {
+  return needs_quotes(n.scalar(), n.quoted()) ? quote(n.scalar()) : n.scalar();
+}
+std::string key_text(const std::string& key) { return needs_quotes(key, false) ? quote(key) : key; }
 
 bool is_flow(const ConfigNode& n) {
   if (n.is_list())
@@ -122,9 +135,10 @@ std::string flow(const ConfigNode& n) {
   if (n.is_null()) return "null";
   if (n.is_scalar()) return scalar_text(n);
   if (n.is_map())
-    return cat("{",
-               join(n.entries(), ", ", [](const auto& entry) { return cat(entry.first, ": ", flow(entry.second)); }),
-               "}");
+    return cat(
+        "{",
+        join(n.entries(), ", ", [](const auto& entry) { return cat(key_text(entry.first), ": ", flow(entry.second)); }),
+        "}");
   return cat("[", join(n.items(), ", ", flow), "]");
 }
 
@@ -132,7 +146,7 @@ void emit(std::ostringstream& out, const ConfigNode& n, int indent) {
   const std::string pad(indent, ' ');
   if (n.is_map()) {
     for (const auto& [k, v] : n.entries()) {
-      out << pad << k << ":";
+      out << pad << key_text(k) << ":";
       if (is_flow(v)) {
         out << " " << flow(v) << "\n";
       } else {

@@ -36,6 +36,7 @@ struct FieldSpec {
   std::optional<double> max;
   bool required = false;
   std::vector<std::string> choices;  // allowed values of a string
+  std::size_t min_items = 0;         // of a list (a model's stage widths: one at least)
 };
 
 namespace config_detail {
@@ -120,6 +121,10 @@ class ConfigReader {
       value = node.scalar();
     } else if constexpr (is_vector<T>::value) {
       if (!node.is_list()) fail(node, path, cat("expected a list, got ", node.brief()));
+      if (node.items().size() < spec.min_items)
+        fail(node, path,
+             cat("needs at least ", spec.min_items, " item", spec.min_items == 1 ? "" : "s", ", got ",
+                 node.items().size()));
       value.clear();
       for (size_t i = 0; i < node.items().size(); ++i) {
         typename T::value_type item{};

@@ -71,31 +71,31 @@ std::optional<std::string> read_pointer(const fs::path& dir, const std::string& 
 
 bool pid_alive(pid_t pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
 
+// The order in which checkpoints are tried: the folder `latest` names, then step-* folders newest first.
+std::vector<fs::path> candidates(const fs::path& dir) {
+  std::vector<fs::path> out;
+  std::error_code ec;
+  if (auto name = read_pointer(dir, "latest")) {
+    if (safe_name(*name) && fs::is_directory(dir / *name, ec))
+      out.push_back(dir / *name);
+    else
+      LOOM_WARN("checkpoint ", dir.string(), ": 'latest' names '", *name,
+                "', which does not exist; looking for the newest complete checkpoint instead");
+  }
+  auto folders = step_folders(dir);
+  for (auto it = folders.rbegin(); it != folders.rend(); ++it)
+    if (std::find(out.begin(), out.end(), it->second) == out.end()) out.push_back(it->second);
+  return out;
+}
+
 // load_latest's search, for a checkpoints folder.
 std::optional<LoadedCheckpoint> latest_in(const fs::path& dir) {
-  std::vector<fs::path> tried;
-  auto attempt = [&](const fs::path& folder) -> std::optional<LoadedCheckpoint> {
-    tried.push_back(folder);
+  for (const fs::path& folder : candidates(dir)) {
     try {
       return load_folder(folder);
     } catch (const UserError& e) {
       LOOM_WARN("skipping ", e.what());
-      return std::nullopt;
     }
-  };
-  std::error_code ec;
-  if (auto name = read_pointer(dir, "latest")) {
-    if (safe_name(*name) && fs::is_directory(dir / *name, ec)) {
-      if (auto loaded = attempt(dir / *name)) return loaded;
-    } else {
-      LOOM_WARN("checkpoint ", dir.string(), ": 'latest' names '", *name,
-                "', which does not exist; looking for the newest complete checkpoint instead");
-    }
-  }
-  auto folders = step_folders(dir);
-  for (auto it = folders.rbegin(); it != folders.rend(); ++it) {
-    if (std::find(tried.begin(), tried.end(), it->second) != tried.end()) continue;
-    if (auto loaded = attempt(it->second)) return loaded;
   }
   return std::nullopt;
 }
@@ -166,6 +166,7 @@ fs::path CheckpointStore::save(int64_t step, const CheckpointContents& contents,
   }
   std::error_code ec;
   fs::create_directories(dir_, ec);
+  if (ec) throw UserError(cat(where, ": cannot create the folder (", ec.message(), ")"));
   const std::string name = folder_name(step);
   const fs::path final_path = dir_ / name;
   const fs::path tmp = temporary_path(final_path);
@@ -205,7 +206,11 @@ fs::path CheckpointStore::save(int64_t step, const CheckpointContents& contents,
       throw UserError(cat(where, ": cannot rename ", tmp.filename().string(), " to ", name, " (", ec.message(), ")"));
     }
     sync_folder(dir_);
-    if (replaced) remove_tree(old);
+    if (replaced && !remove_tree(old))
+      LOOM_WARN(where, ": cannot delete ", old.filename().string(), ", the replaced ", name, "; it is left behind");
+  } catch (const UserError& e) {
+    remove_tree(tmp);
+    throw UserError(cat(where, ": cannot save step ", step, ": ", e.what()));
   } catch (...) {
     remove_tree(tmp);
     throw;
@@ -259,7 +264,9 @@ void CheckpointStore::prune(const std::string& just_written, const std::string& 
                              : 0;
   for (std::size_t i = 0; i < keep_from; ++i) {
     const std::string name = folders[i].filename().string();
-    if (name == just_written || name == best) continue;
+    if (name == just_written || name == best ||
+        std::find(unmovable_.begin(), unmovable_.end(), name) != unmovable_.end())
+      continue;
     // Renamed first, so that a crash mid-deletion leaves a .tmp- leftover, not a half-deleted checkpoint.
     const fs::path doomed = temporary_path(folders[i], "prune");
     std::error_code ec;
@@ -273,6 +280,46 @@ void CheckpointStore::prune(const std::string& just_written, const std::string& 
 }
 
 std::optional<LoadedCheckpoint> CheckpointStore::load_latest() const { return latest_in(dir_); }
+
+std::optional<LoadedCheckpoint> CheckpointStore::restore_latest(
+    const std::function<void(const LoadedCheckpoint&)>& restore) {
+  const std::vector<fs::path> folders = candidates(dir_);
+  for (const fs::path& folder : folders) {
+    std::optional<LoadedCheckpoint> loaded;
+    try {
+      loaded = load_folder(folder);
+      restore(*loaded);
+      return loaded;
+    } catch (const CheckpointMismatch&) {
+      throw;
+    } catch (const std::exception& e) {
+      // A CRC-valid file can still fail to parse (an optimizer archive written by a broken disk or tool).
+      set_aside(folder, loaded ? cat("checkpoint ", folder.string(), ": cannot be restored: ", e.what()) : e.what());
+    }
+  }
+  if (folders.empty()) return std::nullopt;
+  throw UserError(cat("checkpoint ", dir_.string(), ": none of its ", folders.size(),
+                      " checkpoints could be restored (see the warnings); they are kept in ",
+                      (dir_ / "unreadable").string(),
+                      ". Starting over would overwrite this run: move them away or use another output.name"));
+}
+
+// Into unreadable/ rather than deleted: the user's only copy of a long run may be repairable, and out of
+// step-* it is neither tried again nor pruned.
+void CheckpointStore::set_aside(const fs::path& folder, const std::string& why) {
+  const fs::path aside_dir = dir_ / "unreadable";
+  std::error_code ec;
+  fs::create_directories(aside_dir, ec);
+  fs::path target = aside_dir / folder.filename();
+  for (int i = 1; fs::exists(target, ec); ++i) target = aside_dir / cat(folder.filename().string(), ".", i);
+  if (!ec) fs::rename(folder, target, ec);
+  if (ec) {
+    unmovable_.push_back(folder.filename().string());
+    LOOM_WARN(why, "; it is left in place (cannot move it to ", aside_dir.string(), ": ", ec.message(), ")");
+  } else {
+    LOOM_WARN(why, "; moved to ", target.string(), " and kept, trying the previous checkpoint");
+  }
+}
 
 LoadedCheckpoint CheckpointStore::load(const fs::path& path) {
   std::error_code ec;

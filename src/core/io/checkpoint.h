@@ -5,6 +5,7 @@
 // keep-last-N and keep-best prune.
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "core/config/config_schema.h"
+#include "core/error.h"
 #include "core/io/weights.h"
 
 namespace loom {
@@ -35,6 +37,12 @@ struct CheckpointOptions {
   }
 };
 
+// Thrown by a restore when the checkpoint is sound but does not fit the run (another optimizer, another
+// model shape): a reason to stop, never to fall back to an older checkpoint.
+struct CheckpointMismatch : UserError {
+  using UserError::UserError;
+};
+
 struct LoadedCheckpoint {
   std::filesystem::path path;
   int64_t step = 0;
@@ -54,6 +62,12 @@ class CheckpointStore {
   // naming it, in favour of the previous one. Empty when there is none.
   std::optional<LoadedCheckpoint> load_latest() const;
 
+  // Resuming: the newest checkpoint that verifies and that `restore` accepts. A folder that fails either
+  // way (other than by CheckpointMismatch, which propagates) is moved to unreadable/ with a warning,
+  // kept and never pruned, and the previous one is tried. nullopt when there is no checkpoint at all;
+  // UserError when there were some and none could be restored.
+  std::optional<LoadedCheckpoint> restore_latest(const std::function<void(const LoadedCheckpoint&)>& restore);
+
   // One checkpoint folder (or a run's checkpoints/ folder, meaning its latest); UserError when corrupt.
   static LoadedCheckpoint load(const std::filesystem::path& path);
 
@@ -63,11 +77,13 @@ class CheckpointStore {
 
  private:
   void cleanup_leftovers();
+  void set_aside(const std::filesystem::path& folder, const std::string& why);
   std::optional<std::pair<std::string, double>> current_best(const std::string& excluded) const;
   void prune(const std::string& just_written, const std::string& best) const;
 
   std::filesystem::path dir_;
   CheckpointOptions options_;
+  std::vector<std::string> unmovable_;  // unreadable folders that could not be set aside: never pruned
 };
 
 }  // namespace loom

@@ -28,7 +28,8 @@ void sync_folder(const std::filesystem::path& folder);
 // exports its own copy of it, which binaries bind to and which crashes on non-empty folders.
 bool remove_tree(const std::filesystem::path& path);
 
-// The whole file; nullopt when it cannot be read.
-std::optional<std::string> read_file(const std::filesystem::path& path);
+// The whole file; nullopt when it cannot be read (missing, a folder or a FIFO, a read error), with the
+// reason in `why` when given.
+std::optional<std::string> read_file(const std::filesystem::path& path, std::string* why = nullptr);
 
 }  // namespace loom

@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "core/limits.h"
 #include "core/text/cat.h"
 
 namespace loom::weights::pickle {
@@ -18,12 +19,6 @@ namespace {
 using Kind = Object::Kind;
 
 [[noreturn]] void fail(const std::string& what) { throw std::runtime_error(what); }
-
-Ref make(Kind kind) {
-  auto r = std::make_shared<Object>();
-  r->kind = kind;
-  return r;
-}
 
 // dtypes that _rebuild_tensor_v3 names (the ones without a typed storage class), by Python name.
 std::optional<at::ScalarType> python_dtype(const std::string& global) {
@@ -61,16 +56,60 @@ std::vector<int64_t> int_tuple(const Ref& r, const char* what) {
   return out;
 }
 
+// Memo lookups and APPEND/SETITEM on memoised containers can make a container hold itself; the
+// walk also measures the nesting depth without recursing.
+void check_depth_and_cycles(const Ref& root) {
+  enum class State { open, done };
+  std::unordered_map<const Object*, State> seen;
+  std::vector<std::pair<const Object*, std::size_t>> path{{root.get(), 0}};  // object, next child
+  seen.emplace(root.get(), State::open);
+  auto child = [](const Object& o, std::size_t i) -> const Object* {
+    if (i < o.items.size()) return o.items[i].get();
+    i -= o.items.size();
+    if (i < 2 * o.entries.size()) return (i % 2 ? o.entries[i / 2].second : o.entries[i / 2].first).get();
+    return nullptr;
+  };
+  while (!path.empty()) {
+    auto& [object, next] = path.back();
+    const Object* c = child(*object, next++);
+    if (!c) {
+      seen[object] = State::done;
+      path.pop_back();
+      continue;
+    }
+    auto [it, fresh] = seen.emplace(c, State::open);
+    if (!fresh) {
+      if (it->second == State::open) fail("the pickle holds a container that contains itself");
+      continue;  // shared, already walked
+    }
+    if (static_cast<int64_t>(path.size()) >= limits().pickle_depth)
+      fail(cat("the pickle nests deeper than ", limits().pickle_depth, " levels; ", raise_limit_hint("PICKLE_DEPTH")));
+    path.emplace_back(c, 0);
+  }
+}
+
 class Unpickler {
  public:
   Unpickler(const char* data, std::size_t size, const RecordLoader& load_record)
       : p_(reinterpret_cast<const unsigned char*>(data)), end_(p_ + size), load_record_(load_record) {}
+
+  // After a failure the objects may form cycles, which reference counting never frees: every object
+  // made is held here and its links are cut.
+  ~Unpickler() {
+    if (!finished_)
+      for (const Ref& r : made_) {
+        r->items.clear();
+        r->entries.clear();
+      }
+  }
 
   Ref run() {
     while (true) {
       const unsigned char op = u8();
       if (op == '.') {
         if (stack_.size() != 1 || !marks_.empty()) fail("the pickle ends with a malformed stack");
+        check_depth_and_cycles(stack_.back());
+        finished_ = true;
         return stack_.back();
       }
       step(op);
@@ -78,6 +117,16 @@ class Unpickler {
   }
 
  private:
+  Ref make(Kind kind) {
+    if (static_cast<int64_t>(made_.size()) >= limits().pickle_objects)
+      fail(cat("the pickle creates more than ", limits().pickle_objects, " objects; ",
+               raise_limit_hint("PICKLE_OBJECTS")));
+    auto r = std::make_shared<Object>();
+    r->kind = kind;
+    made_.push_back(r);
+    return r;
+  }
+
   void need(std::size_t n) {
     if (static_cast<std::size_t>(end_ - p_) < n) fail("the pickle data is truncated");
   }
@@ -201,6 +250,9 @@ class Unpickler {
       case '(':
         marks_.push_back(stack_.size());
         break;
+      case '0':
+        pop();
+        break;  // POP
       case 't':
         push_seq(Kind::tuple, pop_mark());
         break;
@@ -363,9 +415,30 @@ class Unpickler {
   std::vector<std::size_t> marks_;
   std::unordered_map<uint32_t, Ref> memo_;
   std::unordered_map<std::string, Ref> storages_;
+  std::vector<Ref> made_;
+  bool finished_ = false;
 };
 
 }  // namespace
+
+Object::~Object() {
+  std::vector<Ref> pending;
+  auto adopt = [&pending](Object& o) {
+    for (Ref& r : o.items) pending.push_back(std::move(r));
+    for (auto& [key, value] : o.entries) {
+      pending.push_back(std::move(key));
+      pending.push_back(std::move(value));
+    }
+    o.items.clear();
+    o.entries.clear();
+  };
+  adopt(*this);
+  while (!pending.empty()) {
+    Ref r = std::move(pending.back());
+    pending.pop_back();
+    if (r && r.use_count() == 1) adopt(*r);  // last owner: its children are released here, not inside it
+  }
+}
 
 // Python's typed storage classes are named after c10's scalar type names.
 std::optional<at::ScalarType> typed_storage_dtype(const std::string& global) {

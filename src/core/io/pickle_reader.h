@@ -30,6 +30,13 @@ struct Object {
   at::Tensor tensor;
   at::Storage storage;  // with the element type of the typed storage it came from
   at::ScalarType dtype = at::kByte;
+
+  Object() = default;
+  Object(const Object&) = delete;
+  Object& operator=(const Object&) = delete;
+  // Releases children from a work list, not by recursion: a pickle of 10^5 nested tuples would
+  // otherwise overflow the stack as its objects are destroyed.
+  ~Object();
 };
 
 const char* kind_name(Object::Kind kind);
@@ -40,8 +47,9 @@ std::optional<at::ScalarType> typed_storage_dtype(const std::string& global);
 // Returns the bytes of the zip record "data/<key>" and their count.
 using RecordLoader = std::function<std::pair<at::DataPtr, std::size_t>(const std::string& key)>;
 
-// Throws std::runtime_error with a one-line reason on malformed or unsupported input. Tensors that
-// shared a storage in Python share it here too.
+// Throws std::runtime_error with a one-line reason on malformed or unsupported input, on a cycle (a
+// list inside itself), and beyond limits().pickle_depth levels or limits().pickle_objects objects
+// (core/limits.h). Tensors that shared a storage in Python share it here too.
 Ref unpickle(const char* data, std::size_t size, const RecordLoader& load_record);
 
 }  // namespace loom::weights::pickle

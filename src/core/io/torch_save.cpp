@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <ostream>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "core/error.h"
@@ -18,7 +19,7 @@ namespace {
 
 using pickle::Object;
 
-// Python nests at most a few levels; the limit stops cyclic pickles (a dict inside itself).
+// Python nests at most a few levels.
 constexpr int kMaxDepth = 32;
 
 UserError read_error(const std::string& path, const std::string& why) {
@@ -32,20 +33,31 @@ std::string one_line(std::string text) {
   return text;
 }
 
-void flatten(const Object& dict, const std::string& prefix, int depth, NamedTensors& out, const std::string& path) {
-  if (depth > kMaxDepth) throw read_error(path, cat("its dicts nest deeper than ", kMaxDepth, " levels"));
+struct Flattening {
+  NamedTensors& out;
+  const std::string& path;
+  // Each dict with the name it was first reached by: a pickle's memo lets one dict appear under many
+  // keys, and 31 levels of dicts that each hold one child twice would name 2^31 tensors.
+  std::unordered_map<const Object*, std::string> walked;
+};
+
+void flatten(const Object& dict, const std::string& prefix, int depth, Flattening& f) {
+  if (depth > kMaxDepth) throw read_error(f.path, cat("its dicts nest deeper than ", kMaxDepth, " levels"));
+  if (auto [it, fresh] = f.walked.emplace(&dict, prefix); !fresh)
+    throw read_error(f.path, cat("one dict appears both as '", it->second, "' and as '", prefix,
+                                 "'; a weights file does not share dicts between keys"));
   for (const auto& [key, value] : dict.entries) {
     if (key->kind != Object::Kind::string)
-      throw read_error(path, cat("a dict under '", prefix, "' has a key of type ", pickle::kind_name(key->kind),
-                                 "; weights files have string keys"));
+      throw read_error(f.path, cat("a dict under '", prefix, "' has a key of type ", pickle::kind_name(key->kind),
+                                   "; weights files have string keys"));
     std::string name = prefix.empty() ? key->text : cat(prefix, ".", key->text);
     if (value->kind == Object::Kind::tensor)
-      out.emplace_back(std::move(name), value->tensor);
+      f.out.emplace_back(std::move(name), value->tensor);
     else if (value->kind == Object::Kind::dict)
-      flatten(*value, name, depth + 1, out, path);
+      flatten(*value, name, depth + 1, f);
     else
-      throw read_error(path, cat("'", name, "' is a ", pickle::kind_name(value->kind),
-                                 ", not a tensor; a weights file holds only (nested dicts of) tensors"));
+      throw read_error(f.path, cat("'", name, "' is a ", pickle::kind_name(value->kind),
+                                   ", not a tensor; a weights file holds only (nested dicts of) tensors"));
   }
 }
 
@@ -69,7 +81,8 @@ NamedTensors read_archive(caffe2::serialize::PyTorchStreamReader& reader, const 
   if (root->kind != Object::Kind::dict)
     throw read_error(path, cat("it holds a ", pickle::kind_name(root->kind), ", not a dict of tensors"));
   NamedTensors out;
-  flatten(*root, "", 0, out, path);
+  Flattening flattening{out, path, {}};
+  flatten(*root, "", 0, flattening);
   std::unordered_set<std::string> seen;
   for (const auto& [name, tensor] : out)
     if (!seen.insert(name).second)

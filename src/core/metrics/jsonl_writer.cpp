@@ -1,5 +1,6 @@
 #include "core/metrics/jsonl_writer.h"
 
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
@@ -7,7 +8,22 @@
 
 namespace loom {
 
-JsonlWriter::JsonlWriter(const std::filesystem::path& path) : file_(path, "ab") {}
+namespace {
+
+// Whether `path` exists and its last byte is not a newline: the tail of a line cut by a crash.
+bool ends_mid_line(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in || in.tellg() <= 0) return false;
+  in.seekg(-1, std::ios::end);
+  return in.get() != '\n';
+}
+
+}  // namespace
+
+JsonlWriter::JsonlWriter(const std::filesystem::path& path) : file_(path, "ab") {
+  // A resumed run appends: end the cut line first, or the first new record would join it and be lost.
+  if (ends_mid_line(path)) file_.write("\n");
+}
 
 void JsonlWriter::add_scalar(const std::string& tag, double value, int64_t step) { add_scalars(step, {{tag, value}}); }
 

@@ -4,13 +4,15 @@
 #include <ATen/ops/full.h>
 #include <ATen/ops/scalar_tensor.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <utility>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -97,8 +99,7 @@ void materialize_scenes(const std::string& dir, const SyntheticScenesOptions& op
       std::snprintf(name, sizeof name, "images/%05lld.png", static_cast<long long>(i));
       cv::Mat bgr;
       cv::cvtColor(scene.image, bgr, cv::COLOR_RGB2BGR);
-      if (!cv::imwrite((tmp / name).string(), bgr))
-        throw UserError(cat("cannot write synthetic scenes into ", tmp.string()));
+      write_generated_png(tmp / name, bgr);
       // Not the loader's generator (there is none here): the caption is fixed by (seed, index).
       std::mt19937_64 rng(mix_seed({static_cast<uint64_t>(options.world.seed), static_cast<uint64_t>(i), 0x63617074}));
       const auto caption =
@@ -119,7 +120,11 @@ void materialize_scenes(const std::string& dir, const SyntheticScenesOptions& op
       jsonl << row.dump() << "\n";
       tsv << name << "\t" << text << "\n";
     }
-    if (!jsonl || !tsv) throw UserError(cat("cannot write the caption tables into ", tmp.string()));
+    // Closed here, since closing flushes: a full disk may show only then.
+    jsonl.close();
+    tsv.close();
+    for (const auto& [stream, file] : {std::pair{&jsonl, "captions.jsonl"}, std::pair{&tsv, "captions.tsv"}})
+      if (!*stream) throw UserError(cat("cannot write ", (tmp / file).string(), " (", std::strerror(errno), ")"));
   });
 }
 

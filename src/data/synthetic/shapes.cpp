@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <filesystem>
 
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "core/error.h"
@@ -122,8 +121,7 @@ void materialize_shapes(const std::string& dir, const ShapesSpec& spec) {
                      cv::COLOR_RGB2BGR);
         char name[32];
         std::snprintf(name, sizeof name, "%05lld.png", static_cast<long long>(i));
-        if (!cv::imwrite((tmp / classes[label] / name).string(), bgr))
-          throw UserError(cat("cannot write synthetic images into ", tmp.string()));
+        write_generated_png(tmp / classes[label] / name, bgr);
       }
     }
   });

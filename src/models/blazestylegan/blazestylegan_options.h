@@ -68,7 +68,8 @@ struct BlazeStyleGanOptions {
     v("teacher_num_ws", teacher_num_ws,
       {.help = "ws the mapping broadcasts, the teacher's num_ws (0 = 2·log2(resolution) − 2)", .min = 0});
     v("num_ws", num_ws, {.help = "ws the synthesis reads from the front of W+ (0 = what its layers read)", .min = 0});
-    v("channels", channels, {.help = "feature channels of each level, 4x4 first", .min = 1, .required = true});
+    v("channels", channels,
+      {.help = "feature channels of each level, 4x4 first", .min = 1, .required = true, .min_items = 1});
     v("conv", conv,
       {.help = "depthwise (MobileStyleGAN's weight-demodulated depthwise-separable conv) or full (NVlabs')",
        .choices = {"depthwise", "full"}});

@@ -28,7 +28,7 @@ struct ConvNetOptions {
     v("name", name);
     v("in_channels", in_channels, {.help = "input image channels", .min = 1});
     v("image_size", image_size, {.help = "input height = width", .min = 4});
-    v("widths", widths, {.help = "channels per stage", .min = 1});
+    v("widths", widths, {.help = "channels per stage", .min = 1, .min_items = 1});
     v("num_classes", num_classes, {.help = "output logits", .min = 1});
   }
 };

@@ -344,3 +344,40 @@ TEST_CASE("checkpoint rejects unsafe blob names", "[checkpoint]") {
   store.save(1, c);
   CHECK(CheckpointStore::load(dir).contents.blobs.at("ok_name-1.2") == "y");
 }
+
+TEST_CASE("restore_latest falls back past checkpoints that fail to restore, and keeps them", "[checkpoint][resume]") {
+  auto dir = loom::test::scratch("checkpoint/restore_latest") / "checkpoints";
+  CheckpointStore store(dir, {});
+  CHECK_FALSE(store.restore_latest([](const loom::LoadedCheckpoint&) {}));  // nothing yet: a fresh start
+  for (int64_t step : {10, 20, 30}) store.save(step, contents_for(step));
+
+  // Step 30 verifies but its contents do not restore (as a CRC-valid but unparsable optimizer archive).
+  std::vector<int64_t> tried;
+  auto restored = store.restore_latest([&](const loom::LoadedCheckpoint& c) {
+    tried.push_back(c.step);
+    if (c.step == 30) throw std::runtime_error("unreadable optimizer archive");
+  });
+  REQUIRE(restored);
+  CHECK(restored->step == 20);
+  CHECK(tried == std::vector<int64_t>{30, 20});
+  CHECK(fs::exists(dir / "unreadable" / "step-000000030" / "MANIFEST.json"));
+  CHECK(names(store.list()) == std::vector<std::string>{"step-000000010", "step-000000020"});
+
+  // A mismatch between run and checkpoint stops at once and moves nothing.
+  CHECK_THROWS_AS(
+      store.restore_latest([](const loom::LoadedCheckpoint&) { throw loom::CheckpointMismatch("changed"); }),
+      loom::CheckpointMismatch);
+  CHECK(store.list().size() == 2);
+
+  // Nothing restores: an error, and every folder is kept.
+  CHECK_THROWS_WITH(store.restore_latest([](const loom::LoadedCheckpoint&) { throw loom::UserError("bad"); }),
+                    Catch::Contains("none of its 2 checkpoints could be restored") && Catch::Contains("unreadable"));
+  CHECK(store.list().empty());
+  int kept = 0;
+  for (const auto& entry : fs::directory_iterator(dir / "unreadable"))
+    kept += fs::exists(entry.path() / "MANIFEST.json");
+  CHECK(kept == 3);
+  // New saves and pruning leave the kept folders alone.
+  for (int64_t step : {40, 50, 60, 70}) store.save(step, contents_for(step));
+  CHECK(fs::exists(dir / "unreadable" / "step-000000010"));
+}
