@@ -1,6 +1,7 @@
 #include "train/run_config.h"
 
 #include <algorithm>
+#include <thread>
 
 #include <ATen/Parallel.h>
 #include <ATen/detail/CUDAHooksInterface.h>
@@ -60,7 +61,15 @@ RunConfig read_run_config(const ConfigNode& config) {
   RunConfig run = check_run_config(config);
   run.launch = detect_launch_environment();
   run.device = pick_device(run.train.device, run.launch.local_rank);
-  if (run.train.threads > 0) at::set_num_threads(static_cast<int>(run.train.threads));
+  if (run.train.threads > 0) {
+    // Each intra-op thread is an OpenMP thread started up front: 10^5 of them never finish starting.
+    const int64_t cores = std::max<int64_t>(1, std::thread::hardware_concurrency());
+    if (run.train.threads > cores) {
+      LOOM_WARN("train.threads=", run.train.threads, ": this machine has ", cores, " cores; using ", cores);
+      run.train.threads = cores;
+    }
+    at::set_num_threads(static_cast<int>(run.train.threads));
+  }
   if (run.launch.world_size > 1) {
     run.group = ProcessGroup::create(run.launch, run.train.distributed);
     if (!run.main()) log::set_level(log::Level::warn);  // one readable log: rank 0's

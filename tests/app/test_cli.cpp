@@ -81,6 +81,11 @@ TEST_CASE("a run folder that cannot be written and an empty stage list exit 2 na
   } else {
     WARN("cannot mount a tmpfs here: the read-only output.root case is not run");
   }
+  // Far more intra-op threads than cores: capped with a warning (10^5 OpenMP threads never finish starting).
+  r = run_loom("train " + config_path("quickstart.yaml") +
+               " train.steps=1 train.threads=100000 output.root=" + (dir / "runs").string());
+  CHECK(r.code == 0);
+  CHECK_THAT(r.output, Catch::Contains("train.threads=100000: this machine has"));
   r = run_loom("train " + config_path("quickstart.yaml") + " train.steps=1 model.widths=[]");
   CHECK(r.code == 2);
   CHECK_THAT(r.output, Catch::Contains("model.widths") && Catch::Contains("at least 1 item"));

@@ -181,6 +181,9 @@ void apply_override(ConfigNode& root, const std::string& assignment) {
     if (part.empty()) throw ConfigError(cat(where, ": empty key in '", key_path, "'"));
     keys.push_back(part);
   }
+  if (static_cast<int64_t>(keys.size()) > limits().config_depth)
+    throw ConfigError(cat(where, ": the key path has ", keys.size(), " parts, more than the ", limits().config_depth,
+                          " levels a config may nest; ", raise_limit_hint("CONFIG_DEPTH")));
   for (size_t i = 0; i < keys.size(); ++i) {
     const std::string& key = keys[i];
     walked += (walked.empty() ? "" : ".") + key;

@@ -66,6 +66,11 @@ TEST_CASE("nesting deeper than the limit is an error, not a stack overflow", "[c
   CHECK_THROWS_AS(parse_yaml(std::string(100, '[') + std::string(100, ']'), "deep.yaml"), ConfigError);
   CHECK_THROWS_AS(parse_yaml(std::string(100000, '[') + std::string(100000, ']'), "deeper.yaml"), ConfigError);
   CHECK_NOTHROW(parse_yaml(std::string(60, '[') + std::string(60, ']'), "fine.yaml"));
+  // An override's key path nests as deep as its parts.
+  ConfigNode root = parse_yaml("a: 1\n", "base.yaml");
+  std::string path = "x";
+  for (int i = 0; i < 30000; ++i) path += ".x";
+  CHECK_THROWS_WITH(apply_override(root, path + "=1"), Catch::Contains("30001 parts"));
 }
 
 TEST_CASE("_base_ must name a regular file: not empty, a folder or a device", "[config][bad input]") {
