@@ -93,7 +93,7 @@ bool needs_quotes(const std::string& s, bool quoted) {
   if (s.front() == ' ' || s.back() == ' ') return true;
   // "- x" and "? x" start block entries; "-10" and "-x" are plain scalars (and must stay numbers).
   if ((s.front() == '-' || s.front() == '?') && (s.size() == 1 || s[1] == ' ')) return true;
-  return s == "null" || s == "~";
+  return s == "null" || s == "Null" || s == "NULL" || s == "~";
 }
 
 // Double-quoted, with YAML's escapes for what a double-quoted scalar cannot hold literally.
@@ -125,6 +125,9 @@ std::string scalar_text(const ConfigNode& n) {
 }
 std::string key_text(const std::string& key) { return needs_quotes(key, false) ? quote(key) : key; }
 
+// YAML caps implicit keys at 1024 characters; a longer one is written as an explicit "? key".
+bool explicit_key(const std::string& text) { return text.size() > 1000; }
+
 bool is_flow(const ConfigNode& n) {
   if (n.is_list())
     return std::all_of(n.items().begin(), n.items().end(), [](auto& i) { return i.is_scalar() || i.is_null(); });
@@ -135,10 +138,13 @@ std::string flow(const ConfigNode& n) {
   if (n.is_null()) return "null";
   if (n.is_scalar()) return scalar_text(n);
   if (n.is_map())
-    return cat(
-        "{",
-        join(n.entries(), ", ", [](const auto& entry) { return cat(key_text(entry.first), ": ", flow(entry.second)); }),
-        "}");
+    return cat("{",
+               join(n.entries(), ", ",
+                    [](const auto& entry) {
+                      const std::string key = key_text(entry.first);
+                      return cat(explicit_key(key) ? "? " : "", key, ": ", flow(entry.second));
+                    }),
+               "}");
   return cat("[", join(n.items(), ", ", flow), "]");
 }
 
@@ -146,7 +152,11 @@ void emit(std::ostringstream& out, const ConfigNode& n, int indent) {
   const std::string pad(indent, ' ');
   if (n.is_map()) {
     for (const auto& [k, v] : n.entries()) {
-      out << pad << key_text(k) << ":";
+      const std::string key = key_text(k);
+      if (explicit_key(key))
+        out << pad << "? " << key << "\n" << pad << ":";
+      else
+        out << pad << key << ":";
       if (is_flow(v)) {
         out << " " << flow(v) << "\n";
       } else {

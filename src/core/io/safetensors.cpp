@@ -129,7 +129,7 @@ Safetensors read_safetensors(const std::string& path) {
   Json json;
   try {
     json = Json::parse(header);
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {  // parse errors, and numbers out of range (1e999)
     fail(path, cat("the header is not valid JSON (", e.what(), ")"));
   }
   if (!json.is_object()) fail(path, "the header is not a JSON object");

@@ -110,6 +110,20 @@ TEST_CASE("to_yaml quotes keys and values that would not read back", "[config][b
   CHECK(again.find("tab\there")->scalar() == "bell\x07 and \r");
   CHECK(printed.find("plain: value\n") != std::string::npos);  // plain stays plain
   CHECK(parse_yaml(to_flow_yaml(parsed), "flow.yaml").find("c#d")->find("~")->scalar() == "4");
+
+  // Every spelling of null, and keys longer than YAML's 1024-character implicit keys (found by fuzzing).
+  ConfigNode odd = ConfigNode::make_map({});
+  for (const char* key : {"Null", "NULL", "null", "~"}) odd.set(key, ConfigNode::make_scalar("Null", {}));
+  odd.set(std::string(2000, 'k'), ConfigNode::make_scalar("long", {}));
+  odd.set(std::string(300, '\x7f'), ConfigNode::make_scalar("escaped", {}));
+  odd.set("nested", odd);
+  for (const std::string& text : {to_yaml(odd), to_flow_yaml(odd)}) {
+    INFO(text.substr(0, 200));
+    const ConfigNode back = parse_yaml(text, "odd.yaml");
+    CHECK(to_yaml(back) == to_yaml(odd));
+    CHECK(back.find("Null")->scalar() == "Null");
+    CHECK(back.find("nested")->find(std::string(2000, 'k'))->scalar() == "long");
+  }
 }
 
 TEST_CASE("a list with fewer items than the schema allows names the key", "[config][bad input]") {
