@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/io/file_system.h"
+
 namespace loom::fuzz {
 namespace {
 
@@ -45,21 +47,10 @@ const std::string& scratch_dir() {
     std::filesystem::create_directories(d, ec);
     if (ec) die("fuzz: cannot create the scratch folder under /dev/shm");
     // libFuzzer leaves through exit() after -max_total_time / -runs: the folder goes with it.
-    std::atexit([] {
-      std::error_code ignored;
-      std::filesystem::remove_all("/dev/shm/loom-fuzz-" + std::to_string(getpid()), ignored);
-    });
+    std::atexit([] { remove_tree("/dev/shm/loom-fuzz-" + std::to_string(getpid())); });
     return d;
   }();
   return dir;
-}
-
-bool skip_known() {
-  static const bool skip = [] {
-    const char* e = std::getenv("LOOM_FUZZ_SKIP_KNOWN");
-    return e && std::string(e) == "1";
-  }();
-  return skip;
 }
 
 std::string write_scratch(const std::string& name, const uint8_t* data, size_t size) {

@@ -28,10 +28,6 @@ const std::string& scratch_dir();
 // Writes `bytes` to scratch_dir()/name and returns the path.
 std::string write_scratch(const std::string& name, const uint8_t* data, size_t size);
 
-// LOOM_FUZZ_SKIP_KNOWN=1 (scripts/fuzz sets it while fuzzing, never when replaying): a target may then
-// pass over inputs of a defect already on file in fuzz/crashes/, so a run looks past it.
-bool skip_known();
-
 // Runs f; an exception derived from loom::UserError is the expected refusal of a bad input and is
 // swallowed. Everything else propagates (libFuzzer reports it as a crash, with the stack).
 template <class F>

@@ -1,8 +1,10 @@
 #include "core/environment.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <string>
+#include <thread>
 
 #include "core/error.h"
 #include "core/text/cat.h"
@@ -38,5 +40,7 @@ bool env_bool(const char* name) {
   if (s == "False" || s == "false" || s == "0") return false;
   throw UserError(cat("environment variable ", name, "=\"", s, "\" is not True or False"));
 }
+
+int64_t machine_cores() { return std::max<int64_t>(1, std::thread::hardware_concurrency()); }
 
 }  // namespace loom

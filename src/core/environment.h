@@ -14,4 +14,7 @@ int64_t required_env_int(const char* name, const char* because, int64_t min, int
 // True / true / 1 or False / false / 0; false when unset.
 bool env_bool(const char* name);
 
+// The machine's logical cores (at least 1): the cap on thread counts a config asks for.
+int64_t machine_cores();
+
 }  // namespace loom

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/environment.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "data/collate.h"
@@ -234,7 +235,7 @@ Loader::Loader(std::shared_ptr<const Dataset> dataset, LoaderOptions options, ui
   seek({0, 0});
   // More decoding threads than twice the cores only cost memory (disk waits are the reason for any
   // beyond the cores); far more can fail to start at all.
-  const int64_t most = 2 * std::max<int64_t>(1, std::thread::hardware_concurrency());
+  const int64_t most = 2 * machine_cores();
   int64_t workers = options.workers;
   if (workers > most) {
     LOOM_WARN("loader: ", workers, " workers asked for, ", most, " used (twice this machine's ", most / 2, " cores)");

@@ -1,7 +1,6 @@
 #include "train/run_config.h"
 
 #include <algorithm>
-#include <thread>
 
 #include <ATen/Parallel.h>
 #include <ATen/detail/CUDAHooksInterface.h>
@@ -9,6 +8,7 @@
 #include <torch/utils.h>
 
 #include "core/config/config_error.h"
+#include "core/environment.h"
 #include "core/log.h"
 #include "core/registry/registries.h"
 #include "core/text/did_you_mean.h"
@@ -63,7 +63,7 @@ RunConfig read_run_config(const ConfigNode& config) {
   run.device = pick_device(run.train.device, run.launch.local_rank);
   if (run.train.threads > 0) {
     // Each intra-op thread is an OpenMP thread started up front: 10^5 of them never finish starting.
-    const int64_t cores = std::max<int64_t>(1, std::thread::hardware_concurrency());
+    const int64_t cores = machine_cores();
     if (run.train.threads > cores) {
       LOOM_WARN("train.threads=", run.train.threads, ": this machine has ", cores, " cores; using ", cores);
       run.train.threads = cores;
