@@ -97,8 +97,13 @@ std::vector<std::string> base_paths(const ConfigNode& base) {
 }
 
 ConfigNode load_recursive(const fs::path& path, std::vector<fs::path>& chain, const std::string& wanted_by) {
-  if (!fs::exists(path)) throw ConfigError(cat(wanted_by, "config file '", path.string(), "' does not exist"));
-  fs::path canonical = fs::canonical(path);
+  // error_code forms: a name too long or a looping symlink is the user's error, not an exception.
+  std::error_code ec;
+  const bool exists = fs::exists(path, ec);
+  if (ec) throw ConfigError(cat(wanted_by, "config file '", path.string(), "': ", ec.message()));
+  if (!exists) throw ConfigError(cat(wanted_by, "config file '", path.string(), "' does not exist"));
+  fs::path canonical = fs::canonical(path, ec);
+  if (ec) throw ConfigError(cat(wanted_by, "config file '", path.string(), "': ", ec.message()));
   for (const auto& p : chain) {
     if (p == canonical) {
       std::string cycle;

@@ -83,6 +83,9 @@ TEST_CASE("_base_ must name a regular file: not empty, a folder or a device", "[
   CHECK_THROWS_WITH(load_config(write(dir / "folder.yaml", "_base_: folder\n").string()),
                     Catch::Contains("is a folder"));
   CHECK_THROWS_WITH(load_config((dir / "folder").string()), Catch::Contains("is a folder"));
+  // A name longer than the file system allows (found by fuzzing): an error, not an exception.
+  CHECK_THROWS_WITH(load_config(write(dir / "long.yaml", "_base_: " + std::string(300, 'x') + "\n").string()),
+                    Catch::Contains("long.yaml:1") && Catch::Contains("File name too long"));
 }
 
 TEST_CASE("a second YAML document is an error, not ignored", "[config][bad input]") {
