@@ -7,12 +7,20 @@ architecture.
     convert_open_clip.py ViT-B-32 --checkpoint epoch_32.pt --out b32.safetensors
     convert_open_clip.py ViT-S-32-alt --random-init --seed 0 --out s32.safetensors   # tests
 
-The architecture is read from the instantiated model, not only from open_clip.get_model_config(name),
-so what a pretrained tag changes (QuickGELU for OpenAI / laion400m / MetaCLIP weights) is captured.
-Only what Loom implements is accepted: ViT image towers (class token or average pooling, optional
-ln_pre) and the standard causal text transformer with EOT pooling; anything else is an error.
+Nothing is written before the model is known to fit: the model config is checked first (architecture,
+then tokenizer; the first reason that applies is the one given), then the instantiated model, whose
+architecture is what gets recorded, so what a pretrained tag changes (QuickGELU for OpenAI / laion400m /
+MetaCLIP weights, SigLIP's mean and std) is captured. Only what Loom implements is accepted: ViT image
+towers (class token or average pooling, optional ln_pre) and the standard causal text transformer with
+EOT pooling, tokenized by open_clip's CLIP BPE; anything else is refused.
+
+The weight file carries the model section in its metadata ("loom.model", JSON) and its architecture
+fingerprint ("loom.architecture", the digest src/models/model_metadata.h describes), so Loom completes a
+config from the file and refuses one that contradicts it. The section includes the model's evaluation
+preprocessing (open_clip's preprocess_cfg) and its tokenizer.
 """
 import argparse
+import json
 import math
 import os
 import sys
@@ -25,6 +33,89 @@ from loom_files import save_safetensors, write_text
 
 def fail(message):
     sys.exit(f"convert_open_clip.py: {message}")
+
+
+# Config keys of open_clip's CLIPVisionCfg / CLIPTextCfg that Loom reproduces, with the values it
+# supports where it does not take any; every other key must keep open_clip's default.
+VISION_KEYS = {"image_size", "layers", "width", "patch_size", "head_width", "mlp_ratio", "no_ln_pre", "pool_type",
+               "global_average_pool", "patch_dropout", "output_tokens", "act_kwargs", "norm_kwargs"}
+TEXT_KEYS = {"context_length", "vocab_size", "width", "heads", "layers", "mlp_ratio", "output_tokens",
+             "act_kwargs", "norm_kwargs", "pool_type", "embed_cls", "pad_id", "eos_id", "hf_tokenizer_name",
+             "tokenizer_kwargs"}
+DEFAULT_OFF = {"ls_init_value": None, "attentional_pool": False, "final_ln_after_pool": False, "no_causal_mask": False,
+               "proj_bias": False, "attn_pooler_queries": 256, "attn_pooler_heads": 8, "proj_type": "linear",
+               "embed_cls": False}
+
+
+def preflight(name, cfg):
+    """The one reason open_clip config `cfg` cannot become a Loom model, checked before anything is
+    instantiated, downloaded or written; None when it can (the instance is checked again)."""
+    vision, text = cfg.get("vision_cfg", {}), cfg.get("text_cfg", {})
+    if "timm_model_name" in vision:
+        return f"{name}: the image tower is timm's {vision['timm_model_name']}; Loom has open_clip's ViT"
+    if cfg.get("custom_text") or "hf_model_name" in text:
+        what = text.get("hf_model_name", "a custom text tower")
+        return f"{name}: the text tower is {what}; Loom has open_clip's causal text transformer"
+    for tower, keys, section in (("image", VISION_KEYS, vision), ("text", TEXT_KEYS, text)):
+        for key, value in section.items():
+            if key in keys:
+                continue
+            if key in DEFAULT_OFF and value == DEFAULT_OFF[key]:
+                continue
+            return f"{name}: the {tower} tower sets {key}={value!r}, which Loom does not implement"
+    if text.get("pool_type", "argmax") not in ("argmax", "eos"):
+        return f"{name}: text pooling '{text['pool_type']}' is not implemented (argmax, eos)"
+    if vision.get("pool_type", "tok") not in ("tok", "avg"):
+        return f"{name}: image pooling '{vision['pool_type']}' is not implemented (tok, avg)"
+    if "hf_tokenizer_name" in text:
+        return (f"{name}: its tokenizer is Hugging Face's {text['hf_tokenizer_name']}; Loom tokenizes with open_clip's "
+                "CLIP BPE, so its tokens would be wrong")
+    clean = text.get("tokenizer_kwargs", {}).get("clean", "lower")
+    if clean != "lower":
+        return f"{name}: its tokenizer cleans text with clean='{clean}'; Loom's CLIP tokenizer implements 'lower'"
+    return None
+
+
+# Keys of the model section that do not decide what the weights compute: the `clip` family's free keys
+# in src/models/model_metadata.cpp, which the fingerprint leaves out on both sides.
+FREE_KEYS = {"init_logit_scale", "init_logit_bias", "preprocess.mean", "preprocess.std", "preprocess.interpolation",
+             "preprocess.resize_mode", "preprocess.fill_color", "text.tokenizer.path"}
+
+
+def canonical_value(value):
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(canonical_value(v) for v in value) + "]"
+    if isinstance(value, (int, float)):
+        x = float(value)
+        if math.isfinite(x) and x == math.floor(x) and abs(x) < 2**53:
+            return str(int(x))
+        return "%.17g" % x
+    return str(value)
+
+
+def architecture_fingerprint(section, prefix=""):
+    """The digest of src/models/model_metadata.cpp architecture_fingerprint: sorted "key.path=value" lines
+    of every non-free value, 64-bit FNV-1a, 16 hex digits."""
+    lines = []
+
+    def walk(node, key):
+        if key in FREE_KEYS:
+            return
+        if isinstance(node, dict):
+            for name, value in node.items():
+                walk(value, f"{key}.{name}" if key else name)
+        else:
+            lines.append(f"{key}={canonical_value(node)}")
+
+    walk(section, prefix)
+    h = 0xCBF29CE484222325
+    for byte in "".join(line + "\n" for line in sorted(lines)).encode("utf-8"):
+        h = ((h ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return f"{h:016x}"
 
 
 def activation_name(act):
@@ -95,11 +186,28 @@ def loom_model_config(model):
         # argmax pooling lands on the EOT token of the CLIP tokenizer, whose id is the largest.
         "eot_token_id": model.text_eos_id if model.text_pool_type == "eos" else 49407,
     }
+    text["tokenizer"] = {"name": "clip", "clean": "lower"}
     config = {"name": "clip", "embed_dim": model.text_projection.shape[1], "quick_gelu": False,
-              "vision": vision, "text": text, "init_logit_scale": float(model.logit_scale.detach().reshape(-1)[0])}
+              "vision": vision, "text": text, "init_logit_scale": float(model.logit_scale.detach().reshape(-1)[0]),
+              "preprocess": preprocess_section(model, vision["image_size"])}
     if model.logit_bias is not None:
         config["init_logit_bias"] = float(model.logit_bias.detach().reshape(-1)[0])
     return config
+
+
+def preprocess_section(model, image_size):
+    """open_clip's evaluation preprocessing of this model (its preprocess_cfg) as Loom's `preprocess:`."""
+    import open_clip
+
+    cfg = open_clip.get_model_preprocess_cfg(model)
+    size = cfg.get("size", image_size)
+    if (size if isinstance(size, int) else tuple(size)) not in (image_size, (image_size, image_size)):
+        fail(f"preprocessing size {size} differs from the image size {image_size}")
+    if cfg.get("mode", "RGB") != "RGB":
+        fail(f"preprocessing mode {cfg['mode']} is not implemented (RGB)")
+    return {"mean": [float(v) for v in cfg["mean"]], "std": [float(v) for v in cfg["std"]],
+            "interpolation": cfg.get("interpolation", "bicubic"), "resize_mode": cfg.get("resize_mode", "shortest"),
+            "fill_color": int(cfg.get("fill_color", 0))}
 
 
 def to_yaml(value, indent=0):
@@ -114,6 +222,8 @@ def to_yaml(value, indent=0):
                 text = "true" if item else "false"
             elif isinstance(item, float):
                 text = repr(item) if math.isfinite(item) else fail(f"{key} is not finite")
+            elif isinstance(item, list):
+                text = "[" + ", ".join(repr(v) if isinstance(v, float) else str(v) for v in item) + "]"
             else:
                 text = str(item)
             lines.append(" " * indent + f"{key}: {text}")
@@ -134,8 +244,12 @@ def main():
 
     import open_clip
 
-    if open_clip.get_model_config(args.model) is None:
+    cfg = open_clip.get_model_config(args.model)
+    if cfg is None:
         fail(f"unknown open_clip model '{args.model}' (see open_clip.list_models())")
+    reason = preflight(args.model, cfg)
+    if reason:
+        fail(reason)
     kwargs = {}
     if args.pretrained:
         tag_cfg = open_clip.get_pretrained_cfg(args.model, args.pretrained)
@@ -148,15 +262,18 @@ def main():
         torch.manual_seed(args.seed)
     model = open_clip.create_model(args.model, **kwargs).eval()
 
+    config = loom_model_config(model)  # refuses before anything is written
     state = {name: tensor.detach().contiguous() for name, tensor in model.state_dict().items()}
-    save_safetensors(state, args.out, metadata={"open_clip_model": args.model, "source": args.pretrained or args.checkpoint or "random"})
-    config = loom_model_config(model)
+    metadata = {"open_clip_model": args.model, "source": args.pretrained or args.checkpoint or "random",
+                "loom.model": json.dumps(config), "loom.architecture": architecture_fingerprint(config)}
+    save_safetensors(state, args.out, metadata=metadata)
     if args.config_out:
         write_text(args.config_out,
                    f"# open_clip {args.model} ({args.pretrained or args.checkpoint or 'random init'}), written by convert_open_clip.py\n"
                    + to_yaml({"model": config}) + "\n")
     params = sum(t.numel() for t in state.values())
-    print(f"{args.out}: {len(state)} tensors, {params:,} values; model section: {args.config_out or '(not written)'}")
+    print(f"{args.out}: {len(state)} tensors, {params:,} values, architecture {metadata['loom.architecture']}; "
+          f"model section: {args.config_out or '(not written)'}")
 
 
 if __name__ == "__main__":

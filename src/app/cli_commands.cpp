@@ -1,5 +1,7 @@
 #include "app/cli_commands.h"
 
+#include "app/image_text_commands.h"
+
 #include <cstdio>
 #include <iomanip>
 #include <iostream>
@@ -115,16 +117,24 @@ int train(const std::string& path, const std::vector<std::string>& overrides) {
 
 int evaluate(const std::string& path, const std::vector<std::string>& overrides) {
   std::vector<std::string> rest;
-  std::string checkpoint;
+  std::string checkpoint, device;
   for (const auto& o : overrides) {
     if (o.starts_with("ckpt="))
       checkpoint = o.substr(5);
+    else if (o.starts_with("device="))
+      device = o.substr(7);
     else
       rest.push_back(o);
   }
   if (checkpoint.empty())
     throw UserError("loom eval needs ckpt=PATH (a checkpoint folder, a run folder or a weight file)");
+  if (!device.empty()) rest.push_back("train.device=" + device);
   ConfigNode config = load_config(path, rest);
+  // A config without a recipe is a model: evaluated on the eval section's benchmarks, no training keys.
+  if (!config.find("recipe")) {
+    if (!device.empty()) rest.pop_back();
+    return evaluate_image_text(load_config(path, rest), checkpoint, device.empty() ? "auto" : device);
+  }
   // The model section the weights were made with completes the config's, and refuses a contradiction.
   if (const ConfigNode* model = config.find("model"))
     if (auto recorded = read_model_section(checkpoint))

@@ -13,6 +13,7 @@
 #include "app/cli_commands.h"
 #include "app/export_weights.h"
 #include "app/generate.h"
+#include "app/image_text_commands.h"
 #include "app/register_all.h"
 #include "app/sweep_command.h"
 #include "core/error.h"
@@ -45,11 +46,19 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "debug | info | warn | error");
 
-  ConfigArgs config_args, info_args, train_args, eval_args, generate_args;
+  ConfigArgs config_args, info_args, train_args, eval_args, generate_args, embed_args;
   CLI::App* train =
       config_command(app, "train", "Train the config's recipe (resume=auto continues the newest run)", train_args);
-  CLI::App* eval =
-      config_command(app, "eval", "Evaluate a checkpoint: loom eval CONFIG ckpt=PATH [key=value ...]", eval_args);
+  CLI::App* eval = config_command(
+      app, "eval",
+      "Evaluate a checkpoint: loom eval CONFIG ckpt=PATH [key=value ...]; a model-only config (an image-text "
+      "model: section) takes eval.zero_shot.root=FOLDER eval.retrieval.table=FILE [device=...]",
+      eval_args);
+  CLI::App* embed = config_command(
+      app, "embed",
+      "Image and text embeddings of an image-text model: loom embed CONFIG ckpt=PATH images=FOLDER|TABLE "
+      "[texts=FILE] out=FILE.npy|FILE.safetensors [normalize=true batch_size=64 workers=2 device=auto]",
+      embed_args);
   CLI::App* generate = config_command(
       app, "generate",
       "Image grids from a generator: loom generate CONFIG ckpt=PATH seeds=0-15 psi=0.7 noise=const out=grid.png "
@@ -97,6 +106,7 @@ int main(int argc, char** argv) {
     if (*train) return loom::cli::train(train_args.path, train_args.overrides);
     if (*eval) return loom::cli::evaluate(eval_args.path, eval_args.overrides);
     if (*generate) return loom::cli::generate(generate_args.path, generate_args.overrides);
+    if (*embed) return loom::cli::embed(embed_args.path, embed_args.overrides);
     if (*export_command) return loom::cli::export_weights(export_checkpoint, export_arguments);
     if (*sweep) return loom::cli::sweep(sweep_arguments, dry_run);
   } catch (const loom::TrainingDiverged& e) {

@@ -15,6 +15,7 @@
 #include "core/error.h"
 #include "core/text/cat.h"
 #include "data/html_entities.h"
+#include "data/text_fixes.h"
 #include "data/unicode_categories.h"
 
 namespace loom::data {
@@ -266,9 +267,10 @@ std::u32string html_unescape(const std::u32string& s) {
 
 // --- cleaning and pre-tokenization -----------------------------------------------------------------
 
-// open_clip's clean='lower' without ftfy: html.unescape twice, " ".join(text.split()), lower().
+// open_clip's clean='lower': ftfy.fix_text (less its mojibake repair), html.unescape twice,
+// " ".join(text.split()), lower().
 std::u32string clean(const std::string& text) {
-  std::u32string s = html_unescape(html_unescape(decode_utf8(text)));
+  std::u32string s = html_unescape(html_unescape(fix_text(decode_utf8(text))));
   std::u32string collapsed;
   collapsed.reserve(s.size());
   for (size_t i = 0; i < s.size();) {
@@ -356,7 +358,7 @@ std::vector<std::string> read_gz_lines(const std::string& path, size_t lines) {
 
 }  // namespace
 
-ClipTokenizer::ClipTokenizer(const std::string& vocab_gz_path) {
+ClipTokenizer::ClipTokenizer(const std::string& vocab_gz_path) : path_(vocab_gz_path) {
   const std::vector<std::string> lines = read_gz_lines(vocab_gz_path, kMergeCount + 1);
   if (lines.size() < kMergeCount + 1)
     throw UserError(cat(vocab_gz_path, ": has ", lines.size(), " lines, a CLIP BPE vocabulary has at least ",
@@ -503,7 +505,8 @@ std::vector<int64_t> ClipTokenizer::encode(const std::string& text) const {
   return ids;
 }
 
-at::Tensor ClipTokenizer::tokenize(const std::vector<std::string>& texts, int64_t context_length) const {
+at::Tensor ClipTokenizer::tokenize(const std::vector<std::string>& texts, int64_t context_length,
+                                   int64_t* truncated) const {
   if (context_length < 1)
     throw UserError(cat("CLIP tokenizer: context_length must be at least 1, got ", context_length));
   at::Tensor out = at::zeros({static_cast<int64_t>(texts.size()), context_length}, at::kLong);
@@ -516,7 +519,10 @@ at::Tensor ClipTokenizer::tokenize(const std::vector<std::string>& texts, int64_
     row.push_back(kEndToken);
     const size_t kept = std::min(row.size(), static_cast<size_t>(context_length));
     std::copy_n(row.begin(), kept, data + static_cast<int64_t>(n) * context_length);
-    if (row.size() > kept) data[static_cast<int64_t>(n) * context_length + context_length - 1] = kEndToken;
+    if (row.size() > kept) {
+      data[static_cast<int64_t>(n) * context_length + context_length - 1] = kEndToken;
+      if (truncated) ++*truncated;
+    }
   }
   return out;
 }

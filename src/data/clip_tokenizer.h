@@ -11,13 +11,14 @@
 //   tokenize: [49406, ids..., 49407] zero-padded to the context length; longer rows are cut to it and
 //             end with 49407.
 // Intentional differences from open_clip:
-//   - ftfy.fix_text is not reproduced. Besides repairing mojibake it uncurls quotes (’ → '), applies NFC,
-//     folds full-width forms and ligatures, removes control characters, normalises line breaks, and
-//     unescapes HTML a third time when the text has no '<'. Text that needs none of this tokenizes
-//     identically; text that does keeps its characters here.
-//   - Named HTML references: the HTML 4 names, &apos; and the HTML 5 names valid without ';' (the list and
-//     values are in data/html_entities.h), not all 2,231 names of HTML 5; numeric references (&#39;
-//     &#x27;, with or without ';') follow Python's html.unescape exactly.
+//   - ftfy.fix_text runs as data/text_fixes.h has it: every default step but fix_encoding, ftfy's
+//     mojibake repair ("cafÃ©" → "café", "â€™" → "'"), which would need its badness heuristic. Text ftfy
+//     flags as mojibake keeps its characters here; NFC follows ICU's Unicode 15, not Python 3.11's 14.
+//   - Named HTML references in open_clip's own html.unescape: the HTML 4 names, &apos; and the HTML 5
+//     names valid without ';' (the list and values are in data/html_entities.h), not all 2,231 names of
+//     HTML 5; numeric references (&#39; &#x27;, with or without ';') follow Python's html.unescape
+//     exactly. ftfy's step decodes every HTML 5 name written with ';' before, so this shows only from the
+//     first line with a '<' on (where ftfy leaves references alone), for a name HTML 4 lacks.
 //   - Input is UTF-8 bytes: an invalid sequence reads as U+FFFD, where Python would never see it.
 // Thread-safe: encode/tokenize/decode may run concurrently on one instance (the BPE cache is shared).
 #include <ATen/core/Tensor.h>
@@ -28,9 +29,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include "data/text_tokenizer.h"
+
 namespace loom::data {
 
-class ClipTokenizer {
+class ClipTokenizer : public TextTokenizer {
  public:
   static constexpr int64_t kContextLength = 77, kStartToken = 49406, kEndToken = 49407;
 
@@ -45,7 +48,9 @@ class ClipTokenizer {
   std::vector<int64_t> encode(const std::string& text) const;
   // int64 [N, context_length]: start, ids, end, zero padding; a row that does not fit is cut to
   // context_length and its last id set to kEndToken, exactly like open_clip.tokenize.
-  at::Tensor tokenize(const std::vector<std::string>& texts, int64_t context_length = kContextLength) const;
+  at::Tensor tokenize(const std::vector<std::string>& texts, int64_t context_length = kContextLength,
+                      int64_t* truncated = nullptr) const override;
+  std::string describe() const override { return "CLIP BPE (" + path_ + ")"; }
   // The text of ids, as open_clip's SimpleTokenizer.decode: invalid UTF-8 becomes U+FFFD and each
   // "</w>" a space (so a decoded text usually ends with one). Throws std::out_of_range for a bad id.
   std::string decode(const std::vector<int64_t>& ids) const;
@@ -59,6 +64,7 @@ class ClipTokenizer {
   void bpe(const std::string& token, std::vector<int64_t>& out) const;
   std::vector<int32_t> merge_word(const std::string& token) const;
 
+  std::string path_;
   std::vector<std::string> decoder_;            // id -> the bytes it stands for ("</w>" included)
   std::unordered_map<uint64_t, Merge> merges_;  // (left id << 32 | right id) -> rank and merged id
   int32_t byte_id_[256];                        // byte -> id of its symbol; + 256 for the word-final one

@@ -21,6 +21,15 @@ GeometricOp GeometricOp::resize(cv::Size size, int interpolation) {
   return op;
 }
 
+GeometricOp GeometricOp::antialiased_resize(cv::Size size, PilFilter filter) {
+  GeometricOp op;
+  op.kind = Kind::resize;
+  op.size = size;
+  op.antialias = true;
+  op.pil_filter = filter;
+  return op;
+}
+
 GeometricOp GeometricOp::hflip() {
   GeometricOp op;
   op.kind = Kind::hflip;
@@ -40,11 +49,14 @@ cv::Size GeometricOp::output_size(cv::Size input) const { return kind == Kind::h
 
 namespace {
 
-cv::Mat apply_to(const GeometricOp& op, const cv::Mat& image, int interpolation, uint8_t fill) {
+// The op on an image, or on a mask (`mask`: nearest-neighbour resampling, 0 outside the input).
+cv::Mat apply_to(const GeometricOp& op, const cv::Mat& image, bool mask) {
+  const uint8_t fill = mask ? 0 : op.fill;
   cv::Mat out;
   switch (op.kind) {
     case GeometricOp::Kind::resize:
-      cv::resize(image, out, op.size, 0, 0, interpolation);
+      if (op.antialias) return pil_resize(image, op.size, mask ? PilFilter::nearest : op.pil_filter);
+      cv::resize(image, out, op.size, 0, 0, mask ? cv::INTER_NEAREST : op.interpolation);
       return out;
     case GeometricOp::Kind::hflip:
       cv::flip(image, out, 1);
@@ -66,7 +78,7 @@ cv::Mat apply_to(const GeometricOp& op, const cv::Mat& image, int interpolation,
 
 }  // namespace
 
-cv::Mat GeometricOp::apply(const cv::Mat& image) const { return apply_to(*this, image, interpolation, fill); }
+cv::Mat GeometricOp::apply(const cv::Mat& image) const { return apply_to(*this, image, false); }
 
 void GeometricOp::apply(Targets& targets, cv::Size input) const {
   std::vector<int64_t> kept;
@@ -96,7 +108,7 @@ void GeometricOp::apply(Targets& targets, cv::Size input) const {
   const size_t in_plane = static_cast<size_t>(input.area()), out_plane = static_cast<size_t>(out_size.area());
   for (size_t j = 0; j < kept.size(); ++j) {
     const cv::Mat mask(input, CV_8UC1, masks.data_ptr<uint8_t>() + static_cast<size_t>(kept[j]) * in_plane);
-    cv::Mat moved = apply_to(*this, mask, cv::INTER_NEAREST, 0);
+    cv::Mat moved = apply_to(*this, mask, true);
     cv::Mat dst(out_size, CV_8UC1, out.data_ptr<uint8_t>() + j * out_plane);
     moved.copyTo(dst);
   }

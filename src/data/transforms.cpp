@@ -18,6 +18,9 @@ namespace {
 using config_detail::fail;
 
 const std::vector<std::string> kInterpolations = {"bilinear", "area", "nearest", "bicubic"};
+// resize's: OpenCV's, and PIL's filters (antialias: true) under their PIL names.
+const std::vector<std::string> kResizeInterpolations = {"bilinear", "area",    "nearest", "bicubic",
+                                                        "box",      "hamming", "lanczos"};
 
 int interpolation_flag(const std::string& name) {
   static const std::map<std::string, int> flags = {{"bilinear", cv::INTER_LINEAR},
@@ -25,6 +28,13 @@ int interpolation_flag(const std::string& name) {
                                                    {"nearest", cv::INTER_NEAREST},
                                                    {"bicubic", cv::INTER_CUBIC}};
   return flags.at(name);
+}
+
+const std::map<std::string, PilFilter>& pil_filters() {
+  static const std::map<std::string, PilFilter> filters = {
+      {"nearest", PilFilter::nearest}, {"box", PilFilter::box},         {"bilinear", PilFilter::bilinear},
+      {"hamming", PilFilter::hamming}, {"bicubic", PilFilter::bicubic}, {"lanczos", PilFilter::lanczos}};
+  return filters;
 }
 
 // `size` is one integer (a square, or the shorter side) or [height, width].
@@ -53,23 +63,36 @@ struct ResizeOptions {
   ConfigNode size;
   std::string mode = "shorter";
   std::string interpolation = "bilinear";
+  bool antialias = false;
   template <class V>
   void visit(V& v) {
     v("name", name);
-    v("size", size, {.help = "shorter side (mode shorter), or size / [height, width] (mode exact)", .required = true});
+    v("size", size,
+      {.help = "shorter side (mode shorter), or size / [height, width] (modes exact, longest)", .required = true});
     v("mode", mode,
-      {.help = "shorter: scale the shorter side to size; exact: resize to size", .choices = {"shorter", "exact"}});
-    v("interpolation", interpolation, {.help = "resampling filter", .choices = kInterpolations});
+      {.help = "shorter: scale the shorter side to size; exact: resize to size; longest: fit inside size, aspect "
+               "kept (open_clip's ResizeKeepRatio)",
+       .choices = {"shorter", "exact", "longest"}});
+    v("interpolation", interpolation,
+      {.help = "resampling filter (box, hamming, lanczos: antialias only; area: not antialias)",
+       .choices = kResizeInterpolations});
+    v("antialias", antialias,
+      {.help = "resample as PIL's Image.resize (torchvision on PIL images, open_clip) instead of OpenCV's cv::resize"});
   }
 };
 
 struct CenterCropOptions {
   std::string name;
   ConfigNode size;
+  int fill = 0;
   template <class V>
   void visit(V& v) {
     v("name", name);
     v("size", size, {.help = "crop size or [height, width]", .required = true});
+    v("fill", fill,
+      {.help = "value of the padding where the image is smaller than the crop (0..255, every channel)",
+       .min = 0,
+       .max = 255});
   }
 };
 
@@ -146,32 +169,65 @@ struct NormalizeOptions {
 
 using Plan = std::vector<GeometricOp>;
 
+// A resize step's resampling: OpenCV's flag, or PIL's filter (antialias). Filters one library lacks are
+// errors at the interpolation key.
+std::function<GeometricOp(cv::Size)> resampling(const ResizeOptions& o, const ConfigNode& item,
+                                                const std::string& path) {
+  const ConfigNode* node = item.find("interpolation");
+  const ConfigNode& at = node ? *node : item;
+  if (o.antialias) {
+    if (o.interpolation == "area")
+      fail(at, path + ".interpolation",
+           "area is OpenCV's; with antialias: true choose one of PIL's filters (nearest, box, bilinear, hamming, "
+           "bicubic, lanczos; box averages areas)");
+    const PilFilter filter = pil_filters().at(o.interpolation);
+    return [filter](cv::Size size) { return GeometricOp::antialiased_resize(size, filter); };
+  }
+  if (o.interpolation == "box" || o.interpolation == "hamming" || o.interpolation == "lanczos")
+    fail(at, path + ".interpolation",
+         cat(o.interpolation, " is one of PIL's antialiased filters: it needs antialias: true"));
+  const int flag = interpolation_flag(o.interpolation);
+  return [flag](cv::Size size) { return GeometricOp::resize(size, flag); };
+}
+
 Transforms::Step resize_step(const ConfigNode& item, const std::string& path) {
   auto o = read_config<ResizeOptions>(item, path);
-  cv::Size size = read_size(o.size, path + ".size", o.mode == "exact");
-  int flag = interpolation_flag(o.interpolation);
-  if (o.mode == "exact")
-    return [size, flag](cv::Size, std::mt19937_64&) { return Plan{GeometricOp::resize(size, flag)}; };
+  cv::Size size = read_size(o.size, path + ".size", o.mode != "shorter");
+  auto resize = resampling(o, item, path);
+  if (o.mode == "exact") return [size, resize](cv::Size, std::mt19937_64&) { return Plan{resize(size)}; };
+  if (o.mode == "longest")
+    return [size, resize](cv::Size in, std::mt19937_64&) {
+      // open_clip's ResizeKeepRatio(size, longest=1).get_params: ratio = max(h / th, w / tw), each side
+      // round(side / ratio) (Python's round, half to even); at least 1, where PIL would refuse a 0 side.
+      const double ratio =
+          std::max(static_cast<double>(in.height) / size.height, static_cast<double>(in.width) / size.width);
+      const cv::Size target(std::max(1, static_cast<int>(std::nearbyint(in.width / ratio))),
+                            std::max(1, static_cast<int>(std::nearbyint(in.height / ratio))));
+      return target == in ? Plan{} : Plan{resize(target)};
+    };
   int side = size.height;
-  return [side, flag](cv::Size in, std::mt19937_64&) {
-    // As torchvision: the shorter side becomes `side`, the longer one side * long / short, truncated.
+  return [side, resize](cv::Size in, std::mt19937_64&) {
+    // torchvision's _compute_resized_output_size: the shorter side becomes `side`, the longer one
+    // int(side * long / short); the integer quotient is that float quotient truncated for any image size.
     int64_t h = in.height, w = in.width;
     cv::Size target =
         h <= w ? cv::Size(static_cast<int>(side * w / h), side) : cv::Size(side, static_cast<int>(side * h / w));
-    return target == in ? Plan{} : Plan{GeometricOp::resize(target, flag)};
+    return target == in ? Plan{} : Plan{resize(target)};
   };
 }
 
-// torchvision's center_crop: zero padding split evenly around an image smaller than the crop, offsets
-// rounded with Python's round() (half to even).
+// torchvision's center_crop: padding split evenly around an image smaller than the crop (the left and top
+// get the smaller half), offsets rounded with Python's round() (half to even). torchvision pads with 0;
+// `fill` makes it open_clip's CenterCropOrPad.
 Transforms::Step center_crop_step(const ConfigNode& item, const std::string& path) {
   auto o = read_config<CenterCropOptions>(item, path);
   cv::Size size = read_size(o.size, path + ".size", true);
-  return [size](cv::Size in, std::mt19937_64&) {
+  const uint8_t fill = static_cast<uint8_t>(o.fill);
+  return [size, fill](cv::Size in, std::mt19937_64&) {
     const int dh = std::max(0, size.height - in.height), dw = std::max(0, size.width - in.width);
     const int top = static_cast<int>(std::nearbyint((in.height + dh - size.height) / 2.0)) - dh / 2;
     const int left = static_cast<int>(std::nearbyint((in.width + dw - size.width) / 2.0)) - dw / 2;
-    return Plan{GeometricOp::crop({left, top}, size)};
+    return Plan{GeometricOp::crop({left, top}, size, fill)};
   };
 }
 

@@ -9,6 +9,9 @@
 // data/targets.h); the result is a float [3, H, W] tensor in [0, 1], normalised when the list ends
 // with `normalize`, which leaves targets alone. Random choices draw only from the generator passed
 // in, so a sample's augmentation is fixed by its seed; with or without targets the image is the same.
+// `resize` resamples with OpenCV by default; `antialias: true` resamples exactly as PIL (torchvision's
+// Resize on PIL images), which with `mode: longest` and center_crop's `fill` gives open_clip's
+// evaluation preprocessing (data/open_clip_preprocess.h).
 #include <array>
 #include <functional>
 #include <optional>

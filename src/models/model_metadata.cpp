@@ -1,6 +1,10 @@
 #include "models/model_metadata.h"
 
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <set>
 #include <vector>
 
@@ -15,6 +19,7 @@
 #include "models/blazestylegan/blazestylegan_options.h"
 #include "models/classifier/convnet.h"
 #include "models/clip/clip.h"
+#include "models/clip/siglip.h"
 #include "models/stylegan2/nvlabs_metadata.h"
 #include "models/stylegan2/stylegan2_options.h"
 
@@ -81,7 +86,15 @@ const ModelFamily* family_of(const ConfigNode& section) {
        {"w_avg_beta", "freeze_d_layers", "num_fp16_res", "mbstd_group_size"}},  // NVlabs resumes with any group
       {"blazestylegan", resolve<BlazeStyleGanOptions>, {"w_avg_beta"}},
       {"convnet", resolve<ConvNetOptions>, {}},
-      {"clip", resolve<ClipOptions>, {"init_logit_scale", "init_logit_bias"}}};
+      // Preprocessing and the tokenizer's file are the user's to change; the tokenizer's kind is not.
+      {"clip",
+       resolve<ClipOptions>,
+       {"init_logit_scale", "init_logit_bias", "preprocess.mean", "preprocess.std", "preprocess.interpolation",
+        "preprocess.resize_mode", "preprocess.fill_color", "text.tokenizer.path"}},
+      {"siglip",
+       resolve<SigLipModelOptions>,
+       {"init_logit_scale", "init_logit_bias", "preprocess.mean", "preprocess.std", "preprocess.interpolation",
+        "preprocess.resize_mode", "preprocess.fill_color", "text.tokenizer.path"}}};
   const ConfigNode* name = section.is_map() ? section.find("name") : nullptr;
   if (!name || !name->is_scalar()) return nullptr;
   for (const auto& family : families)
@@ -166,7 +179,47 @@ void copy_origins(ConfigNode& resolved, const ConfigNode& given) {
   }
 }
 
+// Appends the canonical "key.path=value" lines of `node` (see architecture_fingerprint).
+void canonical_lines(const ConfigNode& node, const std::string& key, const std::set<std::string>& free_keys,
+                     std::vector<std::string>& lines) {
+  if (free_keys.count(key)) return;
+  if (node.is_map()) {
+    for (const auto& [name, value] : node.entries()) canonical_lines(value, key.empty() ? name : cat(key, ".", name), free_keys, lines);
+    return;
+  }
+  std::function<std::string(const ConfigNode&)> value = [&](const ConfigNode& n) -> std::string {
+    if (n.is_null()) return "null";
+    if (n.is_list()) return cat("[", join(n.items(), ",", value), "]");
+    if (n.is_map()) return render(n);
+    double x = 0;
+    if (!as_number(n, x)) return n.scalar();
+    char text[40];
+    if (std::isfinite(x) && x == std::floor(x) && std::fabs(x) < 9007199254740992.0)
+      std::snprintf(text, sizeof text, "%lld", static_cast<long long>(x));
+    else
+      std::snprintf(text, sizeof text, "%.17g", x);
+    return text;
+  };
+  lines.push_back(cat(key, "=", value(node)));
+}
+
 }  // namespace
+
+std::string architecture_fingerprint(const ConfigNode& section) {
+  const ModelFamily* family = family_of(section);
+  std::vector<std::string> lines;
+  canonical_lines(section, "", family ? family->free_keys : std::set<std::string>{}, lines);
+  std::sort(lines.begin(), lines.end());
+  uint64_t hash = 0xcbf29ce484222325ULL;
+  for (const auto& line : lines)
+    for (const char c : line + "\n") {
+      hash ^= static_cast<unsigned char>(c);
+      hash *= 0x100000001b3ULL;
+    }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
+  return hex;
+}
 
 ConfigNode resolved_model_section(const ConfigNode& section, const std::string& path) {
   const ModelFamily* family = family_of(section);
@@ -177,7 +230,8 @@ ConfigNode resolved_model_section(const ConfigNode& section, const std::string& 
 }
 
 weights::Metadata model_metadata(const ConfigNode& model_section) {
-  return {{kModelMetadataKey, to_yaml(resolved_model_section(model_section, "model"))}};
+  const ConfigNode resolved = resolved_model_section(model_section, "model");
+  return {{kModelMetadataKey, to_yaml(resolved)}, {kArchitectureMetadataKey, architecture_fingerprint(resolved)}};
 }
 
 std::optional<ConfigNode> model_section_from_metadata(const weights::Metadata& metadata, const std::string& file) {
@@ -187,6 +241,11 @@ std::optional<ConfigNode> model_section_from_metadata(const weights::Metadata& m
   if (!section.is_map() || !section.find("name"))
     throw UserError(
         cat(file, ": metadata ", kModelMetadataKey, " is not a model section with a name (", render(section), ")"));
+  if (auto recorded = metadata.find(kArchitectureMetadataKey); recorded != metadata.end())
+    if (const std::string computed = architecture_fingerprint(section); recorded->second != computed)
+      throw UserError(cat(file, ": metadata ", kArchitectureMetadataKey, " is ", recorded->second,
+                          ", but the architecture its ", kModelMetadataKey, " record describes has fingerprint ",
+                          computed, ": the metadata was edited or damaged; convert or export the weights again"));
   return section;
 }
 

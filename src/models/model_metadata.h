@@ -17,17 +17,26 @@ namespace loom {
 struct LoadedCheckpoint;
 
 inline constexpr const char* kModelMetadataKey = "loom.model";
+inline constexpr const char* kArchitectureMetadataKey = "loom.architecture";
+
+// A digest of what in `section` decides what its weights compute: every value but those its family
+// lists as free (below), as sorted "key.path=value" lines (numbers spelt one way: integers as such,
+// others as printf's %.17g; lists as [a,b]), hashed with 64-bit FNV-1a, as 16 hex digits.
+// scripts/convert_open_clip.py computes the same over the section it records, so a file's record and
+// its fingerprint check each other.
+std::string architecture_fingerprint(const ConfigNode& section);
 
 // The section with every field of its family's options written out, defaults included and an unset
 // optional as null, so a reader tells "the default" from "not recorded". Families without an entry in
 // model_metadata.cpp's table come back as given. Validates the section (ConfigError naming `path`).
 ConfigNode resolved_model_section(const ConfigNode& section, const std::string& path);
 
-// {"loom.model": the YAML of resolved_model_section(model_section)}.
+// {"loom.model": the YAML of resolved_model_section(model_section), "loom.architecture": its fingerprint}.
 weights::Metadata model_metadata(const ConfigNode& model_section);
 
 // From "loom.model", else from a converted StyleGAN2 file's NVlabs-named keys; nullopt when the
-// metadata records neither. UserError naming `file` when the record is malformed.
+// metadata records neither. UserError naming `file` when the record is malformed or does not match
+// the "loom.architecture" fingerprint beside it.
 std::optional<ConfigNode> model_section_from_metadata(const weights::Metadata& metadata, const std::string& file);
 
 // The resolved section `key` of the run config a Loom checkpoint carries; nullopt when it has none.

@@ -3,6 +3,7 @@
 #include "models/blazestylegan/blazestylegan.h"
 #include "models/classifier/convnet.h"
 #include "models/clip/clip.h"
+#include "models/clip/siglip.h"
 #include "models/stylegan2/stylegan2.h"
 
 namespace loom {
@@ -11,6 +12,7 @@ void register_models() {
   register_blazestylegan_models();
   register_classifier_models();
   register_clip_models();
+  register_siglip_models();
   register_stylegan2_models();
 }
 

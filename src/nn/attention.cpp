@@ -17,15 +17,22 @@ MultiheadAttentionImpl::MultiheadAttentionImpl(int64_t width, int64_t heads) : h
 }
 
 at::Tensor MultiheadAttentionImpl::forward(const at::Tensor& x, const at::Tensor& attn_mask, bool causal) {
-  const int64_t batch = x.size(0), length = x.size(1), width = x.size(2), head_dim = width / heads_;
-  // [B, L, 3·width] -> [3, B, heads, L, head_dim]: q, k, v blocks, each split into heads along features.
-  at::Tensor qkv =
-      at::linear(x, in_proj_weight, in_proj_bias).view({batch, length, 3, heads_, head_dim}).permute({2, 0, 3, 1, 4});
+  at::Tensor qkv = split_heads(at::linear(x, in_proj_weight, in_proj_bias), 3, heads_);
   std::optional<at::Tensor> mask;
   if (attn_mask.defined())  // boolean masks (true = attend) pass as they are; additive ones follow x's dtype
     mask = attn_mask.is_floating_point() ? attn_mask.to(x.scalar_type()) : attn_mask;
   at::Tensor out = at::scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], mask, 0.0, causal);
-  return out_proj->forward(out.transpose(1, 2).reshape({batch, length, width}));
+  return out_proj->forward(merge_heads(out));
+}
+
+at::Tensor split_heads(const at::Tensor& projected, int64_t n, int64_t heads) {
+  const int64_t batch = projected.size(0), length = projected.size(1), head_dim = projected.size(2) / (n * heads);
+  // The n blocks lie side by side along features, each split into heads along features.
+  return projected.view({batch, length, n, heads, head_dim}).permute({2, 0, 3, 1, 4});
+}
+
+at::Tensor merge_heads(const at::Tensor& x) {
+  return x.transpose(1, 2).reshape({x.size(0), x.size(2), x.size(1) * x.size(3)});
 }
 
 }  // namespace loom::nn

@@ -33,4 +33,10 @@ class MultiheadAttentionImpl : public torch::nn::Module {
 };
 TORCH_MODULE(MultiheadAttention);
 
+// The head split of fused projections shared by the attention layouts (this one, timm's `qkv`, the
+// latent-query pool's `kv`): [B, L, n·width] -> [n, B, heads, L, width / heads].
+at::Tensor split_heads(const at::Tensor& projected, int64_t n, int64_t heads);
+// [B, heads, L, head_dim] -> [B, L, heads·head_dim], the inverse for one block.
+at::Tensor merge_heads(const at::Tensor& x);
+
 }  // namespace loom::nn

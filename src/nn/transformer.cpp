@@ -11,11 +11,17 @@ ResidualAttentionBlockImpl::ResidualAttentionBlockImpl(const TransformerOptions&
   attn = register_module("attn", MultiheadAttention(options.width, options.heads));
   ln_2 = register_module("ln_2", layer_norm(options.width, options.ln_eps));
   mlp = register_module("mlp", Mlp(options.width, options.mlp_hidden(), options.activation));
+  if (options.ls_init_value) {
+    ls_1 = register_module("ls_1", LayerScale(options.width, *options.ls_init_value));
+    ls_2 = register_module("ls_2", LayerScale(options.width, *options.ls_init_value));
+  }
 }
 
 at::Tensor ResidualAttentionBlockImpl::forward(const at::Tensor& x, const at::Tensor& attn_mask, bool causal) {
-  at::Tensor h = x + attn->forward(ln_1->forward(x), attn_mask, causal);
-  return h + mlp->forward(ln_2->forward(h));
+  at::Tensor a = attn->forward(ln_1->forward(x), attn_mask, causal);
+  at::Tensor h = x + (ls_1 ? ls_1->forward(a) : a);
+  at::Tensor m = mlp->forward(ln_2->forward(h));
+  return h + (ls_2 ? ls_2->forward(m) : m);
 }
 
 TransformerImpl::TransformerImpl(const TransformerOptions& options) : options_(options) {
@@ -32,12 +38,12 @@ at::Tensor TransformerImpl::forward(const at::Tensor& x, const at::Tensor& attn_
   return h;
 }
 
-int64_t TransformerImpl::multiply_accumulates(int64_t tokens) const {
-  const int64_t width = options_.width, hidden = options_.mlp_hidden();
+int64_t transformer_multiply_accumulates(const TransformerOptions& options, int64_t tokens) {
+  const int64_t width = options.width, hidden = options.mlp_hidden();
   const int64_t projections = tokens * width * (3 * width + width);  // q, k, v and out_proj
   const int64_t attention = 2 * tokens * tokens * width;             // q·kᵀ and softmax·v over all heads
   const int64_t mlp = 2 * tokens * width * hidden;                   // c_fc and c_proj
-  return options_.layers * (projections + attention + mlp);
+  return options.layers * (projections + attention + mlp);
 }
 
 }  // namespace loom::nn

@@ -15,7 +15,6 @@
 #include "core/text/cat.h"
 #include "data/dataset.h"
 #include "data/image_io.h"
-#include "data/to_device.h"
 #include "eval/metrics/feature_extractor.h"
 #include "losses/loss.h"
 #include "models/model.h"
@@ -91,48 +90,10 @@ void add_main_phase(TrainSetup& setup, torch::nn::Module& model, const ConfigNod
   setup.phases.push_back(Phase{"main", model.parameters(), "main", 1, std::move(loss)});
 }
 
-data::LoaderOptions evaluation_loader_options(int64_t batch_size, int64_t workers) {
-  data::LoaderOptions options;
-  options.batch_size = batch_size;
-  options.workers = workers;
-  options.shuffle = false;
-  options.drop_last = false;
-  options.repeat = false;
-  return options;
-}
-
-namespace {
-
-// The first `n` samples of a batch.
-data::Batch first_samples(data::Batch batch, int64_t n) {
-  for (auto& [key, tensor] : batch.tensors) tensor = tensor.narrow(0, 0, n);
-  for (auto& [key, list] : batch.lists) list.resize(static_cast<size_t>(n));
-  for (auto& [key, text] : batch.text) text.resize(static_cast<size_t>(n));
-  batch.indices.resize(static_cast<size_t>(n));
-  return batch;
-}
-
-}  // namespace
-
-int64_t for_each_eval_batch(std::shared_ptr<const data::Dataset> dataset, const EvalPass& pass, c10::Device device,
-                            const std::function<void(const data::Batch&)>& each) {
-  data::Loader loader(std::move(dataset), evaluation_loader_options(pass.batch_size, pass.workers), pass.seed);
-  int64_t seen = 0;
-  while (pass.limit <= 0 || seen < pass.limit) {
-    auto batch = loader.next();
-    if (!batch) break;
-    const int64_t n = pass.limit > 0 ? std::min(batch->size(), pass.limit - seen) : batch->size();
-    each(data::to_device(n < batch->size() ? first_samples(std::move(*batch), n) : std::move(*batch), device,
-                         /*pin=*/false));
-    seen += n;
-  }
-  return seen;
-}
-
-at::Tensor dataset_image_features(std::shared_ptr<const data::Dataset> dataset, const EvalPass& pass,
+at::Tensor dataset_image_features(std::shared_ptr<const data::Dataset> dataset, const eval::EvalPass& pass,
                                   c10::Device device, eval::FeatureExtractor& extractor, const std::string& what) {
   std::vector<at::Tensor> features;
-  for_each_eval_batch(std::move(dataset), pass, device,
+  eval::for_each_eval_batch(std::move(dataset), pass, device,
                       [&](const data::Batch& batch) { features.push_back(extractor.features(batch.at("image"))); });
   if (features.empty()) throw UserError(cat(what, ": the dataset gave no images"));
   return at::cat(features);

@@ -9,6 +9,7 @@
 #include "core/config/config_node.h"
 #include "core/config/config_schema.h"
 #include "data/loader.h"
+#include "eval/eval_pass.h"
 #include "train/optim/optimizers.h"
 #include "train/recipe.h"
 
@@ -87,24 +88,9 @@ Scalars with_ema_metrics(M& model, M* ema, Evaluate evaluate) {
 void add_main_phase(TrainSetup& setup, torch::nn::Module& model, const ConfigNode& optimizer,
                     const ConfigNode& schedule, std::function<LossOutput(const data::Batch&, const StepInfo&)> loss);
 
-// Loader options for one in-order pass over an evaluation set (every sample, last batch kept).
-data::LoaderOptions evaluation_loader_options(int64_t batch_size, int64_t workers);
-
-struct EvalPass {
-  int64_t batch_size = 256;
-  int64_t workers = 2;
-  uint64_t seed = 0;  // of the loader: random transforms draw as in training
-  int64_t limit = 0;  // samples passed at most (0 = all); the batch that crosses it is cut
-};
-
-// One in-order pass over an evaluation set (evaluation_loader_options): `each` gets every batch with
-// its tensors on `device`. Returns the number of samples passed.
-int64_t for_each_eval_batch(std::shared_ptr<const data::Dataset> dataset, const EvalPass& pass, c10::Device device,
-                            const std::function<void(const data::Batch&)>& each);
-
 // Features of the images (tensor "image", [0, 1]) of one such pass, [N, dim] on the CPU; UserError
 // naming `what` when the dataset gives none.
-at::Tensor dataset_image_features(std::shared_ptr<const data::Dataset> dataset, const EvalPass& pass,
+at::Tensor dataset_image_features(std::shared_ptr<const data::Dataset> dataset, const eval::EvalPass& pass,
                                   c10::Device device, eval::FeatureExtractor& extractor, const std::string& what);
 
 // A GAN's real images: data.train's [0, 1] images as the generator's [-1, 1]. The range is checked on

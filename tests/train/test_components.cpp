@@ -88,7 +88,7 @@ TEST_CASE("for_each_eval_batch passes every sample once, in order, cut at the li
     std::vector<int64_t> sizes;
     std::vector<float> xs;
     std::vector<std::string> names;
-    const int64_t passed = for_each_eval_batch(
+    const int64_t passed = eval::for_each_eval_batch(
         dataset, {.batch_size = 4, .workers = 0, .limit = limit}, c10::kCPU, [&](const data::Batch& batch) {
           sizes.push_back(batch.size());
           CHECK(batch.at("x").size(0) == batch.size());

@@ -13,9 +13,9 @@
 #include <ATen/core/Tensor.h>
 
 #include "core/config/config_schema.h"
+#include "models/clip/image_text_model.h"
 #include "models/clip/text_transformer.h"
 #include "models/clip/vision_transformer.h"
-#include "models/model.h"
 
 namespace loom {
 
@@ -29,6 +29,7 @@ struct ClipOptions {
   TextTransformerOptions text;
   double init_logit_scale = 2.659260036932778;  // log(1 / 0.07)
   std::optional<double> init_logit_bias;        // set (e.g. -10) to create `logit_bias` (SigLIP)
+  ImagePreprocessOptions preprocess;
 
   template <class V>
   void visit(V& v) {
@@ -39,22 +40,25 @@ struct ClipOptions {
     v("text", text, {.help = "text tower"});
     v("init_logit_scale", init_logit_scale, {.help = "initial log of the logit scale"});
     v("init_logit_bias", init_logit_bias, {.help = "initial logit bias; creates logit_bias (SigLIP)"});
+    v("preprocess", preprocess, {.help = "evaluation image preprocessing the weights were trained with"});
   }
 };
 
-class Clip : public Model {
+class Clip : public ImageTextModel {
  public:
   explicit Clip(const ClipOptions& options);
 
-  // images [B, 3, H, W] -> [B, embed_dim]; L2-normalised when `normalize`.
-  at::Tensor encode_image(const at::Tensor& images, bool normalize);
-  // tokens [B, L] int64 -> [B, embed_dim]; L2-normalised when `normalize`.
-  at::Tensor encode_text(const at::Tensor& tokens, bool normalize);
-  // exp(logit_scale), clamped at 100 (open_clip clamps the stored log after each step; clamping the
-  // value here keeps the logits bounded either way).
-  at::Tensor logit_scale_value() const;
-  // logit_bias, or an undefined tensor when the model has none.
-  at::Tensor logit_bias_value() const { return logit_bias_; }
+  at::Tensor encode_image(const at::Tensor& images, bool normalize) override;
+  at::Tensor encode_text(const at::Tensor& tokens, bool normalize) override;
+  // open_clip clamps the stored log after each step; clamping the value here keeps the logits bounded
+  // either way.
+  at::Tensor logit_scale_value() const override;
+  at::Tensor logit_bias_value() const override { return logit_bias_; }
+  int64_t image_size() const override { return options_.vision.image_size; }
+  int64_t context_length() const override { return options_.text.context_length; }
+  int64_t embed_dim() const override { return options_.embed_dim; }
+  const ImagePreprocessOptions& preprocess() const override { return options_.preprocess; }
+  const TokenizerOptions& tokenizer() const override { return options_.text.tokenizer; }
   const ClipOptions& options() const { return options_; }
 
   // Per top-level module for one image and one caption of context_length tokens:

@@ -13,7 +13,8 @@ nn::TransformerOptions TextTransformerOptions::transformer() const {
           .heads = heads,
           .mlp_ratio = mlp_ratio,
           .activation = nn::parse_activation(act),
-          .ln_eps = ln_eps};
+          .ln_eps = ln_eps,
+          .ls_init_value = ls_init_value};
 }
 
 TextTransformerImpl::TextTransformerImpl(const TextTransformerOptions& options, int64_t output_dim)
@@ -23,7 +24,11 @@ TextTransformerImpl::TextTransformerImpl(const TextTransformerOptions& options, 
   positional_embedding = register_parameter("positional_embedding", torch::empty({options.context_length, width}));
   transformer = register_module("transformer", nn::Transformer(options.transformer()));
   ln_final = register_module("ln_final", nn::layer_norm(width, options.ln_eps));
-  text_projection = register_parameter("text_projection", torch::empty({width, output_dim}));
+  const bool projected = options.proj_type == "linear" && output_dim > 0;  // as open_clip decides
+  if (projected && options.proj_bias)
+    text_projection_linear = register_module("text_projection", torch::nn::Linear(width, output_dim));
+  else if (projected)
+    text_projection = register_parameter("text_projection", torch::empty({width, output_dim}));
 
   // open_clip's init: small embeddings, projections scaled by width and depth (GPT-2 style residual
   // scaling on out_proj / c_proj), the rest (biases, LayerNorms) at torch's defaults.
@@ -41,7 +46,11 @@ TextTransformerImpl::TextTransformerImpl(const TextTransformerOptions& options, 
     block->mlp->c_fc->weight.normal_(0, fc_std);
     block->mlp->c_proj->weight.normal_(0, proj_std);
   }
-  text_projection.normal_(0, attn_std);
+  if (text_projection.defined()) text_projection.normal_(0, attn_std);
+  if (text_projection_linear) {
+    text_projection_linear->weight.normal_(0, attn_std);
+    text_projection_linear->bias.zero_();
+  }
 }
 
 at::Tensor TextTransformerImpl::token_features(const at::Tensor& tokens) {
@@ -49,7 +58,7 @@ at::Tensor TextTransformerImpl::token_features(const at::Tensor& tokens) {
   if (length > options_.context_length)
     throw UserError(cat("text: ", length, " tokens per caption exceed context_length ", options_.context_length));
   at::Tensor x = token_embedding->forward(tokens) + positional_embedding.narrow(0, 0, length);
-  return ln_final->forward(transformer->forward(x, {}, /*causal=*/true));
+  return ln_final->forward(transformer->forward(x, {}, options_.causal));
 }
 
 at::Tensor TextTransformerImpl::eot_positions(const at::Tensor& tokens) const {
@@ -60,15 +69,29 @@ at::Tensor TextTransformerImpl::eot_positions(const at::Tensor& tokens) const {
   return at::where(is_eot.any(1), first, at::full_like(first, tokens.size(1) - 1));
 }
 
+at::Tensor TextTransformerImpl::pool_positions(const at::Tensor& tokens) const {
+  const std::string& pool = options_.pool;
+  if (pool == "eot") return eot_positions(tokens);
+  if (pool == "argmax") return tokens.argmax(1);
+  const int64_t position = pool == "last" ? tokens.size(1) - 1 : 0;
+  return at::full({tokens.size(0)}, position, tokens.options().dtype(at::kLong));
+}
+
+int64_t TextTransformerImpl::output_dim() const {
+  return text_projection.defined() || text_projection_linear ? output_dim_ : options_.width;
+}
+
 at::Tensor TextTransformerImpl::forward(const at::Tensor& tokens) {
   at::Tensor x = token_features(tokens);
   at::Tensor rows = at::arange(x.size(0), tokens.options().dtype(at::kLong));
-  at::Tensor pooled = x.index({rows, eot_positions(tokens)});
-  return at::matmul(pooled, text_projection);
+  at::Tensor pooled = x.index({rows, pool_positions(tokens)});
+  if (text_projection_linear) return text_projection_linear->forward(pooled);
+  return text_projection.defined() ? at::matmul(pooled, text_projection) : pooled;
 }
 
 int64_t TextTransformerImpl::multiply_accumulates() const {
-  return transformer->multiply_accumulates(options_.context_length) + options_.width * output_dim_;
+  const bool projected = text_projection.defined() || text_projection_linear;
+  return transformer->multiply_accumulates(options_.context_length) + (projected ? options_.width * output_dim_ : 0);
 }
 
 }  // namespace loom

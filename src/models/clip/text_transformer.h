@@ -4,19 +4,26 @@
 // right-multiplied `text_projection` [width, output_dim]. In open_clip's CLIP these parts sit at the
 // top level of the state dict; Clip registers this module's members there under the same names.
 //
-// Pooling takes the first position whose id equals eot_token_id, not the argmax of the ids: with
-// extra vocabulary (prefix or pseudo-word tokens with ids above the EOT id) argmax points at the
-// wrong token. For standard tokenizer output both agree.
+// Pooling (pool 'eot', the default) takes the first position whose id equals eot_token_id, not the
+// argmax of the ids: with extra vocabulary (prefix or pseudo-word tokens with ids above the EOT id)
+// argmax points at the wrong token. For standard tokenizer output both agree.
+//
+// open_clip's other text settings, as SigLIP's CustomTextCLIP uses them (its `text.` tower): causal
+// false (no_causal_mask), pool 'last', a projection with bias (proj_bias: an nn.Linear `text_projection`,
+// weight [output_dim, width] and bias), proj_type 'none' (no projection), and layer scale (ls_1, ls_2).
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include <ATen/core/Tensor.h>
 #include <torch/nn/module.h>
 #include <torch/nn/modules/embedding.h>
+#include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
 
 #include "core/config/config_schema.h"
+#include "models/clip/input_options.h"
 #include "nn/mlp.h"
 #include "nn/transformer.h"
 
@@ -32,6 +39,12 @@ struct TextTransformerOptions {
   std::string act = "gelu";
   double ln_eps = 1e-5;
   int64_t eot_token_id = 49407;  // the CLIP tokenizer's <end_of_text>
+  bool causal = true;             // open_clip's no_causal_mask inverted
+  std::string pool = "eot";       // eot | argmax (open_clip's default) | last | first
+  std::string proj_type = "linear";
+  bool proj_bias = false;
+  std::optional<double> ls_init_value;  // layer scale; unset: none
+  TokenizerOptions tokenizer;
 
   template <class V>
   void visit(V& v) {
@@ -44,6 +57,15 @@ struct TextTransformerOptions {
     v("act", act, {.help = "MLP activation", .choices = nn::activation_names()});
     v("ln_eps", ln_eps, {.help = "LayerNorm epsilon", .min = 0.0});
     v("eot_token_id", eot_token_id, {.help = "id whose (first) position is pooled", .min = 0});
+    v("causal", causal, {.help = "causal attention mask (false: bidirectional, SigLIP)"});
+    v("pool", pool,
+      {.help = "pooled position: eot (first eot_token_id), argmax (highest id), last, first",
+       .choices = {"eot", "argmax", "last", "first"}});
+    v("proj_type", proj_type, {.help = "linear: project to the embedding; none: no projection",
+                               .choices = {"linear", "none"}});
+    v("proj_bias", proj_bias, {.help = "linear projection with a bias (an nn.Linear text_projection)"});
+    v("ls_init_value", ls_init_value, {.help = "layer scale initial value; unset: no layer scale"});
+    v("tokenizer", tokenizer, {.help = "the tokenizer the weights were trained with"});
   }
 
   nn::TransformerOptions transformer() const;
@@ -58,8 +80,12 @@ class TextTransformerImpl : public torch::nn::Module {
   at::Tensor forward(const at::Tensor& tokens);
   // tokens -> every token after ln_final, [B, L, width].
   at::Tensor token_features(const at::Tensor& tokens);
-  // The pooled position of each row: the first EOT, or the last position for a row without one.
+  // The position of each row's first EOT, or the last position for a row without one.
   at::Tensor eot_positions(const at::Tensor& tokens) const;
+  // The pooled position of each row under options().pool.
+  at::Tensor pool_positions(const at::Tensor& tokens) const;
+  // Output size: output_dim, or width without a projection.
+  int64_t output_dim() const;
 
   // One caption of context_length tokens: transformer and projection (the embedding is a lookup).
   int64_t multiply_accumulates() const;
@@ -69,7 +95,8 @@ class TextTransformerImpl : public torch::nn::Module {
   at::Tensor positional_embedding;  // [context_length, width]
   nn::Transformer transformer{nullptr};
   torch::nn::LayerNorm ln_final{nullptr};
-  at::Tensor text_projection;  // [width, output_dim]
+  at::Tensor text_projection;                      // [width, output_dim]; undefined with proj_bias or none
+  torch::nn::Linear text_projection_linear{nullptr};  // proj_bias: registered as text_projection
 
  private:
   TextTransformerOptions options_;

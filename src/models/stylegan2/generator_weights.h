@@ -8,16 +8,13 @@
 #include <optional>
 #include <string>
 
-#include "core/config/config_node.h"
 #include "core/io/weights.h"
+#include "models/weight_source.h"
 
 namespace loom {
 
-struct GeneratorFile {
-  weights::NamedTensors tensors;    // as stored, prefixes kept; a rosinality generator renamed to NVlabs'
-  std::optional<ConfigNode> model;  // the `model:` section it was made with, when the source records it
-  std::string source;               // the path, for messages
-};
+// The source as read_weight_source reads it, a rosinality generator renamed to NVlabs' names.
+using GeneratorFile = WeightSource;
 
 // Throws UserError naming the path for what it cannot read (a .pkl asks for the converter).
 GeneratorFile read_generator(const std::filesystem::path& path);

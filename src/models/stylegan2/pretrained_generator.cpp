@@ -8,17 +8,6 @@
 
 namespace loom {
 
-ConfigNode pretrained_model_section(const GeneratorFile& file, const ConfigNode* model_section,
-                                    const std::string& key) {
-  const bool configured = model_section && !model_section->is_null();
-  if (file.model)
-    return reconcile_model_section(configured ? *model_section : ConfigNode{}, key, *file.model, file.source);
-  if (configured) return *model_section;
-  throw UserError(cat(key, ": not in the config, and ", file.source,
-                      " does not record the model section it was made with; give ", key,
-                      ": {name: ..., resolution: ..., ...}"));
-}
-
 PretrainedGenerator load_pretrained_generator(const std::filesystem::path& source, const ConfigNode* model_section,
                                               const std::string& key) {
   const GeneratorFile file = read_generator(source);

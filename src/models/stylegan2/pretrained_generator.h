@@ -32,9 +32,4 @@ PretrainedGenerator load_pretrained_generator(const std::filesystem::path& sourc
 PretrainedGenerator load_pretrained_generator(const GeneratorFile& file, const ConfigNode& section,
                                               const std::string& key);
 
-// The section a generator file is built from: the file's record reconciled with the config's section at
-// `key` (may be null), or the config's alone where the file records none; UserError when neither has
-// one. Shared by every family a generator file can hold (the stylegan2 teacher, a distilled student).
-ConfigNode pretrained_model_section(const GeneratorFile& file, const ConfigNode* model_section, const std::string& key);
-
 }  // namespace loom

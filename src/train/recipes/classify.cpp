@@ -28,7 +28,7 @@ Scalars accuracy(ImageClassifier& model, std::shared_ptr<const data::Dataset> da
                  const ClassifyDataOptions& options, c10::Device device, uint64_t seed, const std::string& prefix) {
   double loss_sum = 0;
   int64_t correct = 0;
-  const int64_t count = for_each_eval_batch(
+  const int64_t count = eval::for_each_eval_batch(
       std::move(dataset), {.batch_size = options.eval_batch_size, .workers = options.eval_workers, .seed = seed},
       device, [&](const data::Batch& batch) {
         at::Tensor logits;

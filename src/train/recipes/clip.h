@@ -1,19 +1,21 @@
 #pragma once
-// Recipe `clip`: image–text contrastive pretraining of the CLIP towers (InfoNCE, SigLIP or the RO-ViT
-// focal loss, chosen by the `loss` section), evaluated by zero-shot classification (class names ×
-// prompt templates) and image↔text retrieval recall@K on the validation data.
+// Recipe `clip`: image–text contrastive pretraining of an image–text model (CLIP or SigLIP towers) with
+// InfoNCE, SigLIP or the RO-ViT focal loss (the `loss` section), evaluated by zero-shot classification
+// and image↔text retrieval recall@K on the validation data and the `eval:` section's benchmark sources
+// (eval/image_text_evaluation.h).
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "core/config/config_schema.h"
+#include "eval/image_text_evaluation.h"
 #include "train/components.h"
 #include "train/recipe.h"
 
 namespace loom {
 
-class Clip;
+class ImageTextModel;
 class ContrastiveLoss;
 
 struct ClipRecipeOptions {
@@ -40,24 +42,6 @@ struct ClipDataOptions {
   }
 };
 
-// The `eval:` section.
-struct ClipEvalOptions {
-  std::vector<std::string> templates{"a photo of a {}.", "a {}.", "an image of a {}.", "a picture of a {}."};
-  std::vector<int64_t> recall_at{1, 5, 10};
-  int64_t batch_size = 256;
-  int64_t workers = 2;
-  int64_t max_samples = 0;  // 0 = the whole validation set (retrieval is O(N²) in memory)
-
-  template <class V>
-  void visit(V& v) {
-    v("templates", templates, {.help = "zero-shot prompt templates; {} is the class name"});
-    v("recall_at", recall_at, {.help = "K values of retrieval recall@K", .min = 1});
-    v("batch_size", batch_size, {.help = "evaluation batch size", .min = 1});
-    v("workers", workers, {.help = "decoding threads of evaluation", .min = 0});
-    v("max_samples", max_samples, {.help = "evaluate on at most this many samples (0 = all)", .min = 0});
-  }
-};
-
 class ClipRecipe : public Recipe {
  public:
   explicit ClipRecipe(const ConfigNode& config);
@@ -66,16 +50,13 @@ class ClipRecipe : public Recipe {
   Scalars evaluate(const EvalContext& context) override;
 
  private:
-  Scalars evaluate_model(Clip& model, c10::Device device, const std::string& prefix);
-
   RecipeSections sections_;  // first: the options below are read from it
   ClipRecipeOptions options_;
   ClipDataOptions data_;
-  ClipEvalOptions eval_;
-  std::shared_ptr<Clip> model_, ema_;
+  eval::ImageTextEvalOptions eval_;
+  std::shared_ptr<ImageTextModel> model_, ema_;
   std::shared_ptr<ContrastiveLoss> loss_;
-  std::shared_ptr<const data::Dataset> val_;
-  uint64_t seed_ = 0;
+  std::unique_ptr<eval::ImageTextEvaluation> evaluation_;
 };
 
 void register_clip_recipe();
