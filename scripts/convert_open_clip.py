@@ -47,12 +47,25 @@ DEFAULT_OFF = {"ls_init_value": None, "attentional_pool": False, "final_ln_after
                "embed_cls": False}
 
 
+# SigLIP's SentencePiece tokenizers (T5's unigram vocabularies, data/sentencepiece_tokenizer.h).
+SENTENCEPIECE_TOKENIZERS = {"timm/ViT-B-16-SigLIP", "timm/ViT-B-16-SigLIP-i18n-256"}
+
+
 def preflight(name, cfg):
     """The one reason open_clip config `cfg` cannot become a Loom model, checked before anything is
     instantiated, downloaded or written; None when it can (the instance is checked again)."""
     vision, text = cfg.get("vision_cfg", {}), cfg.get("text_cfg", {})
-    if "timm_model_name" in vision:
-        return f"{name}: the image tower is timm's {vision['timm_model_name']}; Loom has open_clip's ViT"
+    if "timm_model_name" in vision:  # SigLIP: open_clip's CustomTextCLIP over a timm ViT
+        timm_name = vision["timm_model_name"]
+        if not timm_name.startswith("vit_"):
+            return f"{name}: the image tower is timm's {timm_name}; Loom has ViT towers (open_clip's and timm's)"
+        if "hf_model_name" in text:
+            return f"{name}: the text tower is {text['hf_model_name']}; Loom has open_clip's text transformer"
+        tokenizer = text.get("hf_tokenizer_name")
+        if tokenizer not in SENTENCEPIECE_TOKENIZERS:
+            return (f"{name}: its tokenizer is {tokenizer}, which Loom does not have (it has open_clip's CLIP BPE and "
+                    "SigLIP's SentencePiece models, not SigLIP 2's Gemma tokenizer)")
+        return None
     if cfg.get("custom_text") or "hf_model_name" in text:
         what = text.get("hf_model_name", "a custom text tower")
         return f"{name}: the text tower is {what}; Loom has open_clip's causal text transformer"
@@ -128,20 +141,83 @@ def activation_name(act):
     fail(f"unsupported activation {type(act).__name__}")
 
 
-def tower_settings(transformer):
-    """heads, mlp_ratio, act, ln_eps of a Transformer (all blocks are alike in open_clip)."""
+def mlp_ratio_of(hidden, width):
+    """A ratio r with int(width * r) == hidden, the way open_clip and timm size their MLPs."""
+    ratio = hidden / width
+    return ratio if int(width * ratio) == hidden else (hidden + 0.5) / width
+
+
+def layer_scale_value(module):
+    """A layer scale's initial value (any: the weights replace it), None for none."""
+    return None if isinstance(module, torch.nn.Identity) else float(module.gamma.detach().reshape(-1)[0])
+
+
+def tower_settings(transformer, layer_scale=False):
+    """heads, mlp_ratio, act, ln_eps (and ls_init_value) of a Transformer (all blocks are alike)."""
     block = transformer.resblocks[0]
     if not isinstance(block.attn, torch.nn.MultiheadAttention):
         fail("custom attention blocks (qk_norm, scaled cosine, ...) are not supported")
-    if not isinstance(block.ls_1, torch.nn.Identity):
-        fail("layer scale (ls_init_value) is not supported")
+    if not layer_scale and not isinstance(block.ls_1, torch.nn.Identity):
+        fail("layer scale (ls_init_value) in a CLIP tower is not supported")
     width = transformer.width
-    return {
+    settings = {
         "heads": block.attn.num_heads,
-        "mlp_ratio": block.mlp.c_fc.out_features / width,
+        "mlp_ratio": mlp_ratio_of(block.mlp.c_fc.out_features, width),
         "act": activation_name(block.mlp.gelu),
         "ln_eps": block.ln_1.eps,
     }
+    if layer_scale and layer_scale_value(block.ls_1) is not None:
+        settings["ls_init_value"] = layer_scale_value(block.ls_1)
+    return settings
+
+
+def siglip_model_config(model, cfg, tokenizer_model):
+    """The Loom `siglip` section for an open_clip CustomTextCLIP over a timm ViT (models/clip/siglip.h)."""
+    import open_clip
+
+    trunk, text = model.visual.trunk, model.text
+    if not isinstance(text, open_clip.transformer.TextTransformer):
+        fail(f"text tower {type(text).__name__} is not supported")
+    block = trunk.blocks[0]
+    unsupported = [("register tokens", getattr(trunk, "num_reg_tokens", 0) > 0),
+                   ("a norm before the blocks", not isinstance(trunk.norm_pre, torch.nn.Identity)),
+                   ("q/k normalisation", not isinstance(block.attn.q_norm, torch.nn.Identity)),
+                   ("embedding without class position", getattr(trunk, "no_embed_class", False)),
+                   (f"pooling '{trunk.global_pool}'", trunk.global_pool not in ("map", "avg", "token")),
+                   ("a non-square patch grid", trunk.patch_embed.grid_size[0] != trunk.patch_embed.grid_size[1])]
+    for what, present in unsupported:
+        if present:
+            fail(f"the timm image tower has {what}, which Loom does not implement")
+    act = block.mlp.act
+    vision = {"image_size": trunk.patch_embed.img_size[0], "patch_size": trunk.patch_embed.patch_size[0],
+              "width": trunk.embed_dim, "layers": len(trunk.blocks), "heads": block.attn.num_heads,
+              "mlp_ratio": mlp_ratio_of(block.mlp.fc1.out_features, trunk.embed_dim),
+              "act": "gelu_tanh" if getattr(act, "approximate", "none") == "tanh" else "gelu",
+              "ln_eps": block.norm1.eps, "class_token": trunk.cls_token is not None, "pool": trunk.global_pool,
+              "proj": "none" if isinstance(model.visual.head, torch.nn.Identity) or not hasattr(model.visual.head, "proj")
+              else "linear"}
+    if vision["proj"] == "linear":
+        vision["proj_bias"] = model.visual.head.proj.bias is not None
+    if layer_scale_value(block.ls1) is not None:
+        vision["ls_init_value"] = layer_scale_value(block.ls1)
+    pools = {"argmax": "argmax", "last": "last", "first": "first", "eos": "eot"}
+    if text.pool_type not in pools:
+        fail(f"text pooling '{text.pool_type}' is not implemented")
+    text_section = {"context_length": text.context_length, "vocab_size": text.vocab_size, "width": text.width,
+                    "layers": text.transformer.layers, **tower_settings(text.transformer, layer_scale=True),
+                    "causal": text.attn_mask is not None, "pool": pools[text.pool_type]}
+    if text.pool_type == "eos":
+        text_section["eot_token_id"] = text.eos_id
+    projection = text.text_projection
+    text_section["proj_type"] = "none" if projection is None else "linear"
+    text_section["proj_bias"] = isinstance(projection, torch.nn.Linear) and projection.bias is not None
+    clean = cfg["text_cfg"].get("tokenizer_kwargs", {}).get("clean", "lower")
+    text_section["tokenizer"] = {"name": "sentencepiece", "path": tokenizer_model or "", "clean": clean}
+    config = {"name": "siglip", "embed_dim": cfg["embed_dim"], "vision": vision, "text": text_section,
+              "init_logit_scale": float(model.logit_scale.detach().reshape(-1)[0]),
+              "init_logit_bias": None if model.logit_bias is None else float(model.logit_bias.detach().reshape(-1)[0]),
+              "preprocess": preprocess_section(model, vision["image_size"])}
+    return config
 
 
 def loom_model_config(model):
@@ -218,12 +294,16 @@ def to_yaml(value, indent=0):
             lines.append(" " * indent + f"{key}:")
             lines.append(to_yaml(item, indent + 2))
         else:
-            if isinstance(item, bool):
+            if item is None:
+                text = "null"
+            elif isinstance(item, bool):
                 text = "true" if item else "false"
             elif isinstance(item, float):
                 text = repr(item) if math.isfinite(item) else fail(f"{key} is not finite")
             elif isinstance(item, list):
                 text = "[" + ", ".join(repr(v) if isinstance(v, float) else str(v) for v in item) + "]"
+            elif isinstance(item, str) and not item.replace("_", "").replace("-", "").isalnum():
+                text = json.dumps(item)  # a JSON string is a YAML double-quoted scalar
             else:
                 text = str(item)
             lines.append(" " * indent + f"{key}: {text}")
@@ -240,6 +320,8 @@ def main():
     parser.add_argument("--seed", type=int, default=0, help="torch seed for --random-init")
     parser.add_argument("--out", required=True, help="output .safetensors file")
     parser.add_argument("--config-out", help="output YAML file with the Loom `model:` section")
+    parser.add_argument("--tokenizer-model", help="SigLIP: the SentencePiece model file the weights were trained with "
+                        "(recorded as model.text.tokenizer.path; it can also be given later)")
     args = parser.parse_args()
 
     import open_clip
@@ -262,7 +344,9 @@ def main():
         torch.manual_seed(args.seed)
     model = open_clip.create_model(args.model, **kwargs).eval()
 
-    config = loom_model_config(model)  # refuses before anything is written
+    # Refuses before anything is written.
+    config = siglip_model_config(model, cfg, args.tokenizer_model) if "timm_model_name" in cfg["vision_cfg"] \
+        else loom_model_config(model)
     state = {name: tensor.detach().contiguous() for name, tensor in model.state_dict().items()}
     metadata = {"open_clip_model": args.model, "source": args.pretrained or args.checkpoint or "random",
                 "loom.model": json.dumps(config), "loom.architecture": architecture_fingerprint(config)}

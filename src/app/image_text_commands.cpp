@@ -62,9 +62,12 @@ int64_t positive_integer(const std::string& key, const std::string& value) {
 // Splits embed's own key=value arguments from config overrides.
 EmbedArguments parse_embed_arguments(const std::vector<std::string>& arguments, std::vector<std::string>& overrides) {
   EmbedArguments a;
-  std::map<std::string, std::string*> text{{"ckpt", &a.checkpoint},       {"images", &a.images},
-                                           {"texts", &a.texts},           {"out", &a.out},
-                                           {"device", &a.device},         {"path_column", &a.path_column},
+  std::map<std::string, std::string*> text{{"ckpt", &a.checkpoint},
+                                           {"images", &a.images},
+                                           {"texts", &a.texts},
+                                           {"out", &a.out},
+                                           {"device", &a.device},
+                                           {"path_column", &a.path_column},
                                            {"caption_column", &a.caption_column}};
   for (const auto& argument : arguments) {
     const size_t eq = argument.find('=');
@@ -133,24 +136,27 @@ void embed_images(ImageTextModel& model, const EmbedArguments& a, c10::Device de
     table.transforms = transforms;
     set = std::make_shared<data::CaptionTable>(table, "images");
   }
-  const auto tokenizer = eval::make_text_tokenizer(model.tokenizer(), "model.text.tokenizer");
+  std::shared_ptr<const data::TextTokenizer> tokenizer;  // made for captions only: images need none
   std::vector<at::Tensor> images, captions;
   std::set<int64_t> seen;
   int64_t batches = 0;
-  eval::for_each_eval_batch(
-      set, {.batch_size = a.batch_size, .workers = a.workers, .max_bad_fraction = 1.0}, device,
-      [&](const data::Batch& batch) {
-        images.push_back(model.encode_image(batch.at("image"), a.normalize).to(at::kFloat).cpu());
-        const auto& paths = batch.text.at("path");
-        out.image_names.insert(out.image_names.end(), paths.begin(), paths.end());
-        seen.insert(batch.indices.begin(), batch.indices.end());
-        if (auto c = batch.text.find("caption"); take_captions && c != batch.text.end()) {
-          at::Tensor tokens = tokenizer->tokenize(c->second, model.context_length(), &out.truncated).to(device);
-          captions.push_back(model.encode_text(tokens, a.normalize).to(at::kFloat).cpu());
-          out.text_list.insert(out.text_list.end(), c->second.begin(), c->second.end());
-        }
-        if (++batches % 10 == 0) LOOM_INFO("embedded ", seen.size(), " / ", set->size(), " images");
-      });
+  eval::for_each_eval_batch(set, {.batch_size = a.batch_size, .workers = a.workers, .max_bad_fraction = 1.0}, device,
+                            [&](const data::Batch& batch) {
+                              images.push_back(model.encode_image(batch.at("image"), a.normalize).to(at::kFloat).cpu());
+                              const auto& paths = batch.text.at("path");
+                              out.image_names.insert(out.image_names.end(), paths.begin(), paths.end());
+                              seen.insert(batch.indices.begin(), batch.indices.end());
+                              if (auto c = batch.text.find("caption"); take_captions && c != batch.text.end()) {
+                                if (!tokenizer)
+                                  tokenizer = eval::make_text_tokenizer(model.tokenizer(), "model.text.tokenizer");
+                                at::Tensor tokens =
+                                    tokenizer->tokenize(c->second, model.context_length(), &out.truncated).to(device);
+                                captions.push_back(model.encode_text(tokens, a.normalize).to(at::kFloat).cpu());
+                                out.text_list.insert(out.text_list.end(), c->second.begin(), c->second.end());
+                              }
+                              if (++batches % 10 == 0)
+                                LOOM_INFO("embedded ", seen.size(), " / ", set->size(), " images");
+                            });
   // The loader logs and counts unreadable images; reading them once more names each with its reason.
   for (int64_t i = 0; i < set->size(); ++i) {
     if (seen.count(i)) continue;
@@ -185,12 +191,9 @@ void embed_texts(ImageTextModel& model, const EmbedArguments& a, c10::Device dev
 // .npy: STEM.image.npy, STEM.text.npy and STEM.json (the lists) beside each other.
 std::vector<std::string> write_embeddings(const EmbedArguments& a, const PretrainedImageTextModel& loaded,
                                           const Embedded& e) {
-  nlohmann::ordered_json manifest{{"model", loaded.source},
-                                  {"architecture", loaded.fingerprint},
-                                  {"normalized", a.normalize},
-                                  {"images", e.image_names},
-                                  {"texts", e.text_list},
-                                  {"skipped", e.skipped},
+  nlohmann::ordered_json manifest{{"model", loaded.source},        {"architecture", loaded.fingerprint},
+                                  {"normalized", a.normalize},     {"images", e.image_names},
+                                  {"texts", e.text_list},          {"skipped", e.skipped},
                                   {"truncated_texts", e.truncated}};
   const fs::path out(a.out);
   std::vector<std::string> written;
@@ -230,14 +233,16 @@ int evaluate_image_text(const ConfigNode& config, const std::string& checkpoint,
   const c10::Device device = pick_device(device_name);
   PretrainedImageTextModel loaded = load_model(config, checkpoint, device);
   const ConfigNode* eval_section = config.find("eval");
-  auto options = eval_section ? read_config<eval::ImageTextEvalOptions>(*eval_section, "eval")
-                              : eval::ImageTextEvalOptions{};
+  auto options =
+      eval_section ? read_config<eval::ImageTextEvalOptions>(*eval_section, "eval") : eval::ImageTextEvalOptions{};
   eval::ImageTextEvaluation evaluation(*loaded.model, options, nullptr, 0);
   if (evaluation.empty())
-    throw UserError("loom eval: nothing to evaluate on; give eval.zero_shot.root=FOLDER (class subfolders) and/or "
-                    "eval.retrieval.table=FILE (image-caption table)");
+    throw UserError(
+        "loom eval: nothing to evaluate on; give eval.zero_shot.root=FOLDER (class subfolders) and/or "
+        "eval.retrieval.table=FILE (image-caption table)");
   c10::NoGradGuard no_grad;
-  for (const auto& [name, value] : evaluation.run(*loaded.model, device, "eval")) std::cout << name << " = " << value << "\n";
+  for (const auto& [name, value] : evaluation.run(*loaded.model, device, "eval"))
+    std::cout << name << " = " << value << "\n";
   return 0;
 }
 
@@ -256,9 +261,11 @@ int embed(const std::string& config_path, const std::vector<std::string>& argume
             << (a.normalize ? "L2-normalised" : "unnormalised") << ", dimension " << loaded.model->embed_dim() << ")\n";
   if (!e.skipped.empty()) {
     std::cout << "  unreadable images skipped: " << e.skipped.size() << "\n";
-    for (const auto& s : e.skipped) std::cout << "    " << s.value("path", "") << ": " << s.at("reason").get<std::string>() << "\n";
+    for (const auto& s : e.skipped)
+      std::cout << "    " << s.value("path", "") << ": " << s.at("reason").get<std::string>() << "\n";
   }
-  if (e.truncated) std::cout << "  texts cut to " << loaded.model->context_length() << " tokens: " << e.truncated << "\n";
+  if (e.truncated)
+    std::cout << "  texts cut to " << loaded.model->context_length() << " tokens: " << e.truncated << "\n";
   for (const auto& file : written) std::cout << "  wrote " << file << "\n";
   return 0;
 }

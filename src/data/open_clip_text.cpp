@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/text/cat.h"
+#include "data/html_charref.h"
 #include "data/html_entities.h"
 #include "data/text_fixes.h"
 #include "data/unicode_categories.h"
@@ -97,22 +98,6 @@ const html::Entity* find_entity(const std::u32string& s, size_t begin, size_t en
   return &*it;
 }
 
-// What the numeric reference &#<number>; stands for: the HTML 5 replacements, U+FFFD for surrogates
-// and out-of-range numbers, nothing for the code points HTML 5 forbids.
-void append_charref(std::u32string& out, char32_t number) {
-  auto r = std::lower_bound(std::begin(html::kCharrefReplacements), std::end(html::kCharrefReplacements), number,
-                            [](const html::CharrefReplacement& e, char32_t n) { return e.number < n; });
-  if (r != std::end(html::kCharrefReplacements) && r->number == number) {
-    out += r->cp;
-  } else if ((number >= 0xD800 && number <= 0xDFFF) || number > 0x10FFFF) {
-    out += kReplacement;
-  } else if (!((number >= 0x1 && number <= 0x8) || number == 0xB || (number >= 0xE && number <= 0x1F) ||
-               (number >= 0x7F && number <= 0x9F) || (number >= 0xFDD0 && number <= 0xFDEF) ||
-               (number & 0xFFFE) == 0xFFFE)) {
-    out += number;
-  }
-}
-
 // One pass of Python's html.unescape: "&" followed by "#digits", "#x hex digits" (';' optional) or up to
 // 32 characters other than \t \n \f space < & # ; (then an optional ';'). A name that is not an entity
 // is tried by its longest prefix (at least 2 characters) that is an entity valid without ';'.
@@ -140,7 +125,7 @@ std::u32string html_unescape(const std::u32string& s) {
         continue;
       }
       if (q < s.size() && s[q] == ';') ++q;
-      append_charref(out, number);
+      append_html_charref(out, number);
       i = q;
       continue;
     }

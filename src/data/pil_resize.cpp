@@ -203,27 +203,37 @@ cv::Mat pil_resize(const cv::Mat& image, cv::Size size, PilFilter filter) {
   if (filter == PilFilter::nearest) return resize_nearest(image, size);
 
   const Filter f = filter_of(filter);
-  const bool horizontal = size.width != image.cols, vertical = size.height != image.rows;
-  Coefficients ky;
-  int row0 = 0, rows = image.rows;
-  if (vertical) {  // the rows the vertical pass reads: the only ones the horizontal pass makes
-    ky = coefficients(image.rows, size.height, f);
-    row0 = ky.first.front();
-    rows = ky.first.back() + ky.count.back() - row0;
-  }
-  cv::Mat current = image;
-  if (horizontal) {
+  const auto horizontal = [&](const cv::Mat& in, int row0, cv::Mat& out) {
     const Coefficients kx = coefficients(image.cols, size.width, f);
-    cv::Mat narrowed(rows, size.width, image.type());
     if (image.channels() == 3)
-      resample_horizontal<3>(image, row0, kx, narrowed);
+      resample_horizontal<3>(in, row0, kx, out);
     else
-      resample_horizontal<1>(image, row0, kx, narrowed);
-    if (!vertical) return narrowed;
-    current = narrowed;
-  }
+      resample_horizontal<1>(in, row0, kx, out);
+  };
   cv::Mat out(size, image.type());
-  resample_vertical(current, horizontal ? row0 : 0, ky, out);
+  if (size.height == image.rows) {
+    horizontal(image, 0, out);
+    return out;
+  }
+  const Coefficients ky = coefficients(image.rows, size.height, f);
+  if (size.width == image.cols) {
+    resample_vertical(image, 0, ky, out);
+    return out;
+  }
+  // Pillow 13 (python-pillow/Pillow#9549) runs the vertical pass first when the height shrinks by more than
+  // twice as many pixels as the width; the passes round to 8 bits in between, so the order shows in the
+  // result (Pillow 12 always went horizontal first: up to a few levels apart on such sizes).
+  if (size.height < image.rows && image.rows - size.height > 2 * (image.cols - size.width)) {
+    cv::Mat shortened(size.height, image.cols, image.type());
+    resample_vertical(image, 0, ky, shortened);
+    horizontal(shortened, 0, out);
+    return out;
+  }
+  // Horizontal first, over only the rows the vertical pass reads (ImagingResampleInner's ybox).
+  const int row0 = ky.first.front(), rows = ky.first.back() + ky.count.back() - row0;
+  cv::Mat narrowed(rows, size.width, image.type());
+  horizontal(image, row0, narrowed);
+  resample_vertical(narrowed, row0, ky, out);
   return out;
 }
 

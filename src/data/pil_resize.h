@@ -1,8 +1,8 @@
 #pragma once
 // PIL's Image.resize(size, resample) for 8-bit images, bit for bit: the antialiased separable filters of
 // Pillow's src/libImaging/Resample.c (the filter's support widened by the downscale factor, each output
-// pixel's weights normalised, then rounded to fixed point; a horizontal pass, clipped to 8 bits, then a
-// vertical one) and the nearest-neighbour sampling of src/_imaging.c _resize. It is what torchvision's
+// pixel's weights normalised, then rounded to fixed point; one pass per axis, clipped to 8 bits in between,
+// in Pillow 13's order) and the nearest-neighbour sampling of src/_imaging.c _resize. It is what torchvision's
 // Resize does to a PIL image, so open_clip's evaluation preprocessing runs on it
 // (data/open_clip_preprocess.h). cv::resize differs: no antialiasing, other pixel weights.
 #include <opencv2/core/mat.hpp>

@@ -10,7 +10,7 @@
 
 #include "core/text/cat.h"
 #include "data/ftfy_tables.h"
-#include "data/html_entities.h"
+#include "data/html_charref.h"
 
 namespace loom::data {
 
@@ -19,7 +19,7 @@ namespace {
 // ftfy's TextFixerConfig.max_decode_length: a line longer than this is fixed in pieces of this length.
 constexpr size_t kMaxSegment = 1'000'000;
 constexpr size_t kMaxEntityName = 24;  // the {1,24} of ftfy's pattern &#?[0-9A-Za-z]{1,24};
-constexpr char32_t kEscape = 0x1B, kReplacement = 0xFFFD;
+constexpr char32_t kEscape = 0x1B;
 
 template <size_t N>
 bool in_ranges(const ftfy::Range (&table)[N], char32_t cp) {
@@ -47,21 +47,8 @@ bool append_numeric_reference(std::u32string& out, std::u32string_view body) {
     const char32_t value = c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
     number = std::min<char32_t>(number * (hex ? 16 : 10) + value, 0x110000);
   }
-  // Python's html.unescape, numeric branch: HTML 5's replacements, U+FFFD for surrogates and numbers past
-  // U+10FFFF, nothing for the code points HTML 5 forbids.
-  auto r = std::lower_bound(std::begin(html::kCharrefReplacements), std::end(html::kCharrefReplacements), number,
-                            [](const html::CharrefReplacement& e, char32_t n) { return e.number < n; });
-  if (r != std::end(html::kCharrefReplacements) && r->number == number) {
-    out += r->cp;
-  } else if ((number >= 0xD800 && number <= 0xDFFF) || number > 0x10FFFF) {
-    out += kReplacement;
-  } else if (number == ';') {
-    return false;  // the result has a ';', so ftfy cannot tell it from a partial decode
-  } else if (!((number >= 0x1 && number <= 0x8) || number == 0xB || (number >= 0xE && number <= 0x1F) ||
-               (number >= 0x7F && number <= 0x9F) || (number >= 0xFDD0 && number <= 0xFDEF) ||
-               (number & 0xFFFE) == 0xFFFE)) {
-    out += number;
-  }
+  if (number == ';') return false;  // the result has a ';', so ftfy cannot tell it from a partial decode
+  append_html_charref(out, number);
   return true;
 }
 
@@ -178,8 +165,9 @@ void normalize_nfc(std::u32string& s) {
 }
 
 // ftfy's fix_and_explain: the steps in its order, repeated until a pass changes nothing. This ends: the
-// character map and NFC are idempotent, so a later pass changes the text only by decoding a reference
-// (whose characters, even after the map, are fewer than the reference's) or by deleting characters.
+// map is idempotent and NFC makes nothing the map or the removals would change (scripts/gen_ftfy_tables.py
+// checks both), so after the first pass only decoding references and removing characters are left to
+// do, and each of those uses up characters of the text.
 std::u32string fix_segment(std::u32string_view segment, bool unescape) {
   std::u32string text(segment), before;
   do {

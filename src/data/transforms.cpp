@@ -208,7 +208,7 @@ Transforms::Step resize_step(const ConfigNode& item, const std::string& path) {
   int side = size.height;
   return [side, resize](cv::Size in, std::mt19937_64&) {
     // torchvision's _compute_resized_output_size: the shorter side becomes `side`, the longer one
-    // int(side * long / short); the integer quotient is that float quotient truncated for any image size.
+    // int(side * long / short): the same as this integer quotient while side * long < 2^53 (any image).
     int64_t h = in.height, w = in.width;
     cv::Size target =
         h <= w ? cv::Size(static_cast<int>(side * w / h), side) : cv::Size(side, static_cast<int>(side * h / w));

@@ -20,14 +20,15 @@
 namespace loom::eval {
 
 struct ZeroShotSourceOptions {
-  std::string root;        // root/<class>/<images>; empty: no such evaluation
-  std::string classes;     // a file of class names, one per line, in the sorted order of the folders
+  std::string root;     // root/<class>/<images>; empty: no such evaluation
+  std::string classes;  // a file of class names, one per line, in the sorted order of the folders
   std::string name = "zero_shot_root";
 
   template <class V>
   void visit(V& v) {
     v("root", root, {.help = "image folder with one subfolder per class"});
-    v("classes", classes, {.help = "file of class names, one per line, for the sorted subfolders (default: their names)"});
+    v("classes", classes,
+      {.help = "file of class names, one per line, for the sorted subfolders (default: their names)"});
     v("name", name, {.help = "metric group: <prefix>/<name>/top1"});
   }
 };

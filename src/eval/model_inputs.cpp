@@ -29,8 +29,9 @@ std::shared_ptr<const data::TextTokenizer> make_text_tokenizer(const TokenizerOp
       tokenizer = std::make_shared<data::ClipTokenizer>(options.path);
   } else if (options.name == "sentencepiece") {
     if (options.path.empty())
-      throw ConfigError(cat(path, ".path: the sentencepiece tokenizer needs the model file the weights were trained "
-                                  "with (SigLIP: the spiece.model of its tokenizer)"));
+      throw ConfigError(cat(path,
+                            ".path: the sentencepiece tokenizer needs the model file the weights were trained "
+                            "with (SigLIP: the spiece.model of its tokenizer)"));
     try {
       tokenizer = std::make_shared<data::SentencePieceTokenizer>(options.path, data::parse_text_clean(options.clean));
     } catch (const UserError& e) {  // a missing or unreadable file, named at its key

@@ -184,7 +184,8 @@ void canonical_lines(const ConfigNode& node, const std::string& key, const std::
                      std::vector<std::string>& lines) {
   if (free_keys.count(key)) return;
   if (node.is_map()) {
-    for (const auto& [name, value] : node.entries()) canonical_lines(value, key.empty() ? name : cat(key, ".", name), free_keys, lines);
+    for (const auto& [name, value] : node.entries())
+      canonical_lines(value, key.empty() ? name : cat(key, ".", name), free_keys, lines);
     return;
   }
   std::function<std::string(const ConfigNode&)> value = [&](const ConfigNode& n) -> std::string {

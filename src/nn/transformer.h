@@ -26,7 +26,7 @@ struct TransformerOptions {
   int64_t heads = 8;
   double mlp_ratio = 4.0;
   Activation activation = Activation::gelu;
-  double ln_eps = 1e-5;  // torch's default (open_clip); big_vision/RO-ViT weights use 1e-6
+  double ln_eps = 1e-5;                 // torch's default (open_clip); big_vision/RO-ViT weights use 1e-6
   std::optional<double> ls_init_value;  // layer scale on both residual branches (open_clip / timm), off when unset
 
   // int(width · mlp_ratio) like open_clip; the epsilon keeps a ratio written as hidden / width (which

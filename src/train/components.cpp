@@ -93,8 +93,9 @@ void add_main_phase(TrainSetup& setup, torch::nn::Module& model, const ConfigNod
 at::Tensor dataset_image_features(std::shared_ptr<const data::Dataset> dataset, const eval::EvalPass& pass,
                                   c10::Device device, eval::FeatureExtractor& extractor, const std::string& what) {
   std::vector<at::Tensor> features;
-  eval::for_each_eval_batch(std::move(dataset), pass, device,
-                      [&](const data::Batch& batch) { features.push_back(extractor.features(batch.at("image"))); });
+  eval::for_each_eval_batch(std::move(dataset), pass, device, [&](const data::Batch& batch) {
+    features.push_back(extractor.features(batch.at("image")));
+  });
   if (features.empty()) throw UserError(cat(what, ": the dataset gave no images"));
   return at::cat(features);
 }

@@ -9,7 +9,7 @@ namespace loom {
 
 GradientNorm::operator double() const { return value.defined() ? value.item<double>() : 0.0; }
 
-GradientNorm clip_gradients(const std::vector<at::Tensor>& parameters, const ClipOptions& options) {
+GradientNorm clip_gradients(const std::vector<at::Tensor>& parameters, const GradientClipOptions& options) {
   std::vector<at::Tensor> grads;
   for (const auto& p : parameters)
     if (p.grad().defined()) grads.push_back(p.grad());

@@ -9,7 +9,7 @@
 
 namespace loom {
 
-struct ClipOptions {
+struct GradientClipOptions {
   std::string mode = "none";  // none | norm | value
   double max = 1.0;           // max global L2 norm, or max |gradient| per element
 
@@ -28,6 +28,6 @@ struct GradientNorm {
 };
 
 // Clips in place on the device, without a host sync.
-GradientNorm clip_gradients(const std::vector<at::Tensor>& parameters, const ClipOptions& options);
+GradientNorm clip_gradients(const std::vector<at::Tensor>& parameters, const GradientClipOptions& options);
 
 }  // namespace loom

@@ -35,7 +35,7 @@ struct TrainOptions {
   std::string device = "auto";  // auto | cpu | cuda | cuda:N
   int64_t threads = 0;          // intra-op CPU threads (0 = LibTorch's default)
   int64_t accumulate = 1;       // micro-batches per optimizer step
-  ClipOptions clip_grad;
+  GradientClipOptions clip_grad;
   AmpOptions amp;
   EmaOptions ema;
   data::LoaderOptions loader;

@@ -162,8 +162,9 @@ TEST_CASE("sentencepiece: one instance tokenizes from many threads", "[tokenizer
   for (const auto& g : got) CHECK(g.equal(expected));
 }
 
-TEST_CASE("sentencepiece: a missing or broken model file is a ConfigError naming model.text.tokenizer.path",
-          "[tokenizer]") {
+TEST_CASE(
+    "sentencepiece: a missing, broken or Gemma-style model file is a ConfigError naming model.text.tokenizer.path",
+    "[tokenizer]") {
   const fs::path dir = loom::test::scratch("sentencepiece_bad_input");
   auto make = [](const std::string& path) {
     return loom::eval::make_text_tokenizer({.name = "sentencepiece", .path = path, .clean = "canonicalize"},
@@ -178,6 +179,8 @@ TEST_CASE("sentencepiece: a missing or broken model file is a ConfigError naming
   CHECK_THROWS_AS(make(broken), loom::ConfigError);
   CHECK_THROWS_WITH(make(broken),
                     Catch::Contains("model.text.tokenizer.path") && Catch::Contains("not a SentencePiece model"));
+  CHECK_THROWS_WITH(make((reference_dir() / "byte_fallback.model").string()),
+                    Catch::Contains("model.text.tokenizer.path") && Catch::Contains("byte-fallback"));
   const auto made = make(model_file());
   CHECK(made->describe() == "SentencePiece (" + model_file() + ")");
   CHECK(make(model_file()) == made);  // one instance per file and cleaning

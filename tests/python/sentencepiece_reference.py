@@ -3,6 +3,7 @@
   sentencepiece_reference.py DIR   writes
     DIR/t5_style.model   a SentencePiece model trained here as T5's vocabularies are laid out (unigram,
                          <pad> 0, </s> 1, <unk> 2, no <s>, nmt_nfkc), on the strings below;
+    DIR/byte_fallback.model  a byte-fallback BPE model like SigLIP 2's Gemma one (which Loom refuses);
     DIR/sentencepiece_reference.json:
       strings            tokenizer_reference.py's strings (the CLIP tokenizer's test set, same seed);
       tokens, tokens_16  open_clip's HFTokenizer (clean='canonicalize', as the SigLIP configs ask) at
@@ -50,6 +51,9 @@ def train_model(out_dir, corpus):
     sentencepiece.SentencePieceTrainer.train(
         input=corpus_file, model_prefix=os.path.join(out_dir, "t5_style"), model_type="unigram", vocab_size=1000,
         hard_vocab_limit=False, pad_id=0, eos_id=1, unk_id=2, bos_id=-1, num_threads=1, minloglevel=2)
+    sentencepiece.SentencePieceTrainer.train(
+        input=corpus_file, model_prefix=os.path.join(out_dir, "byte_fallback"), model_type="bpe", vocab_size=600,
+        byte_fallback=True, pad_id=0, eos_id=1, bos_id=2, unk_id=3, num_threads=1, minloglevel=2)
     return os.path.join(out_dir, "t5_style.model")
 
 

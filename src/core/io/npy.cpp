@@ -13,13 +13,20 @@ namespace {
 // NumPy's dtype descriptor, little-endian (the only byte order of the machines LibTorch runs on here).
 std::string descriptor(at::ScalarType type) {
   switch (type) {
-    case at::kFloat: return "<f4";
-    case at::kDouble: return "<f8";
-    case at::kInt: return "<i4";
-    case at::kLong: return "<i8";
-    case at::kByte: return "|u1";
-    case at::kBool: return "|b1";
-    default: throw UserError(cat("a .npy file cannot hold ", c10::toString(type), " here"));
+    case at::kFloat:
+      return "<f4";
+    case at::kDouble:
+      return "<f8";
+    case at::kInt:
+      return "<i4";
+    case at::kLong:
+      return "<i8";
+    case at::kByte:
+      return "|u1";
+    case at::kBool:
+      return "|b1";
+    default:
+      throw UserError(cat("a .npy file cannot hold ", c10::toString(type), " here"));
   }
 }
 

@@ -21,7 +21,11 @@ Clip::Clip(const ClipOptions& options) : options_(with_activation(options)) {
   register_parameter("positional_embedding", text->positional_embedding);
   register_module("transformer", text->transformer);
   register_module("ln_final", text->ln_final);
-  register_parameter("text_projection", text->text_projection);
+  // open_clip's layouts: a [width, embed_dim] matrix, an nn.Linear (proj_bias) or none (proj_type none).
+  if (text->text_projection_linear)
+    register_module("text_projection", text->text_projection_linear);
+  else if (text->text_projection.defined())
+    register_parameter("text_projection", text->text_projection);
   logit_scale_ = register_parameter("logit_scale", torch::full({}, options_.init_logit_scale));
   if (options_.init_logit_bias)
     logit_bias_ = register_parameter("logit_bias", torch::full({}, *options_.init_logit_bias));

@@ -14,7 +14,7 @@ namespace loom {
 // ToTensor and Normalize. The size is the image tower's.
 struct ImagePreprocessOptions {
   std::vector<double> mean{0.48145466, 0.4578275, 0.40821073};  // OPENAI_DATASET_MEAN
-  std::vector<double> std{0.26862954, 0.26130258, 0.27577711};   // OPENAI_DATASET_STD
+  std::vector<double> std{0.26862954, 0.26130258, 0.27577711};  // OPENAI_DATASET_STD
   std::string interpolation = "bicubic";
   std::string resize_mode = "shortest";  // shortest: shorter side, then centre crop; longest: keep ratio, pad; squash
   int64_t fill_color = 0;                // padding value of resize_mode longest
@@ -24,7 +24,8 @@ struct ImagePreprocessOptions {
     v("mean", mean, {.help = "per-channel mean subtracted after scaling to [0, 1]", .min_items = 3});
     v("std", std, {.help = "per-channel standard deviation divided by", .min_items = 3});
     v("interpolation", interpolation,
-      {.help = "resize filter, PIL's antialiased ones", .choices = {"bicubic", "bilinear", "nearest", "lanczos"}});
+      {.help = "resize filter, PIL's antialiased ones (random: bicubic at evaluation, as open_clip)",
+       .choices = {"bicubic", "bilinear", "random", "nearest", "lanczos"}});
     v("resize_mode", resize_mode,
       {.help = "shortest: shorter side to size + centre crop; longest: longer side + pad; squash: both sides",
        .choices = {"shortest", "longest", "squash"}});

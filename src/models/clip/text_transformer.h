@@ -39,8 +39,8 @@ struct TextTransformerOptions {
   std::string act = "gelu";
   double ln_eps = 1e-5;
   int64_t eot_token_id = 49407;  // the CLIP tokenizer's <end_of_text>
-  bool causal = true;             // open_clip's no_causal_mask inverted
-  std::string pool = "eot";       // eot | argmax (open_clip's default) | last | first
+  bool causal = true;            // open_clip's no_causal_mask inverted
+  std::string pool = "eot";      // eot | argmax (open_clip's default) | last | first
   std::string proj_type = "linear";
   bool proj_bias = false;
   std::optional<double> ls_init_value;  // layer scale; unset: none
@@ -61,8 +61,8 @@ struct TextTransformerOptions {
     v("pool", pool,
       {.help = "pooled position: eot (first eot_token_id), argmax (highest id), last, first",
        .choices = {"eot", "argmax", "last", "first"}});
-    v("proj_type", proj_type, {.help = "linear: project to the embedding; none: no projection",
-                               .choices = {"linear", "none"}});
+    v("proj_type", proj_type,
+      {.help = "linear: project to the embedding; none: no projection", .choices = {"linear", "none"}});
     v("proj_bias", proj_bias, {.help = "linear projection with a bias (an nn.Linear text_projection)"});
     v("ls_init_value", ls_init_value, {.help = "layer scale initial value; unset: no layer scale"});
     v("tokenizer", tokenizer, {.help = "the tokenizer the weights were trained with"});
@@ -95,7 +95,7 @@ class TextTransformerImpl : public torch::nn::Module {
   at::Tensor positional_embedding;  // [context_length, width]
   nn::Transformer transformer{nullptr};
   torch::nn::LayerNorm ln_final{nullptr};
-  at::Tensor text_projection;                      // [width, output_dim]; undefined with proj_bias or none
+  at::Tensor text_projection;                         // [width, output_dim]; undefined with proj_bias or none
   torch::nn::Linear text_projection_linear{nullptr};  // proj_bias: registered as text_projection
 
  private:

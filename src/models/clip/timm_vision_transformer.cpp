@@ -88,6 +88,10 @@ int64_t TimmVisionTransformerImpl::multiply_accumulates() const {
 
 TimmVisionTowerImpl::TimmVisionTowerImpl(const TimmVisionTransformerOptions& options, int64_t embed_dim)
     : options_(options), embed_dim_(embed_dim) {
+  if (options.pool == "avg" && options.proj == "linear")
+    throw UserError(
+        "vision: pool avg with proj linear is not supported (open_clip keeps timm's norm before the "
+        "mean there, not the fc_norm after it of pool avg with proj none)");
   trunk = register_module("trunk", TimmVisionTransformer(options));
   if (options.proj == "linear") {
     head_proj =

@@ -11,9 +11,14 @@
 //   head.proj                open_clip's timm_proj 'linear' (none: the trunk's features as they are)
 // The trunk's classifier is removed as open_clip removes it (num_classes 0). timm's defaults for these
 // models: qkv and projection biases, no pre-norm, LayerNorm eps 1e-6 (timm's LayerNorm).
+//
+// pool avg is timm's ViT built with global_pool 'avg' (fc_norm after the mean), as open_clip builds it
+// with timm_proj 'none'; with timm_proj 'linear' open_clip builds the model's default pooling and resets
+// it to 'avg' afterwards, keeping `norm` before the mean: that combination is refused.
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <ATen/core/Tensor.h>
 #include <torch/nn/module.h>

@@ -1,9 +1,10 @@
 // Parity of Loom's SigLIP with open_clip 3.3.0's CustomTextCLIP over timm 1.0.31 ViT towers: open_clip
-// state dicts load strictly without renaming, and image/text embeddings and logits match to 1e-5
-// relative error (max |a - b| / max |b|, float32). tests/python/siglip_reference.py writes the weights and
+// state dicts load strictly without renaming, and image/text embeddings and logits match to 1e-5, both
+// absolute and relative (max |a - b| / max |b|), in float32. tests/python/siglip_reference.py writes the weights and
 // expected outputs once per test run.
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -17,6 +18,7 @@
 #include "core/io/weights.h"
 #include "core/registry/registries.h"
 #include "models/clip/siglip.h"
+#include "models/model_metadata.h"
 #include "support/test_env.h"
 
 namespace {
@@ -72,13 +74,23 @@ void check_case(const std::string& name, SigLip& model) {
   torch::NoGradGuard no_grad;
   model.eval();
   const at::Tensor &images = io.at("images"), &tokens = io.at("tokens");
+  const at::Tensor image_features = model.encode_image(images, false), text_features = model.encode_text(tokens, false);
+  namespace F = torch::nn::functional;
+  const auto unit = F::NormalizeFuncOptions().dim(-1);
   at::Tensor logits =
-      model.logit_scale_value() * model.encode_image(images, true).matmul(model.encode_text(tokens, true).t());
+      model.logit_scale_value() * F::normalize(image_features, unit).matmul(F::normalize(text_features, unit).t());
   if (model.logit_bias_value().defined()) logits = logits + model.logit_bias_value();
-  const double image = relative_error(model.encode_image(images, false), io.at("image_features"));
-  const double text = relative_error(model.encode_text(tokens, false), io.at("text_features"));
+  const double image = relative_error(image_features, io.at("image_features"));
+  const double text = relative_error(text_features, io.at("text_features"));
   const double logit = relative_error(logits, io.at("logits"));
-  std::printf("open_clip SigLIP parity %-16s image %.3g  text %.3g  logits %.3g\n", name.c_str(), image, text, logit);
+  const double image_abs = (image_features - io.at("image_features")).abs().max().item<double>();
+  const double text_abs = (text_features - io.at("text_features")).abs().max().item<double>();
+  const double logit_abs = (logits - io.at("logits")).abs().max().item<double>();
+  std::printf(
+      "open_clip SigLIP parity %-16s relative: image %.3g  text %.3g  logits %.3g   max |diff|: image %.3g  "
+      "text %.3g  logits %.3g\n",
+      name.c_str(), image, text, logit, image_abs, text_abs, logit_abs);
+  CHECK(std::max({image_abs, text_abs, logit_abs}) <= kTolerance);
   CHECK(image <= kTolerance);
   CHECK(text <= kTolerance);
   CHECK(logit <= kTolerance);
@@ -192,6 +204,9 @@ TEST_CASE("siglip: a tower whose output is not embed_dim is refused", "[siglip]"
   o = avg_no_proj_options();
   o.vision.pool = "token";  // no class token to pool
   CHECK_THROWS_AS(SigLip(o), loom::UserError);
+  o = avg_no_proj_options();
+  o.vision.proj = "linear";  // open_clip lays this one out differently
+  CHECK_THROWS_AS(SigLip(o), loom::UserError);
 }
 
 TEST_CASE("siglip: images of another size than the positional embedding's are refused", "[siglip]") {
@@ -212,4 +227,24 @@ TEST_CASE("loom info counts ViT-B-16-SigLIP like open_clip", "[siglip][open_clip
                            Catch::Contains("110,271,744") && Catch::Contains("203,155,970") &&
                            Catch::Contains("17,708,292,096") && Catch::Contains("5,511,905,280") &&
                            Catch::Contains("23,220,197,376"));
+}
+
+TEST_CASE("siglip: the model section a weight file records reads back completely", "[siglip]") {
+  loom::register_all();
+  const loom::ConfigNode config =
+      loom::load_config((loom::test::source_dir() / "configs/clip/siglip_b16.yaml").string());
+  const auto section = loom::model_section_from_metadata(loom::model_metadata(*config.find("model")), "test");
+  REQUIRE(section);
+  const auto options = loom::read_config<SigLipModelOptions>(*section, "model");
+  CHECK(options.vision.pool == "map");
+  CHECK_FALSE(options.vision.ls_init_value);
+  CHECK(options.text.tokenizer.name == "sentencepiece");
+  CHECK(options.text.tokenizer.clean == "canonicalize");
+  CHECK(options.init_logit_bias == -10.0);
+  CHECK(options.preprocess.resize_mode == "squash");
+  // A different tokenizer file is the user's to give; a different architecture is not.
+  loom::ConfigNode other = *config.find("model");
+  other.set("embed_dim", loom::parse_yaml("512", "test"));
+  CHECK(loom::architecture_fingerprint(loom::resolved_model_section(other, "model")) !=
+        loom::architecture_fingerprint(*section));
 }
