@@ -85,15 +85,10 @@ cv::Mat warp_face(const cv::Mat& image, const FaceQuad& quad, int size) {
 }
 
 std::vector<cv::Point2d> landmarks_in_crop(const std::vector<cv::Point2d>& landmarks, const FaceQuad& quad, int size) {
-  cv::Matx23d m = crop_to_source(quad, size);
-  cv::Matx33d full(m(0, 0), m(0, 1), m(0, 2), m(1, 0), m(1, 1), m(1, 2), 0, 0, 1);
-  const cv::Matx33d inverse = full.inv();
+  cv::Mat to_crop;
+  cv::invertAffineTransform(cv::Mat(crop_to_source(quad, size)), to_crop);
   std::vector<cv::Point2d> out;
-  out.reserve(landmarks.size());
-  for (const cv::Point2d& p : landmarks) {
-    const cv::Vec3d v = inverse * cv::Vec3d(p.x, p.y, 1);
-    out.emplace_back(v[0], v[1]);
-  }
+  cv::transform(landmarks, out, to_crop);
   return out;
 }
 
