@@ -21,6 +21,7 @@
 #include "data/open_clip_preprocess.h"
 #include "data/pil_resize.h"
 #include "data/transforms.h"
+#include "support/skimage_photos.h"
 #include "support/test_env.h"
 
 using namespace loom;
@@ -56,13 +57,6 @@ at::Tensor to_hwc(const cv::Mat& img) {
   return at::from_blob(c.data, {c.rows, c.cols, c.channels()}, at::kByte).clone();
 }
 
-cv::Mat to_mat(const at::Tensor& hwc) {
-  at::Tensor t = hwc.contiguous();
-  return cv::Mat(static_cast<int>(t.size(0)), static_cast<int>(t.size(1)), CV_8UC(static_cast<int>(t.size(2))),
-                 t.data_ptr<uint8_t>())
-      .clone();
-}
-
 std::string comma_list(const std::vector<double>& values) {  // round-trip digits, as the reference parses them
   std::string s;
   for (double v : values) {
@@ -80,15 +74,6 @@ Difference difference(const cv::Mat& a, const cv::Mat& b) {
   cv::Mat d;
   cv::absdiff(a.reshape(1), b.reshape(1), d);
   return {cv::mean(d)[0], cv::norm(d, cv::NORM_INF)};
-}
-
-// The photographs, as PIL decodes them.
-std::map<std::string, cv::Mat> photos(const std::filesystem::path& dir) {
-  const std::string path = (dir / "photos.safetensors").string();
-  REQUIRE(test::run_python("pil_resize_reference.py", cat("photos ", path)) == 0);
-  std::map<std::string, cv::Mat> out;
-  for (const auto& [name, t] : weights::read(path)) out[name] = to_mat(t);
-  return out;
 }
 
 // Runs the reference on `images` with their case specs; returns its tensors by name.
@@ -110,7 +95,7 @@ std::map<std::string, at::Tensor> reference(const std::filesystem::path& dir,
 TEST_CASE("pil_resize is PIL's Image.resize bit for bit: every filter, down, up, odd and one-pixel sizes",
           "[data][pil][python]") {
   const auto dir = test::scratch("pil_resize_parity");
-  const auto photo = photos(dir);
+  const auto photo = test::skimage_photos(dir);
   struct Shape {
     cv::Size in, out;
     int channels;
@@ -157,7 +142,7 @@ TEST_CASE("pil_resize is PIL's Image.resize bit for bit: every filter, down, up,
     for (const auto& [name, img] : images) {
       if (name.rfind(filter + ".", 0) != 0) continue;
       INFO(name);
-      const cv::Mat expected = to_mat(ref.at(name));
+      const cv::Mat expected = test::hwc_to_mat(ref.at(name));
       const cv::Mat ours = pil_resize(img, expected.size(), f);
       REQUIRE(ours.size() == expected.size());
       REQUIRE(ours.type() == expected.type());
@@ -173,7 +158,7 @@ TEST_CASE("pil_resize is PIL's Image.resize bit for bit: every filter, down, up,
 TEST_CASE("pil: open_clip_transforms reproduce open_clip's eval image_transform on photographs",
           "[data][pil][python]") {
   const auto dir = test::scratch("pil_open_clip_parity");
-  auto photo = photos(dir);
+  auto photo = test::skimage_photos(dir);
   cv::Mat portrait;
   cv::transpose(photo.at("coffee"), portrait);
   photo["coffee_portrait"] = portrait;
@@ -208,7 +193,7 @@ TEST_CASE("pil: open_clip_transforms reproduce open_clip's eval image_transform 
       INFO(name);
       std::mt19937_64 rng(0);
       const cv::Mat geometry = transforms.apply_geometry(img, rng);
-      const Difference p = difference(geometry, to_mat(ref.at(name + ".pixels")));
+      const Difference p = difference(geometry, test::hwc_to_mat(ref.at(name + ".pixels")));
       CHECK(p.max == 0);
       const at::Tensor expected = ref.at(name + ".tensor");
       const at::Tensor ours = transforms(img, rng);
