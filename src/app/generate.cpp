@@ -15,9 +15,7 @@
 #include "core/text/cat.h"
 #include "data/image_grid.h"
 #include "data/image_io.h"
-#include "models/blazestylegan/pretrained_student.h"
-#include "models/stylegan2/latents.h"
-#include "models/stylegan2/pretrained_generator.h"
+#include "models/pretrained_image_generator.h"
 #include "train/run_config.h"
 
 namespace loom::cli {
@@ -75,41 +73,13 @@ at::Tensor labels(int64_t c_dim, int64_t n, int64_t class_index, c10::Device dev
   return class_vectors(at::full({n}, class_index, at::kLong), c_dim, "loom generate class=").to(device);
 }
 
-// The generator the source holds, as the family its model section names: a StyleGAN2 generator or a
-// distilled BlazeStyleGAN student (which samples with the teacher's mapping: the same seeds give the
-// teacher's W+).
-struct LoadedGenerator {
-  std::shared_ptr<torch::nn::Module> module;
-  SeedGenerator seeds;
-  int64_t resolution = 0, c_dim = 0;
-  std::size_t tensors_loaded = 0;
-};
-
-LoadedGenerator load_generator(const std::string& checkpoint, const ConfigNode* config_section) {
-  const GeneratorFile file = read_generator(checkpoint);
-  // The architecture the weights were made with fills in what the config leaves out; a contradiction
-  // (a wrong conv_clamp would silently change the images) is an error.
-  const ConfigNode section = pretrained_model_section(file, config_section, "model");
-  const ConfigNode* name = section.find("name");
-  LoadedGenerator out;
-  if (name && name->is_scalar() && name->scalar() == "blazestylegan") {
-    PretrainedStudent s = load_pretrained_student(file, section, "model");
-    out = {s.student, seed_generator(*s.student), s.student->options().resolution, 0, s.tensors_loaded};
-  } else {
-    PretrainedGenerator g = load_pretrained_generator(file, section, "model");
-    out = {g.generator.ptr(), seed_generator(*g.generator), g.generator->options().resolution,
-           g.generator->options().c_dim, g.tensors_loaded};
-  }
-  return out;
-}
-
 }  // namespace
 
 int generate(const std::string& config_path, const std::vector<std::string>& arguments) {
   std::vector<std::string> overrides;
   const GenerateArguments a = parse_arguments(arguments, overrides);
   const ConfigNode config = load_config(config_path, overrides);
-  const LoadedGenerator g = load_generator(a.checkpoint, config.find("model"));
+  const PretrainedImageGenerator g = load_pretrained_image_generator(a.checkpoint, config.find("model"), "model");
   const c10::Device device = pick_device(a.device);
   g.module->to(device);
   g.module->eval();

@@ -15,6 +15,7 @@
 #include "app/generate.h"
 #include "app/image_text_commands.h"
 #include "app/register_all.h"
+#include "app/stylize.h"
 #include "app/sweep_command.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -46,7 +47,7 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "debug | info | warn | error");
 
-  ConfigArgs config_args, info_args, train_args, eval_args, generate_args, embed_args;
+  ConfigArgs config_args, info_args, train_args, eval_args, generate_args, embed_args, stylize_args;
   CLI::App* train =
       config_command(app, "train", "Train the config's recipe (resume=auto continues the newest run)", train_args);
   CLI::App* eval = config_command(
@@ -64,6 +65,11 @@ int main(int argc, char** argv) {
       "Image grids from a generator: loom generate CONFIG ckpt=PATH seeds=0-15 psi=0.7 noise=const out=grid.png "
       "(style mixing: mix_rows=.. mix_cols=.. mix_styles=0-6)",
       generate_args);
+  CLI::App* stylize = config_command(
+      app, "stylize",
+      "Photographs through a fine-tuned stylizer: loom stylize FEWSHOT_CONFIG ckpt=RUN input=PHOTO|FOLDER out=DIR "
+      "[align=ffhq|mediapipe|none faces=largest|all batch=8 device=auto]",
+      stylize_args);
   CLI::App* config =
       config_command(app, "config", "Print the resolved config (bases and overrides applied)", config_args);
   CLI::App* info = config_command(
@@ -106,6 +112,7 @@ int main(int argc, char** argv) {
     if (*train) return loom::cli::train(train_args.path, train_args.overrides);
     if (*eval) return loom::cli::evaluate(eval_args.path, eval_args.overrides);
     if (*generate) return loom::cli::generate(generate_args.path, generate_args.overrides);
+    if (*stylize) return loom::cli::stylize(stylize_args.path, stylize_args.overrides);
     if (*embed) return loom::cli::embed(embed_args.path, embed_args.overrides);
     if (*export_command) return loom::cli::export_weights(export_checkpoint, export_arguments);
     if (*sweep) return loom::cli::sweep(sweep_arguments, dry_run);

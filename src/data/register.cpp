@@ -5,6 +5,7 @@
 #include "data/caption_table.h"
 #include "data/image_folder.h"
 #include "data/mixture.h"
+#include "data/synthetic/faces.h"
 #include "data/synthetic/scenes.h"
 #include "data/synthetic/shapes.h"
 
@@ -36,6 +37,12 @@ void register_datasets() {
         return std::make_shared<SyntheticScenes>(read_config<SyntheticScenesOptions>(node, path), path);
       },
       "generated scenes of coloured shapes with captions, boxes and held-out shape-colour pairs (rendered on the fly)");
+  dataset_registry().add(
+      "synthetic_faces",
+      [](const ConfigNode& node, const std::string& path) {
+        return std::make_shared<SyntheticFaces>(read_config<SyntheticFacesOptions>(node, path), path);
+      },
+      "generated faces with their exact 68 dlib landmarks, in the wild or aligned, optionally stylised");
   dataset_registry().add(
       "mixture", [](const ConfigNode& node, const std::string& path) { return make_mixture(node, path); },
       "samples drawn from several datasets by weight, each tagged with its source id");

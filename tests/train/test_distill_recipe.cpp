@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 
 #include "data/image_io.h"
+#include "support/lpips_heads.h"
 #include "support/trainer_test_util.h"
 #include "train/stop_signal.h"
 #include "train/trainer.h"
@@ -38,20 +39,6 @@ const std::vector<std::string> kTinyTeacher{"model.resolution=16",
                                             "eval.kid_subsets=2",
                                             "eval.kid_subset_size=8"};
 
-// The lpips package's VGG heads re-saved by scripts/convert_lpips.py, once per test binary run.
-std::string lpips_heads(const std::filesystem::path& root) {
-  static std::string made;
-  if (!made.empty()) return made;
-  const std::string out = (root / "lpips_vgg.safetensors").string();
-  const std::string find = cat(python(), " -c \"import lpips, os; print(os.path.join(os.path.dirname(lpips.__file__), ",
-                               "'weights', 'v0.1', 'vgg.pth'))\"");
-  const std::string command =
-      cat(python(), " ", (source_dir() / "scripts" / "convert_lpips.py").string(), " heads \"$(", find, ")\" ", out);
-  REQUIRE(std::system(command.c_str()) == 0);
-  made = out;
-  return made;
-}
-
 // A teacher run folder, trained once per test binary run.
 std::filesystem::path teacher(const std::filesystem::path& root) {
   static std::filesystem::path made;
@@ -70,7 +57,7 @@ ConfigNode student_config(const std::filesystem::path& root, const std::string& 
                           const std::vector<std::string>& extra) {
   std::vector<std::string> overrides{
       cat("recipe.teacher=", teacher(root).string()),
-      cat("recipe.perceptual_loss.head_weights=", lpips_heads(root)),
+      cat("recipe.perceptual_loss.head_weights=", lpips_heads()),
       "recipe.d_reg_interval=2",
       "model.resolution=16",
       "model.z_dim=16",
@@ -87,7 +74,7 @@ ConfigNode student_config(const std::filesystem::path& root, const std::string& 
       "train.ema={half_life_images: 50, rampup: 0.05}",
       "sample.count=4",
       "eval={num_fake: 16, num_real: 16, lpips_samples: 8, batch_size: 8, kid_subsets: 2, kid_subset_size: 8}",
-      cat("eval.perceptual.head_weights=", lpips_heads(root))};
+      cat("eval.perceptual.head_weights=", lpips_heads())};
   overrides.insert(overrides.end(), extra.begin(), extra.end());
   ConfigNode config =
       load_config((source_dir() / "configs/blazestylegan/distill_small_shapes.yaml").string(), overrides);

@@ -45,20 +45,25 @@ std::vector<DetectedFace> FaceDetector::detect(const cv::Mat& image) const {
   else
     dlib::assign_image(grey, dlib::cv_image<unsigned char>(image));
   std::lock_guard<std::mutex> lock(state_->mutex);
-  // Upsampling as dlib's Python binding does it (pyramid_up), boxes mapped back to the original.
+  // As dlib's Python binding (and so FFHQ's and JoJoGAN's alignment) does it: detect on the image
+  // doubled `upsample` times by pyramid_up, map the boxes back with the pyramid's rect_down (which
+  // carries its sub-pixel offset), and predict the landmarks on the original image.
   dlib::pyramid_down<2> pyramid;
-  for (int i = 0; i < upsample_; ++i) dlib::pyramid_up(grey, pyramid);
+  dlib::array2d<unsigned char> upsampled;
+  dlib::assign_image(upsampled, grey);
+  for (int i = 0; i < upsample_; ++i) dlib::pyramid_up(upsampled, pyramid);
   std::vector<dlib::rect_detection> found;
-  state_->detector(grey, found, min_score_);
+  state_->detector(upsampled, found, min_score_);
   std::vector<DetectedFace> faces;
   for (const dlib::rect_detection& d : found) {
-    const dlib::full_object_detection shape = state_->predictor(grey, d.rect);
+    const dlib::rectangle rect = dlib::rectangle(pyramid.rect_down(dlib::drectangle(d.rect), upsample_));
+    const dlib::full_object_detection shape = state_->predictor(grey, rect);
     DetectedFace face;
-    const double scale = 1.0 / (1 << upsample_);
-    face.box = {d.rect.left() * scale, d.rect.top() * scale, d.rect.width() * scale, d.rect.height() * scale};
+    face.box = {static_cast<double>(rect.left()), static_cast<double>(rect.top()), static_cast<double>(rect.width()),
+                static_cast<double>(rect.height())};
     face.score = d.detection_confidence;
     for (unsigned long k = 0; k < shape.num_parts(); ++k)
-      face.landmarks.emplace_back(shape.part(k).x() * scale, shape.part(k).y() * scale);
+      face.landmarks.emplace_back(shape.part(k).x(), shape.part(k).y());
     faces.push_back(std::move(face));
   }
   std::stable_sort(faces.begin(), faces.end(), [](const DetectedFace& a, const DetectedFace& b) {

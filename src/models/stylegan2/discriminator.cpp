@@ -111,15 +111,25 @@ DiscriminatorImpl::DiscriminatorImpl(const StyleGan2Options& options) : options_
   epilogue_ = register_module("b4", DiscriminatorEpilogue(options.channels_at(4), cmap_dim, options));
 }
 
-at::Tensor DiscriminatorImpl::forward(const at::Tensor& img, const at::Tensor& c, bool force_fp32) {
+void DiscriminatorImpl::check_images(const at::Tensor& img) const {
   const int64_t r = options_.resolution;
   if (img.dim() != 4 || img.size(1) != options_.img_channels || img.size(2) != r || img.size(3) != r)
     throw UserError(
         cat("discriminator: images must be [N, ", options_.img_channels, ", ", r, ", ", r, "], got ", img.sizes()));
+}
+
+at::Tensor DiscriminatorImpl::forward(const at::Tensor& img, const at::Tensor& c, bool force_fp32) {
+  return features(img, c, force_fp32).back();
+}
+
+std::vector<at::Tensor> DiscriminatorImpl::features(const at::Tensor& img, const at::Tensor& c, bool force_fp32) {
+  check_images(img);
+  std::vector<at::Tensor> out;
   at::Tensor x;
-  for (auto& block : blocks_) x = block->forward(x, img, force_fp32);
+  for (auto& block : blocks_) out.push_back(x = block->forward(x, img, force_fp32));
   at::Tensor cmap = mapping_ ? mapping_->forward(at::Tensor(), c) : at::Tensor();
-  return epilogue_->forward(x, cmap);
+  out.push_back(epilogue_->forward(x, cmap));
+  return out;
 }
 
 int64_t DiscriminatorImpl::multiply_accumulates() const {

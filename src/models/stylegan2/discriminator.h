@@ -62,9 +62,14 @@ class DiscriminatorImpl : public torch::nn::Module {
   explicit DiscriminatorImpl(const StyleGan2Options& options);
   // images [N, C, R, R], c [N, c_dim] or undefined -> logits [N, 1].
   at::Tensor forward(const at::Tensor& img, const at::Tensor& c, bool force_fp32 = false);
+  // Every block's output (bR … b8) and then the logits: the feature list JoJoGAN's feature-matching
+  // loss compares (its frozen D returns the outputs of its residual blocks).
+  std::vector<at::Tensor> features(const at::Tensor& img, const at::Tensor& c, bool force_fp32 = false);
   int64_t multiply_accumulates() const;
 
  private:
+  void check_images(const at::Tensor& img) const;
+
   StyleGan2Options options_;
   std::vector<DiscriminatorBlock> blocks_;
   MappingNetwork mapping_{nullptr};

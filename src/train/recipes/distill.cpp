@@ -16,6 +16,7 @@
 #include "models/stylegan2/discriminator.h"
 #include "train/ema.h"
 #include "train/frozen_modules.h"
+#include "train/frozen_perceptual.h"
 #include "train/recipes/distill_teacher.h"
 
 namespace loom {
@@ -61,12 +62,10 @@ TrainSetup DistillRecipe::setup(const RecipeContext& context) {
   }
   chosen_levels_ = choose_levels(student_->synthesis->level_resolutions(), options_.levels, "recipe.levels");
 
-  perceptual_ = PerceptualLoss(options_.perceptual_loss, "recipe.perceptual_loss");
-  setup.frozen["perceptual"] = freeze_module(perceptual_.ptr(), "", context.device, "recipe.perceptual_loss");
-  setup.frozen["perceptual"].source = perceptual_->metric_name();
-  eval_perceptual_ = PerceptualLoss(eval_.perceptual, "eval.perceptual");
-  setup.frozen["eval_perceptual"] = freeze_module(eval_perceptual_.ptr(), "", context.device, "eval.perceptual");
-  setup.frozen["eval_perceptual"].source = eval_perceptual_->metric_name();
+  perceptual_ =
+      add_frozen_perceptual(setup, "perceptual", options_.perceptual_loss, "recipe.perceptual_loss", context.device);
+  eval_perceptual_ =
+      add_frozen_perceptual(setup, "eval_perceptual", eval_.perceptual, "eval.perceptual", context.device);
 
   if (options_.mode == "data") train_data_ = make_dataset(data_.train, "data.train");
   eval_data_ = !data_.eval.is_null() ? make_dataset(data_.eval, "data.eval") : train_data_;
