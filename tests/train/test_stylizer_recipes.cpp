@@ -228,7 +228,8 @@ TEST_CASE("fewshot recipe: bad settings name the key", "[fewshot][recipe][bad in
   fails_with({"data.style={name: image_folder, root: /nonexistent/styles}"}, "/nonexistent/styles");
 }
 
-TEST_CASE("loom stylize: a folder with a face, a photograph without one and an unreadable file", "[fewshot][cli]") {
+TEST_CASE("loom stylize and loom eval: a folder with a face, a photograph without one and an unreadable file",
+          "[fewshot][cli]") {
   const auto root = scratch("stylizer_recipes");
   TrainResult r = run_fewshot(root, "cli", {"train.steps=1"});
   const auto photos = skimage_photos(root);
@@ -257,8 +258,33 @@ TEST_CASE("loom stylize: a folder with a face, a photograph without one and an u
   CHECK(run_loom(cat("stylize ", r.run.config().string(), " ckpt=", r.run.dir.string(),
                      " input=", (input / "astronaut.png").string(), " out=", (root / "all").string(), " faces=all"))
             .output.find("2 face(s)") != std::string::npos);
+  // `loom eval` scores the run as its periodic evaluation does.
+  const CommandResult scores = run_loom(cat("eval ", r.run.config().string(), " ckpt=", r.run.dir.string()));
+  INFO(scores.output);
+  CHECK(scores.code == 0);
+  CHECK(scores.output.find("val/style_gram") != std::string::npos);
   const CommandResult bad = run_loom(cat("stylize ", r.run.config().string(), " ckpt=", r.run.dir.string(),
                                          " input=", input.string(), " out=", out.string(), " align=square"));
   CHECK(bad.code == 2);
   CHECK(bad.output.find("align=") != std::string::npos);
+}
+
+TEST_CASE("encoder recipe: inverts a StyleGAN2 teacher too, and bad settings name the key",
+          "[encoder][recipe][bad input]") {
+  const auto root = scratch("stylizer_recipes");
+  stop_signal::reset();
+  TrainResult r = train(
+      encoder_config(root, "teacher", {cat("recipe.generator=", teacher_file()), "model.num_ws=10", "train.steps=1"}),
+      "encoder.yaml");
+  CHECK(r.steps == 1);
+  auto fails_with = [&](const std::vector<std::string>& overrides, const std::string& key) {
+    INFO(key);
+    stop_signal::reset();
+    CHECK_THROWS_WITH(train(encoder_config(root, "bad", overrides), "encoder.yaml"), Catch::Contains(key));
+  };
+  fails_with({"model.num_ws=9"}, "model.num_ws");
+  fails_with({"recipe.train_on=data"}, "data.train");
+  fails_with({"recipe.train_on=data", "data.train={name: synthetic_faces, image_size: 64, aligned: true, size: 4}"},
+             "recipe.w_l2");
+  fails_with({"recipe.generator=/nonexistent/g.safetensors"}, "/nonexistent/g.safetensors");
 }
