@@ -152,23 +152,39 @@ std::vector<at::Tensor> PerceptualLossImpl::features(const at::Tensor& image) co
   return net_->forward(scaling_ ? scaling_->forward(x) : x);
 }
 
-std::vector<at::Tensor> PerceptualLossImpl::per_layer(const at::Tensor& x, const at::Tensor& target) {
-  TORCH_CHECK(x.dim() == 4 && x.size(1) == 3 && x.sizes() == target.sizes(), "PerceptualLoss: x and target must be ",
-              "alike [N, 3, H, W] images, got ", x.sizes(), " and ", target.sizes());
+void PerceptualLossImpl::check_input(const at::Tensor& x) const {
+  TORCH_CHECK(x.dim() == 4 && x.size(1) == 3, "PerceptualLoss: images must be [N, 3, H, W], got ", x.sizes());
   const std::vector<int64_t> size = compared_size(x.size(2), x.size(3), options_.max_size);
   TORCH_CHECK(std::min(size[0], size[1]) >= min_input_size(), "PerceptualLoss (", metric_name(),
               "): images must be at least ", min_input_size(), " px on each side for its last tap, got ", size[0], "x",
               size[1]);
-  const std::vector<at::Tensor> fx = features(x);
-  std::vector<at::Tensor> ft;
+}
+
+std::vector<at::Tensor> PerceptualLossImpl::per_layer(const at::Tensor& x, const at::Tensor& target) {
+  TORCH_CHECK(x.sizes() == target.sizes(), "PerceptualLoss: x and target must be alike [N, 3, H, W] images, got ",
+              x.sizes(), " and ", target.sizes());
   if (target.requires_grad()) {
-    ft = features(target);
-  } else {
-    torch::NoGradGuard no_grad;  // the cheap path: no graph through the target's backbone pass
-    ft = features(target);
+    check_input(target);
+    return per_layer(x, features(target));
   }
+  return per_layer(x, target_features(target));
+}
+
+std::vector<at::Tensor> PerceptualLossImpl::target_features(const at::Tensor& target) {
+  check_input(target);
+  torch::NoGradGuard no_grad;  // the cheap path: no graph through the target's backbone pass
+  return features(target);
+}
+
+std::vector<at::Tensor> PerceptualLossImpl::per_layer(const at::Tensor& x, const std::vector<at::Tensor>& ft) {
+  check_input(x);
+  const std::vector<int64_t> size = compared_size(x.size(2), x.size(3), options_.max_size);
+  const std::vector<at::Tensor> fx = features(x);
+  TORCH_CHECK(ft.size() == fx.size(), "PerceptualLoss: ", ft.size(), " target features for ", fx.size(), " taps");
   std::vector<at::Tensor> terms;
   for (size_t k = 0; k < fx.size(); ++k) {
+    TORCH_CHECK(fx[k].sizes() == ft[k].sizes(), "PerceptualLoss: tap ", k, " of the image is ", fx[k].sizes(),
+                ", of the target ", ft[k].sizes());
     at::Tensor term;
     if (options_.kind == "lpips") {
       const at::Tensor w = lins_.empty() ? at::ones({fx[k].size(1)}, fx[k].options()) : lins_[k]->channel_weights();
@@ -187,11 +203,22 @@ std::vector<at::Tensor> PerceptualLossImpl::per_layer(const at::Tensor& x, const
   return terms;
 }
 
-at::Tensor PerceptualLossImpl::forward(const at::Tensor& x, const at::Tensor& target) {
-  std::vector<at::Tensor> terms = per_layer(x, target);
+namespace {
+
+at::Tensor summed(const std::vector<at::Tensor>& terms) {
   at::Tensor total = terms[0];
   for (size_t k = 1; k < terms.size(); ++k) total = total + terms[k];
   return total;
+}
+
+}  // namespace
+
+at::Tensor PerceptualLossImpl::forward(const at::Tensor& x, const at::Tensor& target) {
+  return summed(per_layer(x, target));
+}
+
+at::Tensor PerceptualLossImpl::forward(const at::Tensor& x, const std::vector<at::Tensor>& target_features) {
+  return summed(per_layer(x, target_features));
 }
 
 std::string PerceptualLossImpl::metric_name() const {

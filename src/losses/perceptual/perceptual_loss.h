@@ -41,6 +41,11 @@ class PerceptualLossImpl : public torch::nn::Module {
   at::Tensor forward(const at::Tensor& x, const at::Tensor& target);
   // Each tap's weighted term, [N] (or [N, 1, H, W]).
   std::vector<at::Tensor> per_layer(const at::Tensor& x, const at::Tensor& target);
+  // The target's side once, for targets compared many times (few-shot style images): one tensor per
+  // tap, computed without autograd; rows select with index_select like the images they came from.
+  std::vector<at::Tensor> target_features(const at::Tensor& target);
+  at::Tensor forward(const at::Tensor& x, const std::vector<at::Tensor>& target_features);
+  std::vector<at::Tensor> per_layer(const at::Tensor& x, const std::vector<at::Tensor>& target_features);
 
   // "lpips_vgg", "lpips_alex_random_backbone", "lpips_baseline_vgg", "vgg_l1", "vgg_style_random_backbone",
   // "vgg_l1_vgg19", ...: a random backbone says so, like eval's fallback feature extractor, because its
@@ -54,6 +59,7 @@ class PerceptualLossImpl : public torch::nn::Module {
 
  private:
   std::vector<at::Tensor> features(const at::Tensor& image) const;
+  void check_input(const at::Tensor& x) const;  // [N, 3, H, W], large enough for the last tap
 
   PerceptualLossOptions options_;
   perceptual::BackboneArch arch_;

@@ -178,6 +178,14 @@ void FewShotRecipe::load_style_images(c10::Device device) {
             unreadable ? cat(" (", unreadable, " unreadable, skipped)") : std::string());
   c10::NoGradGuard no_grad;
   style_codes_ = invert(*encoder_, styles_, student_->mapping->w_avg);
+  // The perceptual targets are always style images: their VGG features once, a third of a step's
+  // backbone work, unless N makes them too large to keep (some 32 MB per 256 px image).
+  if (perceptual_) {
+    std::vector<at::Tensor> first = perceptual_->target_features(styles_.narrow(0, 0, 1));
+    int64_t bytes = 0;
+    for (const at::Tensor& f : first) bytes += f.numel() * static_cast<int64_t>(f.element_size());
+    if (bytes * styles_.size(0) <= (int64_t{1} << 30)) style_features_ = perceptual_->target_features(styles_);
+  }
   if (!discriminator_) return;
   std::vector<std::vector<at::Tensor>> per_image;
   for (int64_t k = 0; k < styles_.size(0); ++k) per_image.push_back(d_outputs(styles_.narrow(0, k, 1)));
@@ -212,7 +220,17 @@ LossOutput FewShotRecipe::loss(const data::Batch& batch, const StepInfo& info) {
   const at::Tensor image = student_->synthesis->forward(ws, NoiseMode::random, {}, false).image;
   TensorFigures losses;
   if (r_.l1 > 0) losses.emplace_back("l1", (image - targets).abs().mean() * r_.l1);
-  if (r_.perceptual > 0) losses.emplace_back("perceptual", perceptual_->forward(image, targets).mean() * r_.perceptual);
+  if (r_.perceptual > 0) {
+    at::Tensor term;
+    if (style_features_.empty()) {
+      term = perceptual_->forward(image, targets);
+    } else {
+      std::vector<at::Tensor> selected;
+      for (const at::Tensor& f : style_features_) selected.push_back(f.index_select(0, k));
+      term = perceptual_->forward(image, selected);
+    }
+    losses.emplace_back("perceptual", term.mean() * r_.perceptual);
+  }
   if (r_.d_l1 > 0) {
     const std::vector<at::Tensor> fake = d_outputs(image);
     at::Tensor d = at::zeros({}, image.options());

@@ -155,6 +155,7 @@ class FewShotRecipe : public Recipe {
   at::Tensor styles_, style_codes_;  // [N, 3, R, R] in [-1, 1]; [N, num_ws, w_dim]
   at::Tensor swap_mask_;             // [1, num_ws, 1]: 1 on the swap layers
   std::vector<at::Tensor> style_d_;  // D's outputs for the style images (the compared ones)
+  std::vector<at::Tensor> style_features_;  // their perceptual features per tap; empty = per step
   std::shared_ptr<const data::Dataset> eval_data_;
   uint64_t seed_ = 0;
 };

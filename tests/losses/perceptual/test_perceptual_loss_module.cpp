@@ -129,6 +129,29 @@ TEST_CASE("perceptual losses are frozen and a target without grad takes the chea
   for (const auto& p : loss->parameters()) CHECK_FALSE(p.grad().defined());
 }
 
+TEST_CASE("perceptual target features computed once give the per-call values and gradients",
+          "[losses][perceptual]") {
+  torch::manual_seed(6);
+  for (const std::string kind : {"vgg_style", "lpips"}) {
+    PerceptualLossOptions options{.kind = kind, .lpips = false};
+    PerceptualLoss loss(options, "p");
+    const at::Tensor styles = torch::rand({3, 3, 48, 40}) * 2 - 1;
+    const at::Tensor k = torch::tensor({2, 0, 2, 1}, torch::kLong);
+    const std::vector<at::Tensor> cached = loss->target_features(styles);
+    std::vector<at::Tensor> selected;
+    for (const at::Tensor& f : cached) selected.push_back(f.index_select(0, k));
+    const at::Tensor x = (torch::rand({4, 3, 48, 40}) * 2 - 1).requires_grad_(true);
+    const at::Tensor per_call = loss->forward(x, styles.index_select(0, k));
+    const at::Tensor once = loss->forward(x, selected);
+    CHECK(torch::allclose(once, per_call, 1e-5, 1e-7));
+    const at::Tensor g_once = torch::autograd::grad({once.sum()}, {x})[0];
+    const at::Tensor g_call = torch::autograd::grad({per_call.sum()}, {x})[0];
+    CHECK(torch::allclose(g_once, g_call, 1e-5, 1e-8));
+    selected.pop_back();
+    CHECK_THROWS_WITH(loss->forward(x, selected), Contains("target features"));
+  }
+}
+
 TEST_CASE("perceptual max_size shrinks inputs and the multi-scale loss resizes the target per level",
           "[losses][perceptual]") {
   torch::manual_seed(5);
