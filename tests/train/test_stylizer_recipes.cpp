@@ -226,6 +226,17 @@ TEST_CASE("fewshot recipe: bad settings name the key", "[fewshot][recipe][bad in
   fails_with({"recipe.l1=0", "recipe.perceptual=0", "recipe.d_l1=0"}, "recipe");
   fails_with({cat("recipe.discriminator=", student_file())}, "recipe.discriminator");
   fails_with({"data.style={name: image_folder, root: /nonexistent/styles}"}, "/nonexistent/styles");
+  // An encoder made for another W+ (10 ws where the student reads 8).
+  const ConfigNode other = yaml("{name: mobilenet_v2_encoder, resolution: 64, num_ws: 10, w_dim: 16, width_mult: 0.25}");
+  const std::string encoder_file = (root / "encoder10.safetensors").string();
+  weights::write(encoder_file, weights::state_dict(*make_model(other, "model")), model_metadata(other));
+  fails_with({cat("recipe.encoder=", encoder_file)}, "recipe.encoder");
+  // Style photographs without a readable face: a photograph of a cup and a broken file, aligned with dlib.
+  const auto faceless = root / "faceless_styles";
+  std::filesystem::create_directories(faceless);
+  data::write_png((faceless / "coffee.png").string(), data::to_tensor(skimage_photos(root).at("coffee")));
+  std::ofstream(faceless / "broken.png") << "not a png";
+  fails_with({cat("data.style.root=", faceless.string()), "recipe.style_align=ffhq"}, faceless.string());
 }
 
 TEST_CASE("loom stylize and loom eval: a folder with a face, a photograph without one and an unreadable file",
