@@ -227,7 +227,8 @@ TEST_CASE("fewshot recipe: bad settings name the key", "[fewshot][recipe][bad in
   fails_with({cat("recipe.discriminator=", student_file())}, "recipe.discriminator");
   fails_with({"data.style={name: image_folder, root: /nonexistent/styles}"}, "/nonexistent/styles");
   // An encoder made for another W+ (10 ws where the student reads 8).
-  const ConfigNode other = yaml("{name: mobilenet_v2_encoder, resolution: 64, num_ws: 10, w_dim: 16, width_mult: 0.25}");
+  const ConfigNode other =
+      yaml("{name: mobilenet_v2_encoder, resolution: 64, num_ws: 10, w_dim: 16, width_mult: 0.25}");
   const std::string encoder_file = (root / "encoder10.safetensors").string();
   weights::write(encoder_file, weights::state_dict(*make_model(other, "model")), model_metadata(other));
   fails_with({cat("recipe.encoder=", encoder_file)}, "recipe.encoder");

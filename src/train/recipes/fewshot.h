@@ -152,9 +152,9 @@ class FewShotRecipe : public Recipe {
   std::shared_ptr<MobileNetV2Encoder> encoder_;
   std::shared_ptr<DiscriminatorImpl> discriminator_;
   PerceptualLoss perceptual_{nullptr}, eval_perceptual_{nullptr}, gram_{nullptr};
-  at::Tensor styles_, style_codes_;  // [N, 3, R, R] in [-1, 1]; [N, num_ws, w_dim]
-  at::Tensor swap_mask_;             // [1, num_ws, 1]: 1 on the swap layers
-  std::vector<at::Tensor> style_d_;  // D's outputs for the style images (the compared ones)
+  at::Tensor styles_, style_codes_;         // [N, 3, R, R] in [-1, 1]; [N, num_ws, w_dim]
+  at::Tensor swap_mask_;                    // [1, num_ws, 1]: 1 on the swap layers
+  std::vector<at::Tensor> style_d_;         // D's outputs for the style images (the compared ones)
   std::vector<at::Tensor> style_features_;  // their perceptual features per tap; empty = per step
   std::shared_ptr<const data::Dataset> eval_data_;
   uint64_t seed_ = 0;

@@ -129,8 +129,7 @@ TEST_CASE("perceptual losses are frozen and a target without grad takes the chea
   for (const auto& p : loss->parameters()) CHECK_FALSE(p.grad().defined());
 }
 
-TEST_CASE("perceptual target features computed once give the per-call values and gradients",
-          "[losses][perceptual]") {
+TEST_CASE("perceptual target features computed once give the per-call values and gradients", "[losses][perceptual]") {
   torch::manual_seed(6);
   for (const std::string kind : {"vgg_style", "lpips"}) {
     PerceptualLossOptions options{.kind = kind, .lpips = false};
