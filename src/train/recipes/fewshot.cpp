@@ -1,5 +1,7 @@
 #include "train/recipes/fewshot.h"
 
+#include <functional>
+
 #include <ATen/ops/arange.h>
 #include <ATen/ops/cat.h>
 #include <ATen/ops/upsample_bilinear2d.h>
@@ -139,6 +141,31 @@ TrainSetup FewShotRecipe::setup(const RecipeContext& context) {
 // Every style image (cut to its face first with style_align), at the student's side, in [-1, 1]; their
 // codes E(x) + w_avg and D's outputs for each alone (MediaPipe calls D on the single style image, so
 // its minibatch-stddev sees one sample).
+namespace {
+
+// `outputs` of each image alone, concatenated image by image: one tensor per output, its rows in the
+// order of `images`. Empty once they pass max_bytes (0 = no bound).
+std::vector<at::Tensor> stacked_per_image(const at::Tensor& images,
+                                          const std::function<std::vector<at::Tensor>(const at::Tensor&)>& outputs,
+                                          int64_t max_bytes = 0) {
+  std::vector<std::vector<at::Tensor>> rows;
+  int64_t bytes = 0;
+  for (int64_t k = 0; k < images.size(0); ++k) {
+    std::vector<at::Tensor> out = outputs(images.narrow(0, k, 1));
+    for (size_t i = 0; i < out.size(); ++i) {
+      if (k == 0) rows.emplace_back();
+      bytes += out[i].numel() * static_cast<int64_t>(out[i].element_size());
+      rows[i].push_back(out[i]);
+    }
+    if (max_bytes > 0 && bytes > max_bytes) return {};
+  }
+  std::vector<at::Tensor> stacked;
+  for (const auto& r : rows) stacked.push_back(at::cat(r));
+  return stacked;
+}
+
+}  // namespace
+
 void FewShotRecipe::load_style_images(c10::Device device) {
   const auto dataset = make_dataset(data_.style, "data.style");
   const int64_t side = student_->options().resolution;
@@ -180,20 +207,10 @@ void FewShotRecipe::load_style_images(c10::Device device) {
   style_codes_ = invert(*encoder_, styles_, student_->mapping->w_avg);
   // The perceptual targets are always style images: their VGG features once, a third of a step's
   // backbone work, unless N makes them too large to keep (some 32 MB per 256 px image).
-  if (perceptual_) {
-    std::vector<at::Tensor> first = perceptual_->target_features(styles_.narrow(0, 0, 1));
-    int64_t bytes = 0;
-    for (const at::Tensor& f : first) bytes += f.numel() * static_cast<int64_t>(f.element_size());
-    if (bytes * styles_.size(0) <= (int64_t{1} << 30)) style_features_ = perceptual_->target_features(styles_);
-  }
-  if (!discriminator_) return;
-  std::vector<std::vector<at::Tensor>> per_image;
-  for (int64_t k = 0; k < styles_.size(0); ++k) per_image.push_back(d_outputs(styles_.narrow(0, k, 1)));
-  for (size_t i = 0; i < per_image[0].size(); ++i) {
-    std::vector<at::Tensor> rows;
-    for (const auto& outputs : per_image) rows.push_back(outputs[i]);
-    style_d_.push_back(at::cat(rows));
-  }
+  if (perceptual_)
+    style_features_ = stacked_per_image(
+        styles_, [&](const at::Tensor& x) { return perceptual_->target_features(x); }, int64_t{1} << 30);
+  if (discriminator_) style_d_ = stacked_per_image(styles_, [&](const at::Tensor& x) { return d_outputs(x); });
 }
 
 std::vector<at::Tensor> FewShotRecipe::d_outputs(const at::Tensor& images) {
