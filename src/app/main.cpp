@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 
 #include "app/cli_commands.h"
+#include "app/export_onnx.h"
 #include "app/export_weights.h"
 #include "app/generate.h"
 #include "app/image_text_commands.h"
@@ -47,7 +48,7 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "debug | info | warn | error");
 
-  ConfigArgs config_args, info_args, train_args, eval_args, generate_args, embed_args, stylize_args;
+  ConfigArgs config_args, info_args, train_args, eval_args, generate_args, embed_args, stylize_args, onnx_args;
   CLI::App* train =
       config_command(app, "train", "Train the config's recipe (resume=auto continues the newest run)", train_args);
   CLI::App* eval = config_command(
@@ -70,6 +71,11 @@ int main(int argc, char** argv) {
       "Photographs through a fine-tuned stylizer: loom stylize FEWSHOT_CONFIG ckpt=RUN input=PHOTO|FOLDER out=DIR "
       "[align=ffhq|mediapipe|none faces=largest|all batch=8 device=auto]",
       stylize_args);
+  CLI::App* onnx_export = config_command(
+      app, "export",
+      "A trained model as ONNX: loom export CONFIG ckpt=RUN what=stylizer|generator format=onnx out=FILE "
+      "[batch=dynamic|1 noise=const|none input=ws|z psi=1 cutoff=-1]",
+      onnx_args);
   CLI::App* config =
       config_command(app, "config", "Print the resolved config (bases and overrides applied)", config_args);
   CLI::App* info = config_command(
@@ -114,6 +120,7 @@ int main(int argc, char** argv) {
     if (*generate) return loom::cli::generate(generate_args.path, generate_args.overrides);
     if (*stylize) return loom::cli::stylize(stylize_args.path, stylize_args.overrides);
     if (*embed) return loom::cli::embed(embed_args.path, embed_args.overrides);
+    if (*onnx_export) return loom::cli::export_model(onnx_args.path, onnx_args.overrides);
     if (*export_command) return loom::cli::export_weights(export_checkpoint, export_arguments);
     if (*sweep) return loom::cli::sweep(sweep_arguments, dry_run);
   } catch (const loom::TrainingDiverged& e) {

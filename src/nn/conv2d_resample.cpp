@@ -21,13 +21,17 @@ at::Tensor conv2d_resample(const at::Tensor& x, const at::Tensor& w, const at::T
     return at::conv2d(upfirdn2d(x, f, 1, 1, {p0, p1, p0, p1}), w, {}, {down, down});
   }
   if (up == 2) {
-    // NVlabs pads by (fw+1)/2 and fw/2 - 1 around the upsampled signal, minus what the transposed conv
-    // already covers (k - 1 before, k - up after).
-    const int64_t p0 = padding + (fw + up - 1) / 2 - (k - 1), p1 = padding + (fw - up) / 2 - (k - up);
     at::Tensor y = at::conv_transpose2d(x, w.transpose(0, 1), {}, {up, up});
-    return upfirdn2d(y, f, 1, 1, {p0, p1, p0, p1}, static_cast<double>(up * up));
+    return upfirdn2d(y, f, 1, 1, conv2d_resample_up_padding(k, fw, up, padding), static_cast<double>(up * up));
   }
   return at::conv2d(x, w, {}, {1, 1}, {padding, padding});
+}
+
+FirPadding conv2d_resample_up_padding(int64_t kernel, int64_t filter, int64_t up, int64_t padding) {
+  // NVlabs pads by (fw+1)/2 and fw/2 - 1 around the upsampled signal, minus what the transposed conv
+  // already covers (k - 1 before, k - up after).
+  const int64_t p0 = padding + (filter + up - 1) / 2 - (kernel - 1), p1 = padding + (filter - up) / 2 - (kernel - up);
+  return {p0, p1, p0, p1};
 }
 
 }  // namespace loom::nn

@@ -10,10 +10,16 @@
 
 #include <ATen/core/Tensor.h>
 
+#include "nn/upfirdn2d.h"
+
 namespace loom::nn {
 
 // x [N, I, H, W], w [O, I, k, k], f the resample filter [4, 4]; up, down in {1, 2}, not both 2.
 at::Tensor conv2d_resample(const at::Tensor& x, const at::Tensor& w, const at::Tensor& f, int64_t up, int64_t down,
                            int64_t padding);
+
+// The FIR padding of the up-2 path after the transposed conv of a k x k weight, for a filter of side
+// `filter` (what conv2d_resample pads; exporters rebuild that path from it).
+FirPadding conv2d_resample_up_padding(int64_t kernel, int64_t filter, int64_t up, int64_t padding);
 
 }  // namespace loom::nn

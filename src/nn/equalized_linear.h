@@ -23,6 +23,8 @@ class EqualizedLinearImpl : public torch::nn::Module {
  public:
   EqualizedLinearImpl(int64_t in_features, int64_t out_features, EqualizedLinearOptions options = {});
   at::Tensor forward(const at::Tensor& x);  // [N, in] -> [N, out]
+  const EqualizedLinearOptions& options() const { return options_; }
+  double weight_gain() const { return weight_gain_; }  // lr_multiplier / √in
 
   at::Tensor weight;  // [out, in]
   at::Tensor bias;    // [out] or undefined

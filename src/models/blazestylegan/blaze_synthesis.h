@@ -43,6 +43,11 @@ class BlazeLevelImpl : public torch::nn::Module {
   at::Tensor image(const at::Tensor& features, const at::Tensor& ws);  // the UpToRGB head
   int64_t resolution() const { return resolution_; }
   int64_t multiply_accumulates(bool with_head) const;
+  LevelUpsample upsample() const { return upsample_; }
+  // The rows of ws that conv0 (-1: none), conv1 and the head read.
+  int64_t w_conv0() const { return w_conv0_; }
+  int64_t w_conv1() const { return w_conv1_; }
+  int64_t w_head() const { return w_head_; }
 
   at::Tensor const_input;  // "const"
   StudentLayer conv0{nullptr}, conv1{nullptr};
@@ -64,6 +69,7 @@ class BlazeSynthesisImpl : public torch::nn::Module {
   StudentImages forward(const at::Tensor& ws, NoiseMode noise_mode = NoiseMode::random,
                         const std::vector<at::Tensor>& noise = {}, bool all_levels = true);
   int64_t num_ws() const { return num_ws_; }
+  int64_t w_dim() const { return w_dim_; }
   int64_t resolution() const { return resolution_; }
   std::vector<int64_t> level_resolutions() const;  // RGB side of each entry of StudentImages::levels
   int64_t num_noise_maps() const;                  // teacher-layout maps read: up to the last level's conv1

@@ -20,7 +20,7 @@ at::Tensor modulated_depthwise_conv2d(const at::Tensor& x, const at::Tensor& wei
                                       const at::Tensor& weight_permute, const at::Tensor& styles,
                                       const at::Tensor& resample_filter) {
   const int64_t n = x.size(0), in = weight_dw.size(0);
-  const double scale = 1.0 / std::sqrt(static_cast<double>(in * weight_dw.size(2) * weight_dw.size(3)));
+  const double scale = depthwise_style_scale(weight_dw);
   at::Tensor y = x * (styles * scale).to(x.scalar_type()).reshape({n, in, 1, 1});
   if (resample_filter.defined()) {
     // Stride-2 transposed depthwise conv, then the FIR filter padded as nn::conv2d_resample pads its
@@ -31,10 +31,18 @@ at::Tensor modulated_depthwise_conv2d(const at::Tensor& x, const at::Tensor& wei
     y = at::conv2d(y, weight_dw.to(y.scalar_type()), {}, {1, 1}, {1, 1}, {1, 1}, in);
   }
   y = at::conv2d(y, weight_permute.to(y.scalar_type()));
+  return y * depthwise_demodulation(weight_dw, weight_permute).to(y.scalar_type()).reshape({1, -1, 1, 1});
+}
+
+double depthwise_style_scale(const at::Tensor& weight_dw) {
+  return 1.0 / std::sqrt(static_cast<double>(weight_dw.size(0) * weight_dw.size(2) * weight_dw.size(3)));
+}
+
+at::Tensor depthwise_demodulation(const at::Tensor& weight_dw, const at::Tensor& weight_permute) {
   // Σ_{i,k} (scale·w_dw[i,k]·w_pw[o,i])² = scale² Σ_i w_pw[o,i]² Σ_k w_dw[i,k]²: style-independent.
+  const double scale = depthwise_style_scale(weight_dw);
   const at::Tensor energy = at::matmul(weight_permute.flatten(1).square(), weight_dw.flatten(1).square().sum(1));
-  const at::Tensor demodulation = at::rsqrt(energy * (scale * scale) + 1e-8);
-  return y * demodulation.to(y.scalar_type()).reshape({1, -1, 1, 1});
+  return at::rsqrt(energy * (scale * scale) + 1e-8);
 }
 
 StudentLayerImpl::StudentLayerImpl(int64_t in_channels, int64_t out_channels, int64_t w_dim, int64_t resolution,

@@ -29,6 +29,10 @@ namespace loom {
 at::Tensor modulated_depthwise_conv2d(const at::Tensor& x, const at::Tensor& weight_dw,
                                       const at::Tensor& weight_permute, const at::Tensor& styles,
                                       const at::Tensor& resample_filter);
+// Its two weight-only factors: the styles' scale 1/√(in·k²) and the demodulation [O],
+// rsqrt(scale² Σ_{i,k} (w_dw[i,k]·w_pw[o,i])² + 1e-8) (exporters bake both in as constants).
+double depthwise_style_scale(const at::Tensor& weight_dw);
+at::Tensor depthwise_demodulation(const at::Tensor& weight_dw, const at::Tensor& weight_permute);
 
 class StudentLayerImpl : public torch::nn::Module {
  public:
@@ -43,6 +47,9 @@ class StudentLayerImpl : public torch::nn::Module {
   // output resolution (the stylegan.md §5.2 convention); demodulation, FIR, noise and bias not.
   int64_t multiply_accumulates() const;
   int64_t resolution() const { return resolution_; }
+  StudentConv kind() const { return kind_; }
+  bool up() const { return up_; }
+  std::optional<double> conv_clamp() const { return conv_clamp_; }
 
   nn::EqualizedLinear affine{nullptr};
   at::Tensor weight;                     // full

@@ -25,6 +25,9 @@ class UpToRgbImpl : public torch::nn::Module {
   // x [N, in, r, r], w [N, w_dim] -> [N, img_channels, r·s, r·s] with s = output_scale().
   at::Tensor forward(const at::Tensor& x, const at::Tensor& w);
   int64_t output_scale() const { return upsample_ == FinalUpsample::none ? 1 : 2; }
+  FinalUpsample upsample() const { return upsample_; }
+  double weight_gain() const { return weight_gain_; }  // the styles' 1/√in
+  std::optional<double> conv_clamp() const { return conv_clamp_; }
   int64_t multiply_accumulates() const;  // the affine and the 1x1 conv at the level's side
 
   nn::EqualizedLinear affine{nullptr};

@@ -71,6 +71,7 @@ MobileNetV2Impl::MobileNetV2Impl(double width_mult, int64_t stages) {
     stage_halvings_.push_back(halvings);
   };
   features->push_back(conv_bn_relu(3, channels, 3, 2, 1));
+  residual_.push_back(false);
   end_stage();
   for (int64_t s = 0; s < stages; ++s) {
     const StageRow& row = kStages[s];
@@ -82,7 +83,8 @@ MobileNetV2Impl::MobileNetV2Impl(double width_mult, int64_t stages) {
       layers->push_back(conv_bn_relu(hidden, hidden, 3, stride, hidden));
       layers->push_back(conv(hidden, out, 1, 1, 1));
       layers->push_back(tnn::BatchNorm2d(out));
-      features->push_back(InvertedResidual(layers, stride == 1 && channels == out));
+      residual_.push_back(stride == 1 && channels == out);
+      features->push_back(InvertedResidual(layers, residual_.back()));
       channels = out;
       if (stride == 2) ++halvings;
     }

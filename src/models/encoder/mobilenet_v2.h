@@ -27,6 +27,8 @@ class MobileNetV2Impl : public torch::nn::Module {
   std::vector<at::Tensor> forward(const at::Tensor& x, const std::vector<int64_t>& taps);
 
   int64_t stage_channels(int64_t stage) const { return stage_channels_.at(stage); }
+  size_t stage_end(int64_t stage) const { return stage_end_.at(stage); }  // index into features
+  bool residual(size_t feature) const { return residual_.at(feature); }   // an inverted residual with a skip
   int64_t stage_side(int64_t stage, int64_t input_side) const;
   // Convs at their output resolution (depthwise: one k x k product per output element); BatchNorm
   // (folded into the conv at inference), ReLU6 and the residual additions not.
@@ -46,6 +48,7 @@ class MobileNetV2Impl : public torch::nn::Module {
   std::vector<size_t> stage_end_;        // features index ending each stage (0: the stem)
   std::vector<int64_t> stage_channels_;  // output channels of each stage
   std::vector<int64_t> stage_halvings_;  // stride-2 convs up to the end of each stage
+  std::vector<bool> residual_;           // per features entry
 };
 TORCH_MODULE(MobileNetV2);
 

@@ -41,6 +41,10 @@ class MobileNetV2Encoder : public Model {
   bool pretrained_backbone() const { return !backbone_source_.empty(); }
 
   const MobileNetV2EncoderOptions& options() const { return options_; }
+  const std::vector<int64_t>& taps() const { return taps_; }  // backbone stages of c1, c2, c3
+  // [1, 3, 1, 1]: images · scale + shift is torchvision's normalisation of (images + 1) / 2.
+  const at::Tensor& input_scale() const { return input_scale_; }
+  const at::Tensor& input_shift() const { return input_shift_; }
   // "backbone.features", then "head.latlayer1", "head.latlayer2", "head.coarse", "head.middle", "head.fine".
   std::vector<std::pair<std::string, int64_t>> multiply_accumulates() const override;
   int info_depth() const override { return 2; }

@@ -49,6 +49,8 @@ class StyleHeadImpl : public torch::nn::Module {
   std::vector<at::Tensor> forward(const at::Tensor& c1, const at::Tensor& c2, const at::Tensor& c3, int64_t count);
 
   int64_t num_ws() const { return static_cast<int64_t>(blocks_.size()); }
+  const std::vector<int64_t>& level_ws() const { return level_ws_; }
+  const std::vector<GradualStyleBlock>& blocks() const { return blocks_; }  // every row's, in order
   // "latlayer1", "latlayer2", "coarse", "middle", "fine" (those built), each in mult-adds.
   std::vector<std::pair<std::string, int64_t>> multiply_accumulates() const;
 

@@ -6,6 +6,7 @@
 // w_avg it is the discriminator's label embedding for projection conditioning.
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include <ATen/core/Tensor.h>
 #include <torch/nn/module.h>
@@ -31,6 +32,7 @@ class MappingNetworkImpl : public torch::nn::Module {
   at::Tensor forward(const at::Tensor& z, const at::Tensor& c, double truncation_psi = 1.0,
                      int64_t truncation_cutoff = -1, bool update_w_avg = true);
   const MappingOptions& options() const { return options_; }
+  const std::vector<nn::EqualizedLinear>& layers() const { return layers_; }  // fc0, fc1, …
   int64_t multiply_accumulates() const;
 
   at::Tensor w_avg;  // [w_dim] buffer

@@ -1,0 +1,98 @@
+#include "export/model_graphs.h"
+
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/text/cat.h"
+#include "export/blazestylegan_onnx.h"
+#include "export/mapping_network_onnx.h"
+#include "export/mobilenet_v2_encoder_onnx.h"
+#include "export/onnx_ops.h"
+#include "models/blazestylegan/blaze_synthesis.h"
+#include "models/encoder/mobilenet_v2_encoder.h"
+
+namespace loom::onnx {
+
+namespace {
+
+Dim batch_dim(const GraphOptions& options) {
+  return options.dynamic_batch ? Dim{std::string("batch")} : Dim{int64_t{1}};
+}
+
+std::string noise_name(NoiseMode noise) { return noise == NoiseMode::constant ? "const" : "none"; }
+
+int64_t image_channels(BlazeSynthesisImpl& synthesis) {
+  const UpToRgbImpl& head = *synthesis.levels().back()->up_to_rgb;
+  return head.weight.size(0) / (head.output_scale() * head.output_scale());
+}
+
+}  // namespace
+
+ExportedGraph generator_graph(BlazeSynthesisImpl& synthesis, const GraphOptions& options, MappingNetworkImpl* mapping,
+                              Truncation truncation) {
+  ExportedGraph out{Graph("loom_generator"), {}};
+  Graph& g = out.graph;
+  const int64_t r = synthesis.resolution(), channels = image_channels(synthesis), num_ws = synthesis.num_ws();
+  std::string ws, input;
+  if (mapping) {
+    const int64_t z_dim = mapping->options().z_dim;
+    if (mapping->options().num_ws < num_ws)
+      throw UserError(cat("generator export: the mapping broadcasts ", mapping->options().num_ws,
+                          " ws, the synthesis reads ", num_ws));
+    ws = mapping_network(g, *mapping, g.input("z", {batch_dim(options), z_dim}), truncation.psi, truncation.cutoff);
+    // The synthesis reads the first num_ws of the mapping's broadcast (BlazeSynthesisImpl::forward).
+    if (mapping->options().num_ws != num_ws) ws = g.node("Slice", {ws, g.ints({0}), g.ints({num_ws}), g.ints({1})});
+    input = cat("z [batch, ", z_dim, "] through the mapping, psi ", truncation.psi, ", cutoff ", truncation.cutoff);
+  } else {
+    ws = g.input("ws", {batch_dim(options), num_ws, synthesis.w_dim()});
+    input = cat("ws [batch, ", num_ws, ", ", synthesis.w_dim(), "] W+");
+  }
+  const std::string image = blaze_synthesis(g, synthesis, ws, options.noise);
+  g.output(image, "image", {batch_dim(options), channels, r, r});
+  out.info.doc = cat("Loom BlazeStyleGAN student: ", mapping ? "z" : "W+", " -> image in [-1, 1]");
+  out.info.metadata = {{"loom.what", "generator"},
+                       {"loom.input", input},
+                       {"loom.output", "image in [-1, 1]"},
+                       {"loom.noise", noise_name(options.noise)}};
+  return out;
+}
+
+ExportedGraph stylizer_graph(MobileNetV2Encoder& encoder, BlazeSynthesisImpl& synthesis, const at::Tensor& w_avg,
+                             const GraphOptions& options) {
+  const auto& e = encoder.options();
+  const int64_t r = synthesis.resolution();
+  if (e.resolution != r || e.num_ws != synthesis.num_ws() || e.w_dim != synthesis.w_dim())
+    throw UserError(cat("stylizer export: the encoder (", e.resolution, " px, ", e.num_ws, " ws of ", e.w_dim,
+                        ") does not fit the student (", r, " px, ", synthesis.num_ws(), " ws of ", synthesis.w_dim(),
+                        ")"));
+  if (image_channels(synthesis) != 3)
+    throw UserError(cat("stylizer export: the student makes ", image_channels(synthesis), "-channel images, not RGB"));
+  if (w_avg.numel() != e.w_dim)
+    throw UserError(cat("stylizer export: w_avg has ", w_avg.numel(), " values, not w_dim ", e.w_dim));
+
+  ExportedGraph out{Graph("loom_stylizer"), {}};
+  Graph& g = out.graph;
+  const std::vector<Dim> shape{batch_dim(options), int64_t{3}, r, r};
+  const std::string image = g.input("image", shape);
+  std::string ws;
+  {
+    auto scope = g.scope("encoder");
+    const std::string x = g.node("Sub", {mul(g, image, g.scalar(2.0f)), g.scalar(1.0f)});  // [0, 1] -> [-1, 1]
+    ws = add(g, mobilenet_v2_encoder(g, encoder, x), g.constant(w_avg.reshape({1, 1, -1}), "w_avg"));
+  }
+  std::string y = blaze_synthesis(g, synthesis, ws, options.noise);
+  {
+    auto scope = g.scope("to_unit_range");
+    y = clip(g, g.node("Div", {add(g, y, g.scalar(1.0f)), g.scalar(2.0f)}), 0.0f, 1.0f);
+  }
+  g.output(y, "stylized", shape);
+  out.info.doc = "Loom stylizer: aligned face crop in [0, 1] -> encoder -> + w_avg -> student -> image in [0, 1]";
+  out.info.metadata = {{"loom.what", "stylizer"},
+                       {"loom.input", cat("image [batch, 3, ", r, ", ", r, "] in [0, 1], an aligned face crop")},
+                       {"loom.output", "stylized image in [0, 1]"},
+                       {"loom.noise", noise_name(options.noise)}};
+  return out;
+}
+
+}  // namespace loom::onnx

@@ -1,0 +1,51 @@
+#pragma once
+// The exported graphs of `loom export`, with their inputs, outputs and metadata (metadata_props
+// "loom.*"), assembled from the modules' exports:
+//   generator  "ws" [batch, num_ws, w_dim] (W+) -> "image" [batch, C, R, R] in [-1, 1], the student's
+//              synthesis at inference (last head, noise baked in); or from "z" [batch, z_dim] through
+//              the student's mapping network with truncation ψ (cutoff: the first ws only);
+//   stylizer   "image" [batch, 3, R, R] in [0, 1] (an aligned face crop) -> "stylized" in [0, 1]:
+//              image·2 − 1 -> encoder -> + w_avg -> student -> (y + 1) / 2 clipped to [0, 1], what
+//              `loom stylize` computes for each crop.
+// batch is the symbolic dimension "batch" (dynamic_batch) or 1.
+#include <cstdint>
+
+#include <ATen/core/Tensor.h>
+
+#include "export/onnx_graph.h"
+#include "export/onnx_writer.h"
+#include "models/stylegan2/synthesis_layer.h"
+
+namespace loom {
+class BlazeSynthesisImpl;
+class MappingNetworkImpl;
+class MobileNetV2Encoder;
+}  // namespace loom
+
+namespace loom::onnx {
+
+struct GraphOptions {
+  bool dynamic_batch = true;
+  NoiseMode noise = NoiseMode::constant;  // constant or none
+};
+
+struct ExportedGraph {
+  Graph graph;
+  ModelInfo info;
+};
+
+struct Truncation {
+  double psi = 1.0;
+  int64_t cutoff = -1;  // < 0: every w
+};
+
+// With a `mapping` network the input is "z" through it, truncated; else "ws".
+ExportedGraph generator_graph(BlazeSynthesisImpl& synthesis, const GraphOptions& options,
+                              MappingNetworkImpl* mapping = nullptr, Truncation truncation = {});
+
+// w_avg [w_dim]: the generator's mean w (the encoder predicts residuals around it). UserError when the
+// encoder does not fit the student (resolution, num_ws, w_dim) or the student is not RGB.
+ExportedGraph stylizer_graph(MobileNetV2Encoder& encoder, BlazeSynthesisImpl& synthesis, const at::Tensor& w_avg,
+                             const GraphOptions& options);
+
+}  // namespace loom::onnx

@@ -1,0 +1,110 @@
+// `loom export` end to end on weight files: a stylizer (a fewshot config naming a random student and
+// encoder) and a generator, both run by onnxruntime as Loom computes them; what it cannot export (a
+// StyleGAN2 teacher, the CLIP towers, random noise, another format, a teacher as the fewshot generator)
+// is exit 2 naming it.
+#include <torch/torch.h>
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+#include "app/fewshot_stylizer.h"
+#include "core/config/config_loader.h"
+#include "models/blazestylegan/blazestylegan.h"
+#include "models/encoder/mobilenet_v2_encoder.h"
+#include "models/model_metadata.h"
+#include "support/onnx_runs.h"
+#include "train/components.h"
+
+namespace {
+
+using loom::cat;
+using loom::test::run_loom;
+
+const char* kStudent =
+    "{name: blazestylegan, resolution: 32, z_dim: 16, w_dim: 16, mapping_layers: 2, channels: [16, 16, 8]}";
+const char* kEncoder =
+    "{name: mobilenet_v2_encoder, resolution: 32, num_ws: 6, w_dim: 16, width_mult: 0.25, head_channels: 8}";
+const char* kTeacher =
+    "{name: stylegan2, resolution: 32, z_dim: 16, w_dim: 16, mapping_layers: 2, channel_base: 256, channel_max: 16}";
+
+// A random model of `section` as a weight file recording its section, as `loom export-weights` writes.
+std::string weight_file(const std::filesystem::path& dir, const std::string& name, const char* section_yaml) {
+  const loom::ConfigNode section = loom::parse_yaml(section_yaml, name + ".yaml");
+  auto model = loom::make_model(section, "model");
+  loom::test::randomize_for_export(*model);
+  const std::string path = (dir / (name + ".safetensors")).string();
+  loom::weights::write(path, loom::weights::state_dict(*model), loom::model_metadata(section));
+  return path;
+}
+
+std::string fewshot_config(const std::filesystem::path& dir, const std::string& name, const std::string& generator,
+                           const std::string& encoder) {
+  const auto path = dir / name;
+  std::ofstream(path) << "recipe: {name: fewshot, generator: " << generator << ", encoder: " << encoder << "}\n";
+  return path.string();
+}
+
+}  // namespace
+
+TEST_CASE("loom export writes a stylizer and a generator that onnxruntime runs as Loom does", "[export][cli]") {
+  torch::manual_seed(6);
+  const auto dir = loom::test::scratch("onnx_cli");
+  const auto models = dir / "onnx";
+  std::filesystem::create_directories(models);
+  const std::string student = weight_file(dir, "student", kStudent), encoder = weight_file(dir, "encoder", kEncoder);
+  const std::string config = fewshot_config(dir, "fewshot.yaml", student, encoder);
+
+  const auto stylizer = run_loom(cat("export ", config, " ckpt=", student,
+                                     " what=stylizer format=onnx out=", (models / "stylizer.onnx").string()));
+  INFO(stylizer.output);
+  REQUIRE(stylizer.code == 0);
+  CHECK(stylizer.output.find("wrote ") != std::string::npos);
+  const auto generator = run_loom(cat("export ", config, " ckpt=", student,
+                                      " what=generator batch=1 noise=none out=", (models / "generator.onnx").string()));
+  INFO(generator.output);
+  REQUIRE(generator.code == 0);
+
+  torch::NoGradGuard no_grad;
+  const loom::cli::FewShotStylizer s = loom::cli::load_fewshot_stylizer(loom::load_config(config, {}), config, student);
+  loom::BlazeSynthesisImpl& synthesis = *s.generator.student->synthesis;
+  const at::Tensor image = torch::rand({2, 3, 32, 32});
+  const at::Tensor ws = torch::randn({1, synthesis.num_ws(), 16});
+  loom::test::write_onnx_inputs(models, "stylizer", 0, {{"image", image}});
+  loom::test::write_onnx_inputs(models, "generator", 0, {{"ws", ws}});
+  const at::Tensor codes = loom::invert(*s.encoder.encoder, image * 2 - 1, s.generator.w_avg());
+  const at::Tensor stylized =
+      ((synthesis.forward(codes, loom::NoiseMode::constant, {}, false).image + 1) / 2).clamp(0, 1);
+  const at::Tensor generated = synthesis.forward(ws, loom::NoiseMode::none, {}, false).image;
+
+  loom::test::run_onnx_models(models);
+  CHECK((loom::test::onnx_output(models, "stylizer", 0, "stylized") - stylized).abs().max().item<double>() < 1e-4);
+  CHECK(loom::test::relative_error(loom::test::onnx_output(models, "generator", 0, "image"), generated) < 1e-4);
+  const auto meta = loom::test::onnx_meta(models, "generator");
+  CHECK(meta["inputs"]["ws"] == nlohmann::json::array({1, synthesis.num_ws(), 16}));
+  CHECK(meta["metadata"]["loom.noise"] == "none");
+  CHECK(loom::test::onnx_meta(models, "stylizer")["metadata"]["loom.checkpoint"] == student);
+}
+
+TEST_CASE("loom export names the module or setting it cannot export, with exit 2", "[export][cli][bad input]") {
+  torch::manual_seed(7);
+  const auto dir = loom::test::scratch("onnx_cli_bad");
+  const std::string student = weight_file(dir, "student", kStudent), encoder = weight_file(dir, "encoder", kEncoder);
+  const std::string teacher = weight_file(dir, "teacher", kTeacher);
+  const std::string config = fewshot_config(dir, "fewshot.yaml", student, encoder);
+  const std::string out = (dir / "model.onnx").string();
+  auto fails_with = [&](const std::string& arguments, const std::vector<std::string>& needles) {
+    const auto r = run_loom(cat("export ", arguments, " out=", out));
+    INFO(arguments << "\n" << r.output);
+    CHECK(r.code == 2);
+    for (const auto& needle : needles) CHECK(r.output.find(needle) != std::string::npos);
+  };
+  fails_with(cat(config, " ckpt=", teacher, " what=generator"), {"StyleGAN2", "no ONNX export"});
+  fails_with(cat(config, " ckpt=", student, " what=clip_image"), {"what=clip_image", "CLIP", "no ONNX export"});
+  fails_with(cat(config, " ckpt=", student, " what=stylizer format=tflite"), {"format=tflite"});
+  fails_with(cat(config, " ckpt=", student, " what=stylizer noise=random"), {"noise=random"});
+  fails_with(cat(config, " ckpt=", student, " what=painting"), {"what=painting"});
+  fails_with(cat(config, " what=stylizer"), {"ckpt="});
+  fails_with(cat(fewshot_config(dir, "teacher.yaml", teacher, encoder), " ckpt=", student, " what=stylizer"),
+             {"recipe.generator", "not a BlazeStyleGAN student"});
+  CHECK(!std::filesystem::exists(out));
+}

@@ -1,0 +1,64 @@
+#pragma once
+// ONNX export tests' side of tests/python/onnx_runtime_check.py: a folder of <name>.onnx files with
+// input sets <name>.in<k>.safetensors, checked and run by PyPI onnx and onnxruntime in one Python
+// process, whose outputs <name>.out<k>.safetensors and <name>.meta.json are read back here.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
+#include <torch/nn/module.h>
+
+#include "core/io/weights.h"
+#include "core/text/cat.h"
+#include "support/test_env.h"
+
+namespace loom::test {
+
+// Parameters moved off their initial values (zero biases and noise strengths, unit BatchNorm) so every
+// term of a forward shows in the output; BatchNorm statistics and w_avg drawn too.
+inline void randomize_for_export(torch::nn::Module& m) {
+  c10::NoGradGuard no_grad;
+  for (auto& p : m.named_parameters()) p.value().add_(at::randn_like(p.value()) * 0.2);
+  for (auto& b : m.named_buffers()) {
+    if (b.key().ends_with("running_var")) b.value().uniform_(0.5, 1.5);
+    if (b.key().ends_with("running_mean") || b.key().ends_with("w_avg")) b.value().normal_(0.0, 0.2);
+  }
+}
+
+inline void write_onnx_inputs(const std::filesystem::path& dir, const std::string& name, int run,
+                              const weights::NamedTensors& inputs) {
+  weights::NamedTensors contiguous;
+  for (const auto& [key, t] : inputs) contiguous.emplace_back(key, t.detach().to(at::kFloat).contiguous());
+  weights::write((dir / cat(name, ".in", run, ".safetensors")).string(), contiguous);
+}
+
+// Checks and runs every model of `dir` (REQUIREs success).
+inline void run_onnx_models(const std::filesystem::path& dir) {
+  REQUIRE(run_python("onnx_runtime_check.py", dir.string()) == 0);
+}
+
+inline at::Tensor onnx_output(const std::filesystem::path& dir, const std::string& name, int run,
+                              const std::string& output) {
+  for (auto& [key, t] : weights::read((dir / cat(name, ".out", run, ".safetensors")).string()))
+    if (key == output) return t;
+  FAIL("no output " << output << " in " << name << ".out" << run << ".safetensors");
+  return {};
+}
+
+inline nlohmann::json onnx_meta(const std::filesystem::path& dir, const std::string& name) {
+  return nlohmann::json::parse(read_text(dir / (name + ".meta.json")));
+}
+
+// max |a − b| relative to the reference's scale (at least 1), the tolerance's unit.
+inline double relative_error(const at::Tensor& actual, const at::Tensor& expected) {
+  REQUIRE(actual.sizes() == expected.sizes());
+  const double scale = std::max(1.0, expected.abs().max().item<double>());
+  return (actual - expected).abs().max().item<double>() / scale;
+}
+
+}  // namespace loom::test
