@@ -11,7 +11,7 @@
 #include <CLI/CLI.hpp>
 
 #include "app/cli_commands.h"
-#include "app/export_onnx.h"
+#include "app/export_model.h"
 #include "app/export_weights.h"
 #include "app/generate.h"
 #include "app/image_text_commands.h"
@@ -73,8 +73,9 @@ int main(int argc, char** argv) {
       stylize_args);
   CLI::App* onnx_export = config_command(
       app, "export",
-      "A trained model as ONNX: loom export CONFIG ckpt=RUN what=stylizer|generator format=onnx out=FILE "
-      "[batch=dynamic|1 noise=const|none input=ws|z psi=1 cutoff=-1]",
+      "A trained model as ONNX, or as a state dict with its config: loom export CONFIG ckpt=RUN "
+      "what=stylizer|generator|clip_image|clip_text format=onnx|torch out=FILE [batch=dynamic|1 noise=const|none "
+      "input=ws|z psi=1 cutoff=-1 fp16=false normalize=true]",
       onnx_args);
   CLI::App* config =
       config_command(app, "config", "Print the resolved config (bases and overrides applied)", config_args);

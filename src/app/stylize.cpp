@@ -11,9 +11,8 @@
 #include <ATen/ops/stack.h>
 #include <c10/core/GradMode.h>
 
-#include "core/config/config_error.h"
+#include "app/fewshot_stylizer.h"
 #include "core/config/config_loader.h"
-#include "core/config/config_schema.h"
 #include "core/error.h"
 #include "core/io/atomic_file.h"
 #include "core/text/cat.h"
@@ -23,9 +22,6 @@
 #include "data/image_io.h"
 #include "models/blazestylegan/blazestylegan.h"
 #include "models/encoder/mobilenet_v2_encoder.h"
-#include "models/encoder/pretrained_encoder.h"
-#include "models/pretrained_image_generator.h"
-#include "train/recipes/fewshot.h"
 #include "train/run_config.h"
 
 namespace loom::cli {
@@ -99,24 +95,10 @@ int stylize(const std::string& config_path, const std::vector<std::string>& argu
   std::vector<std::string> overrides;
   const StylizeArguments a = parse_arguments(arguments, overrides);
   const ConfigNode config = load_config(config_path, overrides);
-  const ConfigNode* recipe = config.find("recipe");
-  if (!recipe) throw ConfigError(cat(config_path, ": no recipe section (give the fewshot run's config)"));
-  const auto options = read_config<FewShotRecipeOptions>(*recipe, "recipe");
-  if (options.generator.empty() || options.encoder.empty())
-    throw ConfigError("recipe: the config must name recipe.generator and recipe.encoder (a fewshot run's config)");
-
-  PretrainedImageGenerator g = load_pretrained_image_generator(options.generator, nullptr, "recipe.generator");
-  if (!g.is_student())
-    throw ConfigError(cat("recipe.generator: ", g.source, " is not a BlazeStyleGAN student (the fewshot recipe's)"));
-  BlazeStyleGan& student = *g.student;
-  const GeneratorFile tuned = read_generator(a.checkpoint);
-  const size_t loaded = weights::load_into(student, generator_weights(tuned), {}, tuned.source).loaded;
-  PretrainedEncoder e = load_pretrained_encoder(options.encoder, nullptr, "recipe.encoder");
+  FewShotStylizer s = load_fewshot_stylizer(config, config_path, a.checkpoint);
+  BlazeStyleGan& student = *s.generator.student;
+  PretrainedEncoder& e = s.encoder;
   const int64_t side = student.options().resolution;
-  if (e.encoder->options().resolution != side || e.encoder->options().num_ws != student.synthesis->num_ws())
-    throw UserError(cat("recipe.encoder: ", e.source, " does not fit the student (", e.encoder->options().resolution,
-                        " px, ", e.encoder->options().num_ws, " ws vs ", side, " px, ", student.synthesis->num_ws(),
-                        ")"));
   const c10::Device device = pick_device(a.device);
   student.to(device);
   e.encoder->to(device);
@@ -132,7 +114,7 @@ int stylize(const std::string& config_path, const std::vector<std::string>& argu
   const auto photos = input_photos(a.input);
   const std::filesystem::path out(a.out);
   std::filesystem::create_directories(out);
-  std::cout << "stylize: " << photos.size() << " photo(s), generator " << loaded << " tensors from " << tuned.source
+  std::cout << "stylize: " << photos.size() << " photo(s), generator " << s.tuned_tensors << " tensors from " << s.tuned_source
             << ", encoder " << e.source << ", align=" << a.align << "\n";
   std::vector<std::string> unreadable, faceless;
   std::vector<at::Tensor> before, after;

@@ -5,6 +5,7 @@
 #include "core/text/cat.h"
 #include "export/nn_onnx.h"
 #include "export/onnx_ops.h"
+#include "export/stylegan2_onnx.h"
 #include "models/blazestylegan/student_layers.h"
 #include "models/blazestylegan/up_to_rgb.h"
 
@@ -15,11 +16,7 @@ namespace {
 // StudentLayerImpl::forward with its noise baked in.
 std::string student_layer(Graph& g, StudentLayerImpl& layer, const std::string& x, const std::string& w,
                           NoiseMode noise_mode) {
-  std::string styles;
-  {
-    auto scope = g.scope("affine");
-    styles = equalized_linear(g, *layer.affine, w);
-  }
+  const std::string styles = affine_styles(g, *layer.affine, w);
   std::string y;
   if (layer.kind() == StudentConv::full) {
     y = modulated_conv2d(g, x, layer.weight, styles, layer.up() ? 2 : 1, 1, layer.resample_filter, true);
@@ -40,24 +37,14 @@ std::string student_layer(Graph& g, StudentLayerImpl& layer, const std::string& 
     const at::Tensor demodulation = depthwise_demodulation(layer.weight_dw, layer.weight_permute);
     y = mul(g, y, g.constant(demodulation.reshape({1, -1, 1, 1}), "demodulation"));
   }
-  // layer_noise's constant map; a zero noise_strength adds exact zeros, so nothing is added.
-  if (noise_mode == NoiseMode::constant && layer.noise_strength.item<float>() != 0.0f) {
-    const int64_t r = layer.resolution();
-    const at::Tensor noise =
-        layer_noise(at::Tensor(), noise_mode, layer.noise_const, layer.noise_strength, at::Tensor(), r);
-    y = add(g, y, g.constant(noise.reshape({1, 1, r, r}), "noise"));
-  }
+  y = constant_noise(g, y, noise_mode, layer.noise_const, layer.noise_strength, layer.resolution());
   return bias_act(g, y, 4, layer.bias, nn::BiasActivation::lrelu, std::sqrt(2.0), layer.conv_clamp());
 }
 
 // UpToRgbImpl::forward: a 1x1 modulated conv without demodulation, bias, clamp, then the head's ×2.
 std::string up_to_rgb(Graph& g, UpToRgbImpl& head, const std::string& x, const std::string& w, int64_t side) {
-  std::string styles;
-  {
-    auto scope = g.scope("affine");
-    styles = equalized_linear(g, *head.affine, w);
-  }
-  styles = mul(g, styles, g.scalar(static_cast<float>(head.weight_gain())));
+  const std::string styles =
+      mul(g, affine_styles(g, *head.affine, w), g.scalar(static_cast<float>(head.weight_gain())));
   std::string y = modulated_conv2d(g, x, head.weight, styles, 1, 0, at::Tensor(), false);
   y = bias_act(g, y, 4, head.bias, nn::BiasActivation::linear, 1.0, head.conv_clamp());
   if (head.upsample() == FinalUpsample::haar) return haar_idwt(g, y, head.weight.size(0), side, side);
@@ -88,7 +75,6 @@ std::string level(Graph& g, BlazeLevelImpl& level, const std::string& x_in, int6
 }  // namespace
 
 std::string blaze_synthesis(Graph& g, BlazeSynthesisImpl& synthesis, const std::string& ws, NoiseMode noise) {
-  if (noise == NoiseMode::random) unsupported("synthesis", "noise=random (the export bakes noise in: const or none)");
   const auto& levels = synthesis.levels();
   std::string x;
   int64_t channels = 0;

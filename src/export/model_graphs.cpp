@@ -1,5 +1,6 @@
 #include "export/model_graphs.h"
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -9,8 +10,10 @@
 #include "export/mapping_network_onnx.h"
 #include "export/mobilenet_v2_encoder_onnx.h"
 #include "export/onnx_ops.h"
+#include "export/stylegan2_onnx.h"
 #include "models/blazestylegan/blaze_synthesis.h"
 #include "models/encoder/mobilenet_v2_encoder.h"
+#include "models/stylegan2/synthesis_network.h"
 
 namespace loom::onnx {
 
@@ -29,11 +32,20 @@ int64_t image_channels(BlazeSynthesisImpl& synthesis) {
 
 }  // namespace
 
-ExportedGraph generator_graph(BlazeSynthesisImpl& synthesis, const GraphOptions& options, MappingNetworkImpl* mapping,
-                              Truncation truncation) {
-  ExportedGraph out{Graph("loom_generator"), {}};
+namespace {
+
+// What generator_graph needs of either family's synthesis.
+struct SynthesisExport {
+  std::string family;
+  int64_t resolution, channels, num_ws, w_dim;
+  std::function<std::string(Graph&, const std::string& ws, NoiseMode)> emit;
+};
+
+ExportedGraph generator_graph(const SynthesisExport& synthesis, const GraphOptions& options,
+                              MappingNetworkImpl* mapping, Truncation truncation) {
+  ExportedGraph out{Graph("loom_generator", options.float16), {}};
   Graph& g = out.graph;
-  const int64_t r = synthesis.resolution(), channels = image_channels(synthesis), num_ws = synthesis.num_ws();
+  const int64_t num_ws = synthesis.num_ws;
   std::string ws, input;
   if (mapping) {
     const int64_t z_dim = mapping->options().z_dim;
@@ -45,17 +57,41 @@ ExportedGraph generator_graph(BlazeSynthesisImpl& synthesis, const GraphOptions&
     if (mapping->options().num_ws != num_ws) ws = g.node("Slice", {ws, g.ints({0}), g.ints({num_ws}), g.ints({1})});
     input = cat("z [batch, ", z_dim, "] through the mapping, psi ", truncation.psi, ", cutoff ", truncation.cutoff);
   } else {
-    ws = g.input("ws", {batch_dim(options), num_ws, synthesis.w_dim()});
-    input = cat("ws [batch, ", num_ws, ", ", synthesis.w_dim(), "] W+");
+    ws = g.input("ws", {batch_dim(options), num_ws, synthesis.w_dim});
+    input = cat("ws [batch, ", num_ws, ", ", synthesis.w_dim, "] W+");
   }
-  const std::string image = blaze_synthesis(g, synthesis, ws, options.noise);
-  g.output(image, "image", {batch_dim(options), channels, r, r});
-  out.info.doc = cat("Loom BlazeStyleGAN student: ", mapping ? "z" : "W+", " -> image in [-1, 1]");
+  const std::string image = synthesis.emit(g, ws, options.noise);
+  g.output(image, "image", {batch_dim(options), synthesis.channels, synthesis.resolution, synthesis.resolution});
+  out.info.doc = cat("Loom ", synthesis.family, ": ", mapping ? "z" : "W+", " -> image in [-1, 1]");
   out.info.metadata = {{"loom.what", "generator"},
+                       {"loom.family", synthesis.family},
                        {"loom.input", input},
                        {"loom.output", "image in [-1, 1]"},
                        {"loom.noise", noise_name(options.noise)}};
   return out;
+}
+
+}  // namespace
+
+ExportedGraph generator_graph(BlazeSynthesisImpl& synthesis, const GraphOptions& options, MappingNetworkImpl* mapping,
+                              Truncation truncation) {
+  const SynthesisExport e{"BlazeStyleGAN student", synthesis.resolution(), image_channels(synthesis),
+                          synthesis.num_ws(), synthesis.w_dim(),
+                          [&](Graph& g, const std::string& ws, NoiseMode noise) {
+                            return blaze_synthesis(g, synthesis, ws, noise);
+                          }};
+  return generator_graph(e, options, mapping, truncation);
+}
+
+ExportedGraph generator_graph(SynthesisNetworkImpl& synthesis, const GraphOptions& options,
+                              MappingNetworkImpl* mapping, Truncation truncation) {
+  const auto& last = synthesis.blocks().back();
+  const SynthesisExport e{"StyleGAN2 generator", last->conv1->resolution(), last->torgb->weight.size(0),
+                          synthesis.num_ws(), last->conv1->affine->weight.size(1),
+                          [&](Graph& g, const std::string& ws, NoiseMode noise) {
+                            return stylegan2_synthesis(g, synthesis, ws, noise);
+                          }};
+  return generator_graph(e, options, mapping, truncation);
 }
 
 ExportedGraph stylizer_graph(MobileNetV2Encoder& encoder, BlazeSynthesisImpl& synthesis, const at::Tensor& w_avg,
@@ -71,7 +107,7 @@ ExportedGraph stylizer_graph(MobileNetV2Encoder& encoder, BlazeSynthesisImpl& sy
   if (w_avg.numel() != e.w_dim)
     throw UserError(cat("stylizer export: w_avg has ", w_avg.numel(), " values, not w_dim ", e.w_dim));
 
-  ExportedGraph out{Graph("loom_stylizer"), {}};
+  ExportedGraph out{Graph("loom_stylizer", options.float16), {}};
   Graph& g = out.graph;
   const std::vector<Dim> shape{batch_dim(options), int64_t{3}, r, r};
   const std::string image = g.input("image", shape);

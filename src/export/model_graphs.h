@@ -1,9 +1,10 @@
 #pragma once
 // The exported graphs of `loom export`, with their inputs, outputs and metadata (metadata_props
 // "loom.*"), assembled from the modules' exports:
-//   generator  "ws" [batch, num_ws, w_dim] (W+) -> "image" [batch, C, R, R] in [-1, 1], the student's
-//              synthesis at inference (last head, noise baked in); or from "z" [batch, z_dim] through
-//              the student's mapping network with truncation ψ (cutoff: the first ws only);
+//   generator  "ws" [batch, num_ws, w_dim] (W+) -> "image" [batch, C, R, R] in [-1, 1], the synthesis
+//              of a BlazeStyleGAN student (last head) or a StyleGAN2 teacher at inference, noise baked
+//              in; or from "z" [batch, z_dim] through the generator's mapping network with truncation
+//              ψ (cutoff: the first ws only);
 //   stylizer   "image" [batch, 3, R, R] in [0, 1] (an aligned face crop) -> "stylized" in [0, 1]:
 //              image·2 − 1 -> encoder -> + w_avg -> student -> (y + 1) / 2 clipped to [0, 1], what
 //              `loom stylize` computes for each crop.
@@ -20,6 +21,7 @@ namespace loom {
 class BlazeSynthesisImpl;
 class MappingNetworkImpl;
 class MobileNetV2Encoder;
+class SynthesisNetworkImpl;
 }  // namespace loom
 
 namespace loom::onnx {
@@ -27,6 +29,8 @@ namespace loom::onnx {
 struct GraphOptions {
   bool dynamic_batch = true;
   NoiseMode noise = NoiseMode::constant;  // constant or none
+  // Build for float16 (Graph::float16); the caller converts the graph with Graph::convert_to_float16.
+  bool float16 = false;
 };
 
 struct ExportedGraph {
@@ -41,6 +45,8 @@ struct Truncation {
 
 // With a `mapping` network the input is "z" through it, truncated; else "ws".
 ExportedGraph generator_graph(BlazeSynthesisImpl& synthesis, const GraphOptions& options,
+                              MappingNetworkImpl* mapping = nullptr, Truncation truncation = {});
+ExportedGraph generator_graph(SynthesisNetworkImpl& synthesis, const GraphOptions& options,
                               MappingNetworkImpl* mapping = nullptr, Truncation truncation = {});
 
 // w_avg [w_dim]: the generator's mean w (the encoder predicts residuals around it). UserError when the

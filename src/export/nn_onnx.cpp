@@ -1,5 +1,6 @@
 #include "export/nn_onnx.h"
 
+#include <cmath>
 #include <vector>
 
 #include <ATen/ops/eye.h>
@@ -43,6 +44,19 @@ std::string fir_filter(Graph& g, const std::string& x, const at::Tensor& f, int6
   return conv(g, x, weight, at::Tensor(), {.pads = {pad.y0, pad.x0, pad.y1, pad.x1}, .group = channels});
 }
 
+std::string upsample2d(Graph& g, const std::string& x, const at::Tensor& f, int64_t channels) {
+  constexpr int64_t up = 2;
+  const int64_t fh = f.size(0), fw = f.size(1);
+  // upsample2d's pads (x0 = (fw + up − 1) / 2, x1 = (fw − up) / 2, likewise y) as crops of the
+  // transposed conv's full output, whose window starts f − 1 samples before the padded one.
+  const int64_t top = fh - 1 - (fh + up - 1) / 2, left = fw - 1 - (fw + up - 1) / 2;
+  const int64_t bottom = fh - up - (fh - up) / 2, right = fw - up - (fw - up) / 2;
+  if (top < 0 || left < 0 || bottom < 0 || right < 0)
+    unsupported("upsample2d", cat("a ", fh, "x", fw, " filter (padding beyond the transposed conv's output)"));
+  const at::Tensor weight = (f * double{up * up}).view({1, 1, fh, fw}).expand({channels, 1, fh, fw});
+  return conv_transpose(g, x, weight, up, channels, {top, left, bottom, right});
+}
+
 std::string conv2d_resample(Graph& g, const std::string& x, const at::Tensor& w, const at::Tensor& f, int64_t up,
                             int64_t down, int64_t padding) {
   if (down != 1) unsupported("conv2d_resample", cat("down=", down));
@@ -54,8 +68,19 @@ std::string conv2d_resample(Graph& g, const std::string& x, const at::Tensor& w,
                     static_cast<double>(up * up));
 }
 
-std::string modulated_conv2d(Graph& g, const std::string& x, const at::Tensor& weight, const std::string& styles,
+std::string modulated_conv2d(Graph& g, const std::string& x, const at::Tensor& weight_in, const std::string& styles_in,
                              int64_t up, int64_t padding, const at::Tensor& resample_filter, bool demodulate) {
+  at::Tensor weight = weight_in;
+  std::string styles = styles_in;
+  if (g.float16() && demodulate) {
+    // nn::modulated_conv2d's float16 path (NVlabs'): weight and styles rescaled so that Σ s²·w² stays in
+    // range; demodulation cancels the scales.
+    const double fan_in = static_cast<double>(weight.size(1) * weight.size(2) * weight.size(3));
+    weight = weight * (1.0 / std::sqrt(fan_in) / weight.abs().amax({1, 2, 3}, true));
+    const std::string peak =
+        g.node("ReduceMax", {g.node("Abs", {styles})}, {{"axes", std::vector<int64_t>{1}}, {"keepdims", int64_t{1}}});
+    styles = g.node("Div", {styles, peak});
+  }
   std::string y = mul(g, x, unsqueeze(g, styles, {2, 3}));
   y = conv2d_resample(g, y, weight, resample_filter, up, 1, padding);
   if (!demodulate) return y;

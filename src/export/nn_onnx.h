@@ -27,13 +27,18 @@ std::string bias_act(Graph& g, const std::string& x, int64_t rank, const at::Ten
 std::string fir_filter(Graph& g, const std::string& x, const at::Tensor& f, int64_t channels, nn::FirPadding pad,
                        double gain);
 
+// nn::upsample2d (2x, NVlabs' padding) on `channels` channels: the depthwise transposed conv upfirdn2d
+// runs, its pads cropping the full output to the 2H x 2W window.
+std::string upsample2d(Graph& g, const std::string& x, const at::Tensor& f, int64_t channels);
+
 // nn::conv2d_resample for up 1 or 2 (down 2 is unsupported): Conv, or ConvTranspose and the FIR filter.
 std::string conv2d_resample(Graph& g, const std::string& x, const at::Tensor& w, const at::Tensor& f, int64_t up,
                             int64_t down, int64_t padding);
 
 // nn::modulated_conv2d in its activation-side form: the styles [N, I] (a value) scale the input, the
 // shared weight convolves, and with `demodulate` each sample's output channels are scaled by
-// rsqrt(s² · Σ_k w² + 1e-8), computed in the graph from a constant [I, O] table. Callers add the noise.
+// rsqrt(s² · Σ_k w² + 1e-8), computed in the graph from a constant [I, O] table; a float16 graph first
+// rescales weight and styles as nn::modulated_conv2d does in float16. Callers add the noise.
 std::string modulated_conv2d(Graph& g, const std::string& x, const at::Tensor& weight, const std::string& styles,
                              int64_t up, int64_t padding, const at::Tensor& resample_filter, bool demodulate);
 

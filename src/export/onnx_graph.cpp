@@ -5,6 +5,7 @@
 
 #include <ATen/ops/scalar_tensor.h>
 #include <ATen/ops/tensor.h>
+#include <c10/core/ScalarType.h>
 
 #include "core/error.h"
 #include "core/text/cat.h"
@@ -68,6 +69,42 @@ std::string Graph::node(const std::string& op_type, const std::vector<std::strin
   const std::string name = unique(scoped(op_type));
   nodes_.push_back({op_type, name, inputs, {name}, std::move(attributes)});  // the output is named as its node
   return name;
+}
+
+void Graph::convert_to_float16() {
+  for (auto& init : initializers_)
+    if (init.tensor.scalar_type() == at::kFloat) init.tensor = init.tensor.to(at::kHalf);
+  auto cast_to = [](Node& node) -> int64_t* {
+    for (auto& a : node.attributes)
+      if (a.name == "to") return std::get_if<int64_t>(&a.value);
+    return nullptr;
+  };
+  for (auto& node : nodes_)
+    if (int64_t* to = node.op_type == "Cast" ? cast_to(node) : nullptr; to && *to == int64_t(ElementType::float32))
+      *to = int64_t(ElementType::float16);
+  auto rename_uses = [this](const std::string& from, const std::string& to) {
+    for (auto& node : nodes_)
+      for (auto& input : node.inputs)
+        if (input == from) input = to;
+  };
+  std::vector<Node> entry;
+  for (const auto& input : inputs_) {
+    if (input.type != ElementType::float32) continue;
+    const std::string half = unique(cat(input.name, "_float16"));
+    rename_uses(input.name, half);
+    entry.push_back({"Cast", half, {input.name}, {half}, {{"to", int64_t(ElementType::float16)}}});
+  }
+  nodes_.insert(nodes_.begin(), entry.begin(), entry.end());
+  for (const auto& output : outputs_) {
+    if (output.type != ElementType::float32) continue;
+    const std::string half = unique(cat(output.name, "_float16"));
+    for (auto& node : nodes_)
+      for (auto& out : node.outputs)
+        if (out == output.name) out = half;
+    rename_uses(output.name, half);
+    nodes_.push_back({"Cast", unique(cat(output.name, "_float32")), {half}, {output.name},
+                      {{"to", int64_t(ElementType::float32)}}});
+  }
 }
 
 Graph::Scope::Scope(Graph& graph, const std::string& name) : graph_(graph) { graph_.scopes_.push_back(name); }

@@ -45,12 +45,14 @@ struct Node {
 
 struct Initializer {
   std::string name;
-  at::Tensor tensor;  // CPU, contiguous, float32 or int64
+  at::Tensor tensor;  // CPU, contiguous, float32 or int64 (float16 after convert_to_float16)
 };
 
 class Graph {
  public:
-  explicit Graph(std::string name) : name_(std::move(name)) {}
+  // float16: the graph will compute in float16 (exporters that need to keep float16 in range, such as
+  // the modulated convs, read float16()); convert_to_float16 converts it once it is built.
+  explicit Graph(std::string name, bool float16 = false) : name_(std::move(name)), float16_(float16) {}
 
   // A graph input; returns its value name (= name).
   std::string input(const std::string& name, std::vector<Dim> shape, ElementType type = ElementType::float32);
@@ -83,6 +85,12 @@ class Graph {
   };
   [[nodiscard]] Scope scope(const std::string& name) { return Scope(*this, name); }
 
+  // The built graph in float16 with float32 inputs and outputs: float initializers become float16 (values
+  // beyond its range ±inf, below it zero), a Cast follows each float32 input and precedes each output,
+  // and Casts to float32 inside the graph cast to float16 instead.
+  void convert_to_float16();
+  bool float16() const { return float16_; }
+
   const std::string& name() const { return name_; }
   const std::vector<ValueInfo>& inputs() const { return inputs_; }
   const std::vector<ValueInfo>& outputs() const { return outputs_; }
@@ -95,6 +103,7 @@ class Graph {
   std::string scoped(const std::string& hint) const;
 
   std::string name_;
+  bool float16_ = false;
   std::vector<ValueInfo> inputs_, outputs_;
   std::vector<Node> nodes_;
   std::vector<Initializer> initializers_;

@@ -14,10 +14,12 @@ std::string conv(Graph& g, const std::string& x, const at::Tensor& weight, const
                  {"strides", spec.strides}});
 }
 
-std::string conv_transpose(Graph& g, const std::string& x, const at::Tensor& weight, int64_t stride, int64_t group) {
+std::string conv_transpose(Graph& g, const std::string& x, const at::Tensor& weight, int64_t stride, int64_t group,
+                           const std::vector<int64_t>& pads) {
   return g.node("ConvTranspose", {x, g.constant(weight, "weight")},
                 {{"group", group},
                  {"kernel_shape", std::vector<int64_t>{weight.size(2), weight.size(3)}},
+                 {"pads", pads},
                  {"strides", std::vector<int64_t>{stride, stride}}});
 }
 

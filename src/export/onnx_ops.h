@@ -21,8 +21,10 @@ struct ConvSpec {
 // Conv with weight [O, I/group, kh, kw] and an optional bias [O] (undefined: none).
 std::string conv(Graph& g, const std::string& x, const at::Tensor& weight, const at::Tensor& bias,
                  const ConvSpec& spec = {});
-// ConvTranspose with weight [I, O/group, kh, kw] (torch's layout), no padding, no bias.
-std::string conv_transpose(Graph& g, const std::string& x, const at::Tensor& weight, int64_t stride, int64_t group);
+// ConvTranspose with weight [I, O/group, kh, kw] (torch's layout), no bias; its `pads` (top, left,
+// bottom, right) crop the full output.
+std::string conv_transpose(Graph& g, const std::string& x, const at::Tensor& weight, int64_t stride, int64_t group,
+                           const std::vector<int64_t>& pads = {0, 0, 0, 0});
 // x [N, in] @ weight [out, in]ᵀ + bias [out] (undefined: none).
 std::string gemm(Graph& g, const std::string& x, const at::Tensor& weight, const at::Tensor& bias);
 

@@ -1,17 +1,19 @@
 // `loom export` end to end on weight files: a stylizer (a fewshot config naming a random student and
-// encoder) and a generator, both run by onnxruntime as Loom computes them; what it cannot export (a
-// StyleGAN2 teacher, the CLIP towers, random noise, another format, a teacher as the fewshot generator)
-// is exit 2 naming it.
+// encoder), a student generator and a StyleGAN2 generator from z, all run by onnxruntime as Loom
+// computes them; what it cannot export (random noise, another format, a teacher as the fewshot
+// generator) is exit 2 naming it.
 #include <torch/torch.h>
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <map>
 
 #include "app/fewshot_stylizer.h"
 #include "core/config/config_loader.h"
 #include "models/blazestylegan/blazestylegan.h"
 #include "models/encoder/mobilenet_v2_encoder.h"
 #include "models/model_metadata.h"
+#include "models/pretrained_image_generator.h"
 #include "support/onnx_runs.h"
 #include "train/components.h"
 
@@ -64,6 +66,12 @@ TEST_CASE("loom export writes a stylizer and a generator that onnxruntime runs a
   INFO(generator.output);
   REQUIRE(generator.code == 0);
 
+  const std::string teacher = weight_file(dir, "teacher", kTeacher);
+  const auto from_z = run_loom(cat("export ", config, " ckpt=", teacher, " what=generator input=z psi=0.5 out=",
+                                   (models / "teacher.onnx").string()));
+  INFO(from_z.output);
+  REQUIRE(from_z.code == 0);
+
   torch::NoGradGuard no_grad;
   const loom::cli::FewShotStylizer s = loom::cli::load_fewshot_stylizer(loom::load_config(config, {}), config, student);
   loom::BlazeSynthesisImpl& synthesis = *s.generator.student->synthesis;
@@ -76,13 +84,53 @@ TEST_CASE("loom export writes a stylizer and a generator that onnxruntime runs a
       ((synthesis.forward(codes, loom::NoiseMode::constant, {}, false).image + 1) / 2).clamp(0, 1);
   const at::Tensor generated = synthesis.forward(ws, loom::NoiseMode::none, {}, false).image;
 
+  const loom::PretrainedImageGenerator t = loom::load_pretrained_image_generator(teacher, nullptr, "model");
+  const at::Tensor z = torch::randn({2, 16});
+  loom::test::write_onnx_inputs(models, "teacher", 0, {{"z", z}});
+  const at::Tensor teacher_image =
+      t.seeds.synthesize(t.seeds.mapping->forward(z, {}, 0.5, -1), loom::NoiseMode::constant);
+
   loom::test::run_onnx_models(models);
+  CHECK(loom::test::relative_error(loom::test::onnx_output(models, "teacher", 0, "image"), teacher_image) < 1e-4);
   CHECK((loom::test::onnx_output(models, "stylizer", 0, "stylized") - stylized).abs().max().item<double>() < 1e-4);
   CHECK(loom::test::relative_error(loom::test::onnx_output(models, "generator", 0, "image"), generated) < 1e-4);
   const auto meta = loom::test::onnx_meta(models, "generator");
   CHECK(meta["inputs"]["ws"] == nlohmann::json::array({1, synthesis.num_ws(), 16}));
   CHECK(meta["metadata"]["loom.noise"] == "none");
   CHECK(loom::test::onnx_meta(models, "stylizer")["metadata"]["loom.checkpoint"] == student);
+}
+
+TEST_CASE("loom export format=torch writes the stylizer's modules as a state dict Python loads, with its config",
+          "[export][cli][torch]") {
+  torch::manual_seed(11);
+  const auto dir = loom::test::scratch("torch_export_cli");
+  const std::string student = weight_file(dir, "student", kStudent), encoder = weight_file(dir, "encoder", kEncoder);
+  const std::string config = fewshot_config(dir, "fewshot.yaml", student, encoder);
+  const auto out = dir / "stylizer.pt";
+  const auto r = run_loom(cat("export ", config, " ckpt=", student, " what=stylizer format=torch out=", out.string()));
+  INFO(r.output);
+  REQUIRE(r.code == 0);
+  const auto read_back = dir / "python.safetensors";
+  REQUIRE(loom::test::run_python("torch_export_check.py", cat(out.string(), " ", read_back.string())) == 0);
+
+  torch::NoGradGuard no_grad;
+  const loom::cli::FewShotStylizer s = loom::cli::load_fewshot_stylizer(loom::load_config(config, {}), config, student);
+  std::map<std::string, at::Tensor> expected{{"w_avg", s.generator.w_avg()}};
+  for (const auto& [key, t] : loom::weights::state_dict(*s.encoder.encoder)) expected["encoder." + key] = t;
+  for (const auto& [key, t] : loom::weights::state_dict(*s.generator.student)) expected["student." + key] = t;
+  const auto python = loom::weights::read(read_back.string());
+  CHECK(python.size() == expected.size());
+  for (const auto& [key, t] : python) {
+    INFO(key);
+    REQUIRE(expected.count(key));
+    CHECK(torch::equal(t, expected.at(key)));
+  }
+  const auto json = nlohmann::json::parse(loom::test::read_text(dir / "stylizer.json"));
+  CHECK(json["what"] == "stylizer");
+  CHECK(json["inputs"]["image"]["shape"] == nlohmann::json::array({"batch", 3, 32, 32}));
+  CHECK(json["modules"]["student"]["model"]["channels"] == nlohmann::json::array({16, 16, 8}));
+  CHECK(json["modules"]["encoder"]["model"]["width_mult"] == 0.25);
+  CHECK(json["config"]["recipe"]["name"] == "fewshot");
 }
 
 TEST_CASE("loom export names the module or setting it cannot export, with exit 2", "[export][cli][bad input]") {
@@ -98,9 +146,10 @@ TEST_CASE("loom export names the module or setting it cannot export, with exit 2
     CHECK(r.code == 2);
     for (const auto& needle : needles) CHECK(r.output.find(needle) != std::string::npos);
   };
-  fails_with(cat(config, " ckpt=", teacher, " what=generator"), {"StyleGAN2", "no ONNX export"});
   fails_with(cat(config, " ckpt=", student, " what=clip_image"), {"what=clip_image", "CLIP", "no ONNX export"});
   fails_with(cat(config, " ckpt=", student, " what=stylizer format=tflite"), {"format=tflite"});
+  fails_with(cat(config, " ckpt=", student, " what=stylizer format=torch"), {"must end in .pt"});
+  fails_with(cat(config, " ckpt=", student, " what=stylizer fp16=yes"), {"fp16=yes"});
   fails_with(cat(config, " ckpt=", student, " what=stylizer noise=random"), {"noise=random"});
   fails_with(cat(config, " ckpt=", student, " what=painting"), {"what=painting"});
   fails_with(cat(config, " what=stylizer"), {"ckpt="});

@@ -2,7 +2,7 @@
 // student -> image), with random weights, pass PyPI onnx's checker and match Loom's forward in
 // onnxruntime within 1e-4 (relative to the output's scale, at least 1): every conv / upsample / head
 // combination of the student, clamps, separate head ws, both noise modes, z through the mapping with
-// truncation; the stylizer in pSp and e4e mode as `loom stylize` computes it, its dynamic-batch graph at
+// truncation; the StyleGAN2 teacher's synthesis (clamped, both noise modes, and from z); the stylizer in pSp and e4e mode as `loom stylize` computes it, its dynamic-batch graph at
 // two batch sizes and a batch-1 graph.
 #include <torch/torch.h>
 #include <catch2/catch.hpp>
@@ -14,24 +14,16 @@
 #include "models/blazestylegan/blazestylegan.h"
 #include "models/encoder/mobilenet_v2_encoder.h"
 #include "models/encoder/pretrained_encoder.h"
+#include "models/stylegan2/generator.h"
 #include "support/onnx_runs.h"
+#include "support/small_teacher.h"
 
 namespace {
 
+using loom::test::small_student;
+
 constexpr double kTolerance = 1e-4;
 
-loom::BlazeStyleGanOptions student_options(const std::string& conv, const std::string& upsample,
-                                           const std::string& final_upsample) {
-  loom::BlazeStyleGanOptions o;
-  o.resolution = 32;
-  o.w_dim = 16;
-  o.mapping_layers = 0;
-  o.conv = conv;
-  o.upsample = upsample;
-  o.final_upsample = final_upsample;
-  o.channels = final_upsample == "none" ? std::vector<int64_t>{16, 16, 8, 8} : std::vector<int64_t>{16, 16, 8};
-  return o;
-}
 
 struct Case {
   std::string name;
@@ -50,13 +42,13 @@ TEST_CASE("BlazeStyleGAN generator exports match Loom's forward in onnxruntime f
     for (const char* upsample : {"haar", "transposed", "bilinear"})
       for (const char* final_upsample : {"none", "haar", "pixel_shuffle"})
         cases.push_back(
-            {loom::cat(conv, "_", upsample, "_", final_upsample), student_options(conv, upsample, final_upsample)});
-  Case clamped{"mobilestylegan_like", student_options("depthwise", "haar", "haar")};
+            {loom::cat(conv, "_", upsample, "_", final_upsample), small_student(conv, upsample, final_upsample)});
+  Case clamped{"mobilestylegan_like", small_student("depthwise", "haar", "haar")};
   clamped.options.first_conv = "full";
   clamped.options.head_ws = "separate";
   clamped.options.conv_clamp = 0.5;
   cases.push_back(clamped);
-  cases.push_back({"no_noise", student_options("depthwise", "haar", "haar"), loom::NoiseMode::none});
+  cases.push_back({"no_noise", small_student("depthwise", "haar", "haar"), loom::NoiseMode::none});
 
   const std::vector<int64_t> batches{1, 3};
   std::vector<std::vector<at::Tensor>> expected;
@@ -92,7 +84,7 @@ TEST_CASE("a generator export from z through the student's mapping network match
           "[export][onnx][blazestylegan]") {
   torch::manual_seed(8);
   const auto dir = loom::test::scratch("onnx_generator_z");
-  loom::BlazeStyleGanOptions o = student_options("depthwise", "haar", "haar");
+  loom::BlazeStyleGanOptions o = small_student("depthwise", "haar", "haar");
   o.z_dim = 16;
   o.mapping_layers = 2;
   loom::BlazeStyleGan student(o);
@@ -119,12 +111,55 @@ TEST_CASE("a generator export from z through the student's mapping network match
   }
 }
 
+TEST_CASE("StyleGAN2 generator exports match Loom's synthesis in onnxruntime", "[export][onnx][stylegan2]") {
+  torch::manual_seed(9);
+  const auto dir = loom::test::scratch("onnx_teacher");
+  loom::StyleGan2Options o = loom::test::small_teacher();
+  o.conv_clamp = 0.8;  // tight enough to clip some outputs of random weights
+  loom::Generator teacher(o);
+  loom::test::randomize_for_export(*teacher);
+  teacher->eval();
+  torch::NoGradGuard no_grad;
+  struct Run {
+    std::string name;
+    loom::NoiseMode noise;
+    bool from_z;
+  };
+  const std::vector<Run> runs{{"teacher_const", loom::NoiseMode::constant, false},
+                              {"teacher_none", loom::NoiseMode::none, false},
+                              {"teacher_z", loom::NoiseMode::constant, true}};
+  const loom::onnx::Truncation truncation{0.7, -1};
+  std::vector<std::vector<at::Tensor>> expected;
+  for (const Run& run : runs) {
+    auto exported =
+        loom::onnx::generator_graph(*teacher->synthesis, {.dynamic_batch = true, .noise = run.noise},
+                                    run.from_z ? teacher->mapping.get() : nullptr, truncation);
+    loom::onnx::write_model(dir / (run.name + ".onnx"), exported.graph, exported.info);
+    expected.emplace_back();
+    for (int k = 0; k < 2; ++k) {
+      const int64_t batch = k == 0 ? 1 : 3;
+      at::Tensor input = run.from_z ? torch::randn({batch, o.z_dim}) : torch::randn({batch, teacher->num_ws(), o.w_dim});
+      loom::test::write_onnx_inputs(dir, run.name, k, {{run.from_z ? "z" : "ws", input}});
+      if (run.from_z) input = teacher->mapping->forward(input, {}, truncation.psi, truncation.cutoff);
+      expected.back().push_back(teacher->synthesis->forward(input, run.noise));
+    }
+  }
+  loom::test::run_onnx_models(dir);
+  for (size_t i = 0; i < runs.size(); ++i) {
+    INFO(runs[i].name);
+    for (int k = 0; k < 2; ++k)
+      CHECK(loom::test::relative_error(loom::test::onnx_output(dir, runs[i].name, k, "image"), expected[i][k]) <
+            kTolerance);
+    CHECK(loom::test::onnx_meta(dir, runs[i].name)["metadata"]["loom.family"] == "StyleGAN2 generator");
+  }
+}
+
 TEST_CASE("stylizer exports match loom stylize's computation in onnxruntime at two batch sizes and at batch 1",
           "[export][onnx][stylizer]") {
   torch::manual_seed(4);
   const auto dir = loom::test::scratch("onnx_stylizer");
   // Separate head ws: 5 convs + 3 heads = 8 ws, so the encoder's 3 / 4 / 1 split builds both laterals.
-  loom::BlazeStyleGanOptions s = student_options("depthwise", "haar", "haar");
+  loom::BlazeStyleGanOptions s = small_student("depthwise", "haar", "haar");
   s.head_ws = "separate";
   loom::BlazeSynthesis synthesis(s);
   loom::test::randomize_for_export(*synthesis);

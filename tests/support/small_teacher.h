@@ -1,6 +1,11 @@
 #pragma once
-// The teacher of the small students in the BlazeStyleGAN tests: StyleGAN2 at 32x32 with 16 channels,
-// w_dim 16 and a 2-layer mapping (8 ws).
+// The small models of the BlazeStyleGAN and export tests: the teacher, StyleGAN2 at 32x32 with 16
+// channels, w_dim 16 and a 2-layer mapping (8 ws); and its students, 32x32 with w_dim 16, no mapping,
+// in any conv / upsample / final_upsample setting.
+#include <string>
+#include <vector>
+
+#include "models/blazestylegan/blazestylegan_options.h"
 #include "models/stylegan2/stylegan2_options.h"
 
 namespace loom::test {
@@ -14,6 +19,20 @@ inline StyleGan2Options small_teacher() {
   t.channel_max = 16;
   t.mapping_layers = 2;
   return t;
+}
+
+inline BlazeStyleGanOptions small_student(const std::string& conv, const std::string& upsample,
+                                          const std::string& final_upsample) {
+  BlazeStyleGanOptions o;
+  o.resolution = 32;
+  o.w_dim = 16;
+  o.z_dim = 16;
+  o.mapping_layers = 0;
+  o.conv = conv;
+  o.upsample = upsample;
+  o.final_upsample = final_upsample;
+  o.channels = final_upsample == "none" ? std::vector<int64_t>{16, 16, 8, 8} : std::vector<int64_t>{16, 16, 8};
+  return o;
 }
 
 }  // namespace loom::test

@@ -2,7 +2,8 @@
 // BlazeStyleGAN student (pSp losses, e4e's progressive stages), `fewshot` runs fine-tuning the student
 // from style images with both presets (exact resume, MediaPipe's style-loss bug behind its flag), and
 // `loom stylize` on a folder with a real face (scikit-image's astronaut), a photograph without one and
-// an unreadable file. Bad settings are errors naming the key.
+// an unreadable file, and the trained stylizer exported as ONNX and run by onnxruntime. Bad settings
+// are errors naming the key.
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -11,12 +12,16 @@
 #include <catch2/catch.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "app/fewshot_stylizer.h"
 #include "core/config/config_error.h"
+#include "core/config/config_loader.h"
 #include "core/io/weights.h"
 #include "data/image_io.h"
 #include "models/blazestylegan/blazestylegan.h"
+#include "models/encoder/mobilenet_v2_encoder.h"
 #include "models/model_metadata.h"
 #include "support/lpips_heads.h"
+#include "support/onnx_runs.h"
 #include "support/skimage_photos.h"
 #include "support/trainer_test_util.h"
 #include "train/components.h"
@@ -275,6 +280,25 @@ TEST_CASE("loom stylize and loom eval: a folder with a face, a photograph withou
   INFO(scores.output);
   CHECK(scores.code == 0);
   CHECK(scores.output.find("val/style_gram") != std::string::npos);
+  // The trained run as ONNX: onnxruntime stylizes a crop as Loom does (tests/export/ covers the settings).
+  const auto onnx_dir = root / "onnx";
+  std::filesystem::create_directories(onnx_dir);
+  const CommandResult exported = run_loom(cat("export ", r.run.config().string(), " ckpt=", r.run.dir.string(),
+                                              " what=stylizer out=", (onnx_dir / "stylizer.onnx").string()));
+  INFO(exported.output);
+  REQUIRE(exported.code == 0);
+  {
+    torch::NoGradGuard no_grad;
+    const cli::FewShotStylizer s =
+        cli::load_fewshot_stylizer(load_config(r.run.config().string(), {}), r.run.config().string(), r.run.dir.string());
+    const at::Tensor crop = data::to_tensor(face).unsqueeze(0);
+    write_onnx_inputs(onnx_dir, "stylizer", 0, {{"image", crop}});
+    const at::Tensor ws = invert(*s.encoder.encoder, crop * 2 - 1, s.generator.w_avg());
+    const at::Tensor expected =
+        ((s.generator.student->synthesis->forward(ws, NoiseMode::constant, {}, false).image + 1) / 2).clamp(0, 1);
+    run_onnx_models(onnx_dir);
+    CHECK((onnx_output(onnx_dir, "stylizer", 0, "stylized") - expected).abs().max().item<double>() < 1e-4);
+  }
   const CommandResult bad = run_loom(cat("stylize ", r.run.config().string(), " ckpt=", r.run.dir.string(),
                                          " input=", input.string(), " out=", out.string(), " align=square"));
   CHECK(bad.code == 2);

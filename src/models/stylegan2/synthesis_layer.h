@@ -43,6 +43,8 @@ class SynthesisLayerImpl : public torch::nn::Module {
   at::Tensor forward(const at::Tensor& x, const at::Tensor& w, NoiseMode noise_mode,
                      const at::Tensor& noise_map = at::Tensor());
   int64_t resolution() const { return resolution_; }
+  int64_t up() const { return up_; }
+  std::optional<double> conv_clamp() const { return conv_clamp_; }
   // As NVlabs costs the layer for one sample: the 3x3 conv at its input resolution when it is the
   // transposed (upsampling) conv, else at its output resolution; plus the affine.
   int64_t multiply_accumulates() const;
@@ -63,6 +65,8 @@ class ToRgbLayerImpl : public torch::nn::Module {
                  std::optional<double> conv_clamp);
   at::Tensor forward(const at::Tensor& x, const at::Tensor& w);
   int64_t multiply_accumulates() const;
+  double weight_gain() const { return weight_gain_; }  // the styles' 1/√in
+  std::optional<double> conv_clamp() const { return conv_clamp_; }
 
   nn::EqualizedLinear affine{nullptr};
   at::Tensor weight, bias;

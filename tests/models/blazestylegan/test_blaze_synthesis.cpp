@@ -16,23 +16,12 @@
 
 namespace {
 
+using loom::test::small_student;
 using loom::test::small_teacher;
 
 using loom::BlazeStyleGanOptions;
 using loom::NoiseMode;
 
-BlazeStyleGanOptions small(const std::string& conv, const std::string& upsample, const std::string& final_upsample) {
-  BlazeStyleGanOptions o;
-  o.resolution = 32;
-  o.w_dim = 16;
-  o.z_dim = 16;
-  o.mapping_layers = 0;
-  o.conv = conv;
-  o.upsample = upsample;
-  o.final_upsample = final_upsample;
-  o.channels = final_upsample == "none" ? std::vector<int64_t>{16, 16, 8, 8} : std::vector<int64_t>{16, 16, 8};
-  return o;
-}
 
 void set_noise_strength(torch::nn::Module& m, double value) {
   torch::NoGradGuard no_grad;
@@ -59,7 +48,7 @@ TEST_CASE("BlazeStyleGAN levels have the RGB side of every setting combination",
     for (const char* upsample : {"haar", "transposed", "bilinear"})
       for (const char* final_upsample : {"none", "haar", "pixel_shuffle"}) {
         INFO(conv << " " << upsample << " " << final_upsample);
-        const BlazeStyleGanOptions o = small(conv, upsample, final_upsample);
+        const BlazeStyleGanOptions o = small_student(conv, upsample, final_upsample);
         loom::BlazeSynthesis synthesis(o);
         set_noise_strength(*synthesis, 0.5);
         const std::vector<int64_t> sides = synthesis->level_resolutions();
@@ -83,7 +72,7 @@ TEST_CASE("BlazeStyleGAN levels have the RGB side of every setting combination",
 }
 
 TEST_CASE("BlazeStyleGAN parameters and mult-adds equal a hand count", "[blazestylegan][counts]") {
-  BlazeStyleGanOptions o = small("depthwise", "bilinear", "none");
+  BlazeStyleGanOptions o = small_student("depthwise", "bilinear", "none");
   o.resolution = 16;
   o.channels = {8, 4, 4};
   // const 128; b4: conv1 281, head 163; b8: conv0 245, conv1 125, head 83; b16: 125, 125, 83.
@@ -111,7 +100,7 @@ TEST_CASE("BlazeStyleGAN and its teacher give the same outputs for the same nois
                      teacher.G->synthesis->forward(ws, NoiseMode::random, false, noise)));
   for (const char* final_upsample : {"none", "haar"}) {
     INFO(final_upsample);
-    loom::BlazeSynthesis student(small("depthwise", "haar", final_upsample));
+    loom::BlazeSynthesis student(small_student("depthwise", "haar", final_upsample));
     set_noise_strength(*student, 0.5);
     const at::Tensor a = student->forward(ws, NoiseMode::random, noise).image;
     CHECK(torch::equal(a, student->forward(ws, NoiseMode::random, noise).image));
@@ -168,7 +157,7 @@ TEST_CASE("BlazeStyleGAN depthwise modulated conv and UpToRGB pass float64 gradi
 }
 
 TEST_CASE("BlazeStyleGAN rejects too few ws, wrong noise maps and bad config keys", "[blazestylegan][errors]") {
-  loom::BlazeSynthesis synthesis(small("depthwise", "haar", "haar"));
+  loom::BlazeSynthesis synthesis(small_student("depthwise", "haar", "haar"));
   const at::Tensor ws = torch::randn({2, 6, 16});
   CHECK_THROWS_WITH(synthesis->forward(ws.narrow(1, 0, 5)), Catch::Contains("ws must be [N, >= 6, 16]"));
   CHECK_THROWS_WITH(synthesis->forward(torch::randn({2, 6, 8})), Catch::Contains("ws must be"));
