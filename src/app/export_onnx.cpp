@@ -9,11 +9,14 @@
 #include "app/fewshot_stylizer.h"
 #include "core/config/config_loader.h"
 #include "core/error.h"
+#include "core/registry/registries.h"
 #include "core/text/cat.h"
 #include "export/model_graphs.h"
 #include "export/onnx_graph.h"
 #include "export/onnx_writer.h"
 #include "models/blazestylegan/blazestylegan.h"
+#include "models/clip/clip.h"
+#include "models/clip/pretrained_image_text_model.h"
 #include "models/encoder/mobilenet_v2_encoder.h"
 #include "models/pretrained_image_generator.h"
 
@@ -23,6 +26,7 @@ namespace {
 struct ExportArguments {
   std::string checkpoint, what, format = "onnx", out, batch = "dynamic", noise = "const", opset, input = "ws";
   std::string psi = "1", cutoff = "-1";
+  std::string normalize = "true";
 };
 
 template <class T>
@@ -44,9 +48,10 @@ T number(const std::string& key, const std::string& value) {
 // Splits export's own key=value arguments from config overrides.
 ExportArguments parse_arguments(const std::vector<std::string>& arguments, std::vector<std::string>& overrides) {
   ExportArguments a;
-  std::map<std::string, std::string*> own{
-      {"ckpt", &a.checkpoint}, {"what", &a.what},   {"format", &a.format}, {"out", &a.out}, {"batch", &a.batch},
-      {"noise", &a.noise},     {"opset", &a.opset}, {"input", &a.input},   {"psi", &a.psi}, {"cutoff", &a.cutoff}};
+  std::map<std::string, std::string*> own{{"ckpt", &a.checkpoint}, {"what", &a.what},          {"format", &a.format},
+                                          {"out", &a.out},         {"batch", &a.batch},        {"noise", &a.noise},
+                                          {"opset", &a.opset},     {"input", &a.input},        {"psi", &a.psi},
+                                          {"cutoff", &a.cutoff},   {"normalize", &a.normalize}};
   for (const auto& argument : arguments) {
     const size_t eq = argument.find('=');
     const std::string key = argument.substr(0, eq);
@@ -55,7 +60,8 @@ ExportArguments parse_arguments(const std::vector<std::string>& arguments, std::
     else
       overrides.push_back(argument);
   }
-  const char* usage = " (loom export CONFIG ckpt=RUN what=stylizer|generator format=onnx out=FILE)";
+  const char* usage =
+      " (loom export CONFIG ckpt=RUN what=stylizer|generator|clip_image|clip_text format=onnx out=FILE)";
   if (a.checkpoint.empty() || a.what.empty() || a.out.empty())
     throw UserError(cat("loom export: give ckpt=, what= and out=", usage));
   if (a.format != "onnx") throw UserError(cat("loom export: format=", a.format, ": only onnx is written", usage));
@@ -65,6 +71,8 @@ ExportArguments parse_arguments(const std::vector<std::string>& arguments, std::
   if (a.input != "ws" && a.input != "z") throw UserError(cat("loom export: input=", a.input, ": ws or z"));
   if (a.noise != "const" && a.noise != "none")
     throw UserError(cat("loom export: noise=", a.noise, ": const or none (random noise cannot be baked in)"));
+  if (a.normalize != "true" && a.normalize != "false")
+    throw UserError(cat("loom export: normalize=", a.normalize, ": true or false"));
   return a;
 }
 
@@ -90,6 +98,20 @@ onnx::ExportedGraph stylizer(const ConfigNode& config, const std::string& config
   return onnx::stylizer_graph(*s.encoder.encoder, *s.generator.student->synthesis, s.generator.w_avg(), options);
 }
 
+// The image or text tower of an image-text model loaded as `loom embed` loads it.
+onnx::ExportedGraph clip_tower(const ConfigNode& config, const ExportArguments& a, const onnx::GraphOptions& options) {
+  const PretrainedImageTextModel m = load_pretrained_image_text_model(a.checkpoint, config.find("model"), "model");
+  auto* clip = dynamic_cast<Clip*>(m.model.get());
+  if (!clip)
+    onnx::unsupported(cat("ckpt=", m.source),
+                      cat("model '", registered_name(model_registry(), m.section, "model"), "' (what=", a.what,
+                          " exports open_clip's CLIP: a ViT image tower and a text transformer)"));
+  std::cout << "export: " << a.what << ", " << m.tensors_loaded << " tensors from " << m.source << "\n";
+  const bool normalize = a.normalize == "true";
+  return a.what == "clip_image" ? onnx::clip_image_graph(*clip, options, normalize)
+                                : onnx::clip_text_graph(*clip, options, normalize);
+}
+
 }  // namespace
 
 int export_model(const std::string& config_path, const std::vector<std::string>& arguments) {
@@ -105,9 +127,9 @@ int export_model(const std::string& config_path, const std::vector<std::string>&
   else if (a.what == "stylizer")
     exported = stylizer(config, config_path, a, options);
   else if (a.what == "clip_image" || a.what == "clip_text")
-    onnx::unsupported(cat("what=", a.what), "the CLIP towers (attention, layer norm) in this version");
+    exported = clip_tower(config, a, options);
   else
-    throw UserError(cat("loom export: what=", a.what, ": stylizer or generator"));
+    throw UserError(cat("loom export: what=", a.what, ": stylizer, generator, clip_image or clip_text"));
   exported.info.metadata["loom.config"] = config_path;
   exported.info.metadata["loom.checkpoint"] = a.checkpoint;
   const onnx::WrittenModel written = onnx::write_model(a.out, exported.graph, exported.info);

@@ -73,8 +73,8 @@ int main(int argc, char** argv) {
       stylize_args);
   CLI::App* onnx_export = config_command(
       app, "export",
-      "A trained model as ONNX: loom export CONFIG ckpt=RUN what=stylizer|generator format=onnx out=FILE "
-      "[batch=dynamic|1 noise=const|none input=ws|z psi=1 cutoff=-1]",
+      "A trained model as ONNX: loom export CONFIG ckpt=RUN what=stylizer|generator|clip_image|clip_text "
+      "format=onnx out=FILE [batch=dynamic|1 noise=const|none input=ws|z psi=1 cutoff=-1 normalize=true|false]",
       onnx_args);
   CLI::App* config =
       config_command(app, "config", "Print the resolved config (bases and overrides applied)", config_args);
