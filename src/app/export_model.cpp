@@ -18,11 +18,14 @@
 #include "core/error.h"
 #include "core/io/atomic_file.h"
 #include "core/io/weights.h"
+#include "core/registry/registries.h"
 #include "core/text/cat.h"
 #include "export/model_graphs.h"
 #include "export/onnx_graph.h"
 #include "export/onnx_writer.h"
 #include "models/blazestylegan/blazestylegan.h"
+#include "models/clip/clip.h"
+#include "models/clip/pretrained_image_text_model.h"
 #include "models/encoder/mobilenet_v2_encoder.h"
 #include "models/pretrained_image_generator.h"
 #include "models/stylegan2/generator.h"
@@ -32,7 +35,7 @@ namespace {
 
 struct ExportArguments {
   std::string checkpoint, what, format = "onnx", out, batch = "dynamic", noise = "const", opset, input = "ws";
-  std::string psi = "1", cutoff = "-1", fp16 = "false";
+  std::string psi = "1", cutoff = "-1", fp16 = "false", normalize = "true";
 };
 
 template <class T>
@@ -57,7 +60,7 @@ ExportArguments parse_arguments(const std::vector<std::string>& arguments, std::
   std::map<std::string, std::string*> own{
       {"ckpt", &a.checkpoint}, {"what", &a.what},   {"format", &a.format}, {"out", &a.out}, {"batch", &a.batch},
       {"noise", &a.noise},     {"opset", &a.opset}, {"input", &a.input},   {"psi", &a.psi}, {"cutoff", &a.cutoff},
-      {"fp16", &a.fp16}};
+      {"fp16", &a.fp16},       {"normalize", &a.normalize}};
   for (const auto& argument : arguments) {
     const size_t eq = argument.find('=');
     const std::string key = argument.substr(0, eq);
@@ -66,7 +69,8 @@ ExportArguments parse_arguments(const std::vector<std::string>& arguments, std::
     else
       overrides.push_back(argument);
   }
-  const char* usage = " (loom export CONFIG ckpt=RUN what=stylizer|generator format=onnx|torch out=FILE)";
+  const char* usage =
+      " (loom export CONFIG ckpt=RUN what=stylizer|generator|clip_image|clip_text format=onnx|torch out=FILE)";
   if (a.checkpoint.empty() || a.what.empty() || a.out.empty())
     throw UserError(cat("loom export: give ckpt=, what= and out=", usage));
   if (a.format != "onnx" && a.format != "torch")
@@ -83,6 +87,8 @@ ExportArguments parse_arguments(const std::vector<std::string>& arguments, std::
   if (a.input != "ws" && a.input != "z") throw UserError(cat("loom export: input=", a.input, ": ws or z"));
   if (a.noise != "const" && a.noise != "none")
     throw UserError(cat("loom export: noise=", a.noise, ": const or none (random noise cannot be baked in)"));
+  if (a.normalize != "true" && a.normalize != "false")
+    throw UserError(cat("loom export: normalize=", a.normalize, ": true or false"));
   return a;
 }
 
@@ -131,6 +137,25 @@ Exported stylizer(const ConfigNode& config, const std::string& config_path, cons
   out.modules = {{"encoder.", s.encoder.encoder.get()}, {"student.", s.generator.student.get()}};
   out.sections = {{"encoder.", s.encoder.model}, {"student.", s.generator.model}};
   out.extra = {{"w_avg", s.generator.w_avg()}};
+  return out;
+}
+
+// The image or text tower of an image-text model loaded as `loom embed` loads it.
+Exported clip_tower(const ConfigNode& config, const ExportArguments& a, const onnx::GraphOptions& options,
+                    PretrainedImageTextModel& m) {
+  m = load_pretrained_image_text_model(a.checkpoint, config.find("model"), "model");
+  auto* clip = dynamic_cast<Clip*>(m.model.get());
+  if (!clip)
+    onnx::unsupported(cat("ckpt=", m.source),
+                      cat("model '", registered_name(model_registry(), m.section, "model"), "' (what=", a.what,
+                          " exports open_clip's CLIP: a ViT image tower and a text transformer)"));
+  std::cout << "export: " << a.what << ", " << m.tensors_loaded << " tensors from " << m.source << "\n";
+  const bool normalize = a.normalize == "true";
+  Exported out;
+  out.graph = a.what == "clip_image" ? onnx::clip_image_graph(*clip, options, normalize)
+                                     : onnx::clip_text_graph(*clip, options, normalize);
+  out.modules = {{"", clip}};
+  out.sections = {{"", m.section}};
   return out;
 }
 
@@ -185,15 +210,16 @@ int export_model(const std::string& config_path, const std::vector<std::string>&
   // The loaded models own the modules `exported` points at.
   PretrainedImageGenerator generator_model;
   FewShotStylizer stylizer_model;
+  PretrainedImageTextModel image_text_model;
   Exported exported;
   if (a.what == "generator")
     exported = generator(config, a, options, generator_model);
   else if (a.what == "stylizer")
     exported = stylizer(config, config_path, a, options, stylizer_model);
   else if (a.what == "clip_image" || a.what == "clip_text")
-    onnx::unsupported(cat("what=", a.what), "the CLIP towers (attention, layer norm) in this version");
+    exported = clip_tower(config, a, options, image_text_model);
   else
-    throw UserError(cat("loom export: what=", a.what, ": stylizer or generator"));
+    throw UserError(cat("loom export: what=", a.what, ": stylizer, generator, clip_image or clip_text"));
   onnx::ExportedGraph& e = exported.graph;
   e.info.metadata["loom.config"] = config_path;
   e.info.metadata["loom.checkpoint"] = a.checkpoint;

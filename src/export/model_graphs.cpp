@@ -4,14 +4,19 @@
 #include <string>
 #include <vector>
 
+#include <ATen/ops/tensor.h>
+#include <nlohmann/json.hpp>
+
 #include "core/error.h"
 #include "core/text/cat.h"
 #include "export/blazestylegan_onnx.h"
+#include "export/clip_onnx.h"
 #include "export/mapping_network_onnx.h"
 #include "export/mobilenet_v2_encoder_onnx.h"
 #include "export/onnx_ops.h"
 #include "export/stylegan2_onnx.h"
 #include "models/blazestylegan/blaze_synthesis.h"
+#include "models/clip/clip.h"
 #include "models/encoder/mobilenet_v2_encoder.h"
 #include "models/stylegan2/synthesis_network.h"
 
@@ -128,6 +133,76 @@ ExportedGraph stylizer_graph(MobileNetV2Encoder& encoder, BlazeSynthesisImpl& sy
                        {"loom.input", cat("image [batch, 3, ", r, ", ", r, "] in [0, 1], an aligned face crop")},
                        {"loom.output", "stylized image in [0, 1]"},
                        {"loom.noise", noise_name(options.noise)}};
+  return out;
+}
+
+namespace {
+
+// F.normalize(x, dim=-1) of Clip::encode_*: x / max(‖x‖₂, 1e-12).
+std::string l2_normalized(Graph& g, const std::string& x) {
+  auto scope = g.scope("normalize");
+  const std::string norm = g.node("ReduceL2", {x}, {{"axes", std::vector<int64_t>{-1}}, {"keepdims", int64_t{1}}});
+  return g.node("Div", {x, g.node("Max", {norm, g.scalar(1e-12f)})});
+}
+
+std::string embedding_meta(bool normalize) {
+  return normalize ? "embedding [batch, embed_dim], L2-normalised" : "embedding [batch, embed_dim], unnormalised";
+}
+
+}  // namespace
+
+ExportedGraph clip_image_graph(Clip& clip, const GraphOptions& options, bool normalize) {
+  const ImagePreprocessOptions& p = clip.preprocess();
+  const int64_t s = clip.image_size();
+  ExportedGraph out{Graph("loom_clip_image", options.float16), {}};
+  Graph& g = out.graph;
+  std::string x = g.input("image", {batch_dim(options), int64_t{3}, s, s});
+  {
+    // The Normalize of the model's preprocessing (data/transforms.cpp reads the first three values).
+    auto scope = g.scope("preprocess");
+    const auto per_channel = [](const std::vector<double>& v) {
+      return at::tensor(std::vector<double>(v.begin(), v.begin() + 3), at::kDouble).view({1, 3, 1, 1});
+    };
+    x = g.node("Div",
+               {g.node("Sub", {x, g.constant(per_channel(p.mean), "mean")}), g.constant(per_channel(p.std), "std")});
+  }
+  x = vision_transformer(g, *clip.visual, x);
+  if (normalize) x = l2_normalized(g, x);
+  g.output(x, "embedding", {batch_dim(options), clip.embed_dim()});
+  const nlohmann::ordered_json preprocess{{"image_size", s},
+                                          {"resize_mode", p.resize_mode},
+                                          {"interpolation", p.interpolation},
+                                          {"fill_color", p.fill_color},
+                                          {"mean", p.mean},
+                                          {"std", p.std}};
+  out.info.doc = "Loom CLIP image tower: image in [0, 1] -> mean/std -> ViT -> embedding";
+  out.info.metadata = {
+      {"loom.what", "clip_image"},
+      {"loom.input", cat("image [batch, 3, ", s, ", ", s, "] in [0, 1], resized and cropped (loom.preprocess); ",
+                         "mean and std are applied in the graph")},
+      {"loom.output", embedding_meta(normalize)},
+      {"loom.preprocess", preprocess.dump()}};
+  return out;
+}
+
+ExportedGraph clip_text_graph(Clip& clip, const GraphOptions& options, bool normalize) {
+  const TextTransformerOptions& t = clip.text->options();
+  ExportedGraph out{Graph("loom_clip_text", options.float16), {}};
+  Graph& g = out.graph;
+  const std::string tokens = g.input("tokens", {batch_dim(options), t.context_length}, ElementType::int64);
+  std::string x = text_transformer(g, *clip.text, tokens);
+  if (normalize) x = l2_normalized(g, x);
+  g.output(x, "embedding", {batch_dim(options), clip.text->output_dim()});
+  const nlohmann::ordered_json tokenizer{{"name", t.tokenizer.name},
+                                         {"clean", t.tokenizer.clean},
+                                         {"context_length", t.context_length},
+                                         {"eot_token_id", t.eot_token_id}};
+  out.info.doc = "Loom CLIP text tower: token ids -> transformer -> embedding";
+  out.info.metadata = {
+      {"loom.what", "clip_text"},
+      {"loom.input", cat("tokens [batch, ", t.context_length, "] int64, the tokenizer's ids (loom.tokenizer)")},
+      {"loom.output", embedding_meta(normalize)},
+      {"loom.tokenizer", tokenizer.dump()}};
   return out;
 }
 

@@ -7,7 +7,12 @@
 //              ψ (cutoff: the first ws only);
 //   stylizer   "image" [batch, 3, R, R] in [0, 1] (an aligned face crop) -> "stylized" in [0, 1]:
 //              image·2 − 1 -> encoder -> + w_avg -> student -> (y + 1) / 2 clipped to [0, 1], what
-//              `loom stylize` computes for each crop.
+//              `loom stylize` computes for each crop;
+//   clip_image "image" [batch, 3, S, S] in [0, 1] (resized and cropped as loom.preprocess says, not yet
+//              normalised) -> the model's mean/std -> image tower -> "embedding" [batch, embed_dim],
+//              L2-normalised when asked: Clip::encode_image of what `loom embed` feeds it;
+//   clip_text  "tokens" [batch, context_length] int64 (the tokenizer's ids) -> "embedding", as
+//              Clip::encode_text.
 // batch is the symbolic dimension "batch" (dynamic_batch) or 1.
 #include <cstdint>
 
@@ -19,6 +24,7 @@
 
 namespace loom {
 class BlazeSynthesisImpl;
+class Clip;
 class MappingNetworkImpl;
 class MobileNetV2Encoder;
 class SynthesisNetworkImpl;
@@ -53,5 +59,9 @@ ExportedGraph generator_graph(SynthesisNetworkImpl& synthesis, const GraphOption
 // encoder does not fit the student (resolution, num_ws, w_dim) or the student is not RGB.
 ExportedGraph stylizer_graph(MobileNetV2Encoder& encoder, BlazeSynthesisImpl& synthesis, const at::Tensor& w_avg,
                              const GraphOptions& options);
+
+// The open_clip-layout CLIP's towers (L2-normalised output unless `normalize` is false).
+ExportedGraph clip_image_graph(Clip& clip, const GraphOptions& options, bool normalize = true);
+ExportedGraph clip_text_graph(Clip& clip, const GraphOptions& options, bool normalize = true);
 
 }  // namespace loom::onnx

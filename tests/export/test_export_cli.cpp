@@ -1,7 +1,8 @@
 // `loom export` end to end on weight files: a stylizer (a fewshot config naming a random student and
-// encoder), a student generator and a StyleGAN2 generator from z, all run by onnxruntime as Loom
-// computes them; what it cannot export (random noise, another format, a teacher as the fewshot
-// generator) is exit 2 naming it.
+// encoder), a student generator, a StyleGAN2 generator from z and the two CLIP towers, all run by
+// onnxruntime as Loom computes them; format=torch read back by Python; what it cannot export (a model
+// that is not image-text or not open_clip's CLIP for the CLIP towers, random noise, another format, a
+// teacher as the fewshot generator) is exit 2 naming it.
 #include <torch/torch.h>
 #include <catch2/catch.hpp>
 
@@ -11,6 +12,7 @@
 #include "app/fewshot_stylizer.h"
 #include "core/config/config_loader.h"
 #include "models/blazestylegan/blazestylegan.h"
+#include "models/clip/pretrained_image_text_model.h"
 #include "models/encoder/mobilenet_v2_encoder.h"
 #include "models/model_metadata.h"
 #include "models/pretrained_image_generator.h"
@@ -28,6 +30,12 @@ const char* kEncoder =
     "{name: mobilenet_v2_encoder, resolution: 32, num_ws: 6, w_dim: 16, width_mult: 0.25, head_channels: 8}";
 const char* kTeacher =
     "{name: stylegan2, resolution: 32, z_dim: 16, w_dim: 16, mapping_layers: 2, channel_base: 256, channel_max: 16}";
+const char* kClip =
+    "{name: clip, embed_dim: 24, vision: {image_size: 32, patch_size: 8, width: 32, layers: 2, heads: 2}, "
+    "text: {context_length: 16, vocab_size: 100, width: 32, heads: 2, layers: 2, eot_token_id: 60}}";
+const char* kSigLip =
+    "{name: siglip, embed_dim: 32, vision: {image_size: 32, patch_size: 8, width: 32, layers: 1, heads: 2}, "
+    "text: {context_length: 16, vocab_size: 100, width: 32, heads: 2, layers: 1}}";
 
 // A random model of `section` as a weight file recording its section, as `loom export-weights` writes.
 std::string weight_file(const std::filesystem::path& dir, const std::string& name, const char* section_yaml) {
@@ -133,6 +141,47 @@ TEST_CASE("loom export format=torch writes the stylizer's modules as a state dic
   CHECK(json["config"]["recipe"]["name"] == "fewshot");
 }
 
+TEST_CASE("loom export writes CLIP image and text towers that onnxruntime runs as loom embed computes",
+          "[export][cli][clip]") {
+  torch::manual_seed(9);
+  const auto dir = loom::test::scratch("onnx_cli_clip");
+  const auto models = dir / "onnx";
+  std::filesystem::create_directories(models);
+  const std::string clip = weight_file(dir, "clip", kClip), config = (dir / "clip.yaml").string();
+  std::ofstream(config) << "model: " << kClip << "\n";
+  const auto image =
+      run_loom(cat("export ", config, " ckpt=", clip, " what=clip_image out=", (models / "image.onnx").string()));
+  INFO(image.output);
+  REQUIRE(image.code == 0);
+  const auto text = run_loom(
+      cat("export ", config, " ckpt=", clip, " what=clip_text normalize=false out=", (models / "text.onnx").string()));
+  INFO(text.output);
+  REQUIRE(text.code == 0);
+
+  torch::NoGradGuard no_grad;
+  const loom::PretrainedImageTextModel m = loom::load_pretrained_image_text_model(clip, nullptr, "model");
+  const at::Tensor images = torch::rand({2, 3, 32, 32});
+  at::Tensor tokens = torch::randint(0, 59, {3, 16}, torch::kLong);
+  tokens[0][4] = 60;
+  tokens[1][15] = 60;
+  loom::test::write_onnx_inputs(models, "image", 0, {{"image", images}});
+  loom::test::write_onnx_inputs(models, "text", 0, {{"tokens", tokens}});
+  const auto& p = m.model->preprocess();
+  const at::Tensor mean = torch::tensor(p.mean).to(torch::kFloat).view({1, 3, 1, 1});
+  const at::Tensor std = torch::tensor(p.std).to(torch::kFloat).view({1, 3, 1, 1});
+  const at::Tensor image_embeddings = m.model->encode_image((images - mean) / std, true);
+  const at::Tensor text_embeddings = m.model->encode_text(tokens, false);
+
+  loom::test::run_onnx_models(models);
+  CHECK((loom::test::onnx_output(models, "image", 0, "embedding") - image_embeddings).abs().max().item<double>() <
+        1e-4);
+  CHECK(loom::test::relative_error(loom::test::onnx_output(models, "text", 0, "embedding"), text_embeddings) < 1e-4);
+  const auto meta = loom::test::onnx_meta(models, "text");
+  CHECK(meta["metadata"]["loom.what"] == "clip_text");
+  CHECK(meta["metadata"]["loom.output"] == "embedding [batch, embed_dim], unnormalised");
+  CHECK(loom::test::onnx_meta(models, "image")["metadata"]["loom.checkpoint"] == clip);
+}
+
 TEST_CASE("loom export names the module or setting it cannot export, with exit 2", "[export][cli][bad input]") {
   torch::manual_seed(7);
   const auto dir = loom::test::scratch("onnx_cli_bad");
@@ -146,7 +195,10 @@ TEST_CASE("loom export names the module or setting it cannot export, with exit 2
     CHECK(r.code == 2);
     for (const auto& needle : needles) CHECK(r.output.find(needle) != std::string::npos);
   };
-  fails_with(cat(config, " ckpt=", student, " what=clip_image"), {"what=clip_image", "CLIP", "no ONNX export"});
+  fails_with(cat(config, " ckpt=", student, " what=clip_image"), {"'blazestylegan' is not an image-text model"});
+  fails_with(cat(config, " ckpt=", weight_file(dir, "siglip", kSigLip), " what=clip_text"),
+             {"model 'siglip'", "what=clip_text", "no ONNX export"});
+  fails_with(cat(config, " ckpt=", student, " what=clip_image normalize=yes"), {"normalize=yes"});
   fails_with(cat(config, " ckpt=", student, " what=stylizer format=tflite"), {"format=tflite"});
   fails_with(cat(config, " ckpt=", student, " what=stylizer format=torch"), {"must end in .pt"});
   fails_with(cat(config, " ckpt=", student, " what=stylizer fp16=yes"), {"fp16=yes"});

@@ -30,10 +30,12 @@ inline void randomize_for_export(torch::nn::Module& m) {
   }
 }
 
+// int64 inputs (token ids) stay int64, every other one goes as float32.
 inline void write_onnx_inputs(const std::filesystem::path& dir, const std::string& name, int run,
                               const weights::NamedTensors& inputs) {
   weights::NamedTensors contiguous;
-  for (const auto& [key, t] : inputs) contiguous.emplace_back(key, t.detach().to(at::kFloat).contiguous());
+  for (const auto& [key, t] : inputs)
+    contiguous.emplace_back(key, t.detach().to(t.scalar_type() == at::kLong ? at::kLong : at::kFloat).contiguous());
   weights::write((dir / cat(name, ".in", run, ".safetensors")).string(), contiguous);
 }
 

@@ -69,6 +69,9 @@ class VisionTransformerImpl : public torch::nn::Module {
   at::Tensor tokens(const at::Tensor& images);
   // tokens -> pooled and projected features.
   at::Tensor pool(const at::Tensor& tokens);
+  // The patch rows of the positional embedding for a gh × gw grid: [gh·gw, width], or [B, gh·gw, width]
+  // for per-sample crops (cropped_pe in training mode).
+  at::Tensor patch_positional_embedding(int64_t batch, int64_t gh, int64_t gw);
 
   // One image: patch conv, transformer, projection (convention of nn::TransformerImpl).
   int64_t multiply_accumulates() const;
@@ -83,10 +86,6 @@ class VisionTransformerImpl : public torch::nn::Module {
   at::Tensor proj;  // [width, output_dim], undefined when output_dim is 0
 
  private:
-  // The patch rows of the positional embedding for a gh × gw grid: [gh·gw, width], or [B, gh·gw, width]
-  // for per-sample crops.
-  at::Tensor patch_positional_embedding(int64_t batch, int64_t gh, int64_t gw);
-
   VisionTransformerOptions options_;
   int64_t output_dim_;
 };
