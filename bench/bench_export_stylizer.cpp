@@ -44,8 +44,8 @@ double median_ms(const std::function<void()>& fn, int iterations) {
 double onnxruntime_ms(const std::filesystem::path& model, int threads, int64_t batch, int iterations) {
   const char* python = std::getenv("LOOM_PYTHON");  // else the one CMake configured
   const std::filesystem::path script = std::filesystem::path(LOOM_SOURCE_DIR) / "bench" / "onnx_latency.py";
-  const std::string command = loom::cat(python ? python : LOOM_BENCH_PYTHON, " ", script.string(), " ", model.string(), " ",
-                                        threads, " ", batch, " ", iterations);
+  const std::string command = loom::cat(python ? python : LOOM_BENCH_PYTHON, " ", script.string(), " ", model.string(),
+                                        " ", threads, " ", batch, " ", iterations);
   FILE* pipe = popen(command.c_str(), "r");
   if (!pipe) return -1;
   double per_image = -1, per_run = -1;
@@ -84,14 +84,14 @@ int main(int argc, char** argv) {
   }
   const int64_t r = student->options().resolution;
   const at::Tensor image = torch::rand({batch, 3, r, r});
-  const double loom_ms = median_ms(
-                             [&] {
-                               const at::Tensor ws = loom::invert(*encoder, image * 2 - 1, w_avg);
-                               ((student->synthesis->forward(ws, loom::NoiseMode::constant, {}, false).image + 1) / 2)
-                                   .clamp(0, 1);
-                             },
-                             iterations) /
-                         static_cast<double>(batch);
+  const double loom_ms =
+      median_ms(
+          [&] {
+            const at::Tensor ws = loom::invert(*encoder, image * 2 - 1, w_avg);
+            ((student->synthesis->forward(ws, loom::NoiseMode::constant, {}, false).image + 1) / 2).clamp(0, 1);
+          },
+          iterations) /
+      static_cast<double>(batch);
   const int threads = at::get_num_threads();
   std::printf("bench_export_stylizer %lldx%lld, batch %lld, %d threads, median of %d runs\n", (long long)r,
               (long long)r, (long long)batch, threads, iterations);

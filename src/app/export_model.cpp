@@ -57,10 +57,10 @@ T number(const std::string& key, const std::string& value) {
 // Splits export's own key=value arguments from config overrides.
 ExportArguments parse_arguments(const std::vector<std::string>& arguments, std::vector<std::string>& overrides) {
   ExportArguments a;
-  std::map<std::string, std::string*> own{
-      {"ckpt", &a.checkpoint}, {"what", &a.what},   {"format", &a.format}, {"out", &a.out}, {"batch", &a.batch},
-      {"noise", &a.noise},     {"opset", &a.opset}, {"input", &a.input},   {"psi", &a.psi}, {"cutoff", &a.cutoff},
-      {"fp16", &a.fp16},       {"normalize", &a.normalize}};
+  std::map<std::string, std::string*> own{{"ckpt", &a.checkpoint}, {"what", &a.what},   {"format", &a.format},
+                                          {"out", &a.out},         {"batch", &a.batch}, {"noise", &a.noise},
+                                          {"opset", &a.opset},     {"input", &a.input}, {"psi", &a.psi},
+                                          {"cutoff", &a.cutoff},   {"fp16", &a.fp16},   {"normalize", &a.normalize}};
   for (const auto& argument : arguments) {
     const size_t eq = argument.find('=');
     const std::string key = argument.substr(0, eq);

@@ -114,8 +114,8 @@ int stylize(const std::string& config_path, const std::vector<std::string>& argu
   const auto photos = input_photos(a.input);
   const std::filesystem::path out(a.out);
   std::filesystem::create_directories(out);
-  std::cout << "stylize: " << photos.size() << " photo(s), generator " << s.tuned_tensors << " tensors from " << s.tuned_source
-            << ", encoder " << e.source << ", align=" << a.align << "\n";
+  std::cout << "stylize: " << photos.size() << " photo(s), generator " << s.tuned_tensors << " tensors from "
+            << s.tuned_source << ", encoder " << e.source << ", align=" << a.align << "\n";
   std::vector<std::string> unreadable, faceless;
   std::vector<at::Tensor> before, after;
   int64_t faces = 0;

@@ -80,22 +80,26 @@ ExportedGraph generator_graph(const SynthesisExport& synthesis, const GraphOptio
 
 ExportedGraph generator_graph(BlazeSynthesisImpl& synthesis, const GraphOptions& options, MappingNetworkImpl* mapping,
                               Truncation truncation) {
-  const SynthesisExport e{"BlazeStyleGAN student", synthesis.resolution(), image_channels(synthesis),
-                          synthesis.num_ws(), synthesis.w_dim(),
-                          [&](Graph& g, const std::string& ws, NoiseMode noise) {
-                            return blaze_synthesis(g, synthesis, ws, noise);
-                          }};
+  const SynthesisExport e{
+      "BlazeStyleGAN student",
+      synthesis.resolution(),
+      image_channels(synthesis),
+      synthesis.num_ws(),
+      synthesis.w_dim(),
+      [&](Graph& g, const std::string& ws, NoiseMode noise) { return blaze_synthesis(g, synthesis, ws, noise); }};
   return generator_graph(e, options, mapping, truncation);
 }
 
-ExportedGraph generator_graph(SynthesisNetworkImpl& synthesis, const GraphOptions& options,
-                              MappingNetworkImpl* mapping, Truncation truncation) {
+ExportedGraph generator_graph(SynthesisNetworkImpl& synthesis, const GraphOptions& options, MappingNetworkImpl* mapping,
+                              Truncation truncation) {
   const auto& last = synthesis.blocks().back();
-  const SynthesisExport e{"StyleGAN2 generator", last->conv1->resolution(), last->torgb->weight.size(0),
-                          synthesis.num_ws(), last->conv1->affine->weight.size(1),
-                          [&](Graph& g, const std::string& ws, NoiseMode noise) {
-                            return stylegan2_synthesis(g, synthesis, ws, noise);
-                          }};
+  const SynthesisExport e{
+      "StyleGAN2 generator",
+      last->conv1->resolution(),
+      last->torgb->weight.size(0),
+      synthesis.num_ws(),
+      last->conv1->affine->weight.size(1),
+      [&](Graph& g, const std::string& ws, NoiseMode noise) { return stylegan2_synthesis(g, synthesis, ws, noise); }};
   return generator_graph(e, options, mapping, truncation);
 }
 

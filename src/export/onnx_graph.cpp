@@ -102,8 +102,8 @@ void Graph::convert_to_float16() {
       for (auto& out : node.outputs)
         if (out == output.name) out = half;
     rename_uses(output.name, half);
-    nodes_.push_back({"Cast", unique(cat(output.name, "_float32")), {half}, {output.name},
-                      {{"to", int64_t(ElementType::float32)}}});
+    nodes_.push_back(
+        {"Cast", unique(cat(output.name, "_float32")), {half}, {output.name}, {{"to", int64_t(ElementType::float32)}}});
   }
 }
 

@@ -12,8 +12,8 @@
 #include <ATen/core/Tensor.h>
 
 #include "export/onnx_graph.h"
-#include "nn/equalized_linear.h"
 #include "models/stylegan2/synthesis_layer.h"
+#include "nn/equalized_linear.h"
 
 namespace loom {
 class SynthesisNetworkImpl;

@@ -17,28 +17,15 @@
 #include "export/onnx_writer.h"
 #include "models/clip/clip.h"
 #include "support/onnx_runs.h"
+#include "support/small_clip.h"
 
 namespace {
 
 constexpr double kTolerance = 1e-4;
-constexpr int64_t kContext = 16, kVocab = 100, kEot = 60;
-
-loom::ClipOptions small_clip() {
-  loom::ClipOptions o;
-  o.embed_dim = 24;
-  o.vision.image_size = 32;
-  o.vision.patch_size = 8;
-  o.vision.width = 32;
-  o.vision.layers = 2;
-  o.vision.heads = 4;
-  o.text.context_length = kContext;
-  o.text.vocab_size = kVocab;
-  o.text.width = 32;
-  o.text.heads = 2;
-  o.text.layers = 2;
-  o.text.eot_token_id = kEot;
-  return o;
-}
+using loom::test::kContext;
+using loom::test::kEot;
+using loom::test::kVocab;
+using loom::test::small_clip;
 
 struct Case {
   std::string name;

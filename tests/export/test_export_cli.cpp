@@ -75,8 +75,8 @@ TEST_CASE("loom export writes a stylizer and a generator that onnxruntime runs a
   REQUIRE(generator.code == 0);
 
   const std::string teacher = weight_file(dir, "teacher", kTeacher);
-  const auto from_z = run_loom(cat("export ", config, " ckpt=", teacher, " what=generator input=z psi=0.5 out=",
-                                   (models / "teacher.onnx").string()));
+  const auto from_z = run_loom(cat("export ", config, " ckpt=", teacher,
+                                   " what=generator input=z psi=0.5 out=", (models / "teacher.onnx").string()));
   INFO(from_z.output);
   REQUIRE(from_z.code == 0);
 

@@ -1,18 +1,20 @@
 // float16 exports (Graph::convert_to_float16): float32 inputs and outputs, float16 weights (half the
 // bytes) and arithmetic, run by onnxruntime and compared with Loom's float32 forward. The tolerance is
 // float16's: 3e-2 at most and 3e-3 on average, relative to the output's scale (at least 1), for the
-// stylizer of a student with both conv kinds and a StyleGAN2 generator whose demodulation sums would
-// leave float16's range without NVlabs' rescaling (large styles).
+// stylizer of a student with both conv kinds, a StyleGAN2 generator whose demodulation sums would
+// leave float16's range without NVlabs' rescaling (large styles), and the CLIP towers' embeddings.
 #include <torch/torch.h>
 #include <catch2/catch.hpp>
 
 #include "export/model_graphs.h"
 #include "export/onnx_writer.h"
 #include "models/blazestylegan/blazestylegan.h"
+#include "models/clip/clip.h"
 #include "models/encoder/mobilenet_v2_encoder.h"
 #include "models/encoder/pretrained_encoder.h"
 #include "models/stylegan2/generator.h"
 #include "support/onnx_runs.h"
+#include "support/small_clip.h"
 #include "support/small_teacher.h"
 
 namespace {
@@ -33,8 +35,10 @@ double write_both(const std::filesystem::path& dir, const std::string& name, loo
 
 }  // namespace
 
-TEST_CASE("float16 exports of the stylizer and a StyleGAN2 generator match Loom's float32 within float16's tolerance",
-          "[export][onnx][float16]") {
+TEST_CASE(
+    "float16 exports of the stylizer, a StyleGAN2 generator and the CLIP towers match Loom's float32 within "
+    "float16's tolerance",
+    "[export][onnx][float16]") {
   torch::manual_seed(12);
   const auto dir = loom::test::scratch("onnx_float16");
   torch::NoGradGuard no_grad;
@@ -44,20 +48,14 @@ TEST_CASE("float16 exports of the stylizer and a StyleGAN2 generator match Loom'
   loom::BlazeSynthesis synthesis(s);
   loom::test::randomize_for_export(*synthesis);
   synthesis->eval();
-  loom::MobileNetV2EncoderOptions e;
-  e.resolution = s.resolution;
-  e.w_dim = s.w_dim;
-  e.num_ws = synthesis->num_ws();
-  e.width_mult = 0.25;
-  e.head_channels = 8;
-  loom::MobileNetV2Encoder encoder(e);
+  loom::MobileNetV2Encoder encoder(loom::test::small_encoder(s, synthesis->num_ws()));
   loom::test::randomize_for_export(encoder);
   encoder.eval();
   const at::Tensor w_avg = torch::randn({s.w_dim});
   const at::Tensor image = torch::rand({2, 3, s.resolution, s.resolution});
-  const double stylizer_bytes = write_both(dir, "stylizer", loom::onnx::stylizer_graph(encoder, *synthesis, w_avg, {}),
-                                           loom::onnx::stylizer_graph(encoder, *synthesis, w_avg, {.float16 = true}),
-                                           {{"image", image}});
+  const double stylizer_bytes =
+      write_both(dir, "stylizer", loom::onnx::stylizer_graph(encoder, *synthesis, w_avg, {}),
+                 loom::onnx::stylizer_graph(encoder, *synthesis, w_avg, {.float16 = true}), {{"image", image}});
   const at::Tensor stylized =
       ((synthesis->forward(loom::invert(encoder, image * 2 - 1, w_avg), loom::NoiseMode::constant, {}, false).image +
         1) /
@@ -75,13 +73,33 @@ TEST_CASE("float16 exports of the stylizer and a StyleGAN2 generator match Loom'
                  loom::onnx::generator_graph(*teacher->synthesis, {.float16 = true}), {{"ws", ws}});
   const at::Tensor generated = teacher->synthesis->forward(ws, loom::NoiseMode::constant);
 
+  loom::Clip clip(loom::test::small_clip());
+  loom::test::randomize_for_export(clip);
+  clip.eval();
+  const at::Tensor pixels = torch::rand({2, 3, 32, 32});
+  at::Tensor tokens = torch::randint(0, loom::test::kEot, {2, loom::test::kContext}, torch::kLong);
+  tokens[0][5] = loom::test::kEot;
+  tokens[1][11] = loom::test::kEot;
+  const double image_bytes =
+      write_both(dir, "clip_image", loom::onnx::clip_image_graph(clip, {}, true),
+                 loom::onnx::clip_image_graph(clip, {.float16 = true}, true), {{"image", pixels}});
+  const double text_bytes =
+      write_both(dir, "clip_text", loom::onnx::clip_text_graph(clip, {}, true),
+                 loom::onnx::clip_text_graph(clip, {.float16 = true}, true), {{"tokens", tokens}});
+  const auto& p = clip.preprocess();
+  const at::Tensor mean = torch::tensor(p.mean).to(torch::kFloat).view({1, 3, 1, 1});
+  const at::Tensor std = torch::tensor(p.std).to(torch::kFloat).view({1, 3, 1, 1});
+  const at::Tensor image_embedding = clip.encode_image((pixels - mean) / std, true);
+  const at::Tensor text_embedding = clip.encode_text(tokens, true);
+
   loom::test::run_onnx_models(dir);
-  CHECK(stylizer_bytes == Approx(0.5).margin(0.01));
-  CHECK(teacher_bytes == Approx(0.5).margin(0.01));
-  const std::vector<std::pair<std::string, at::Tensor>> checks{{"stylizer", stylized}, {"teacher", generated}};
+  for (double ratio : {stylizer_bytes, teacher_bytes, image_bytes, text_bytes})
+    CHECK(ratio == Approx(0.5).margin(0.01));
+  const std::vector<std::pair<std::string, at::Tensor>> checks{
+      {"stylizer", stylized}, {"teacher", generated}, {"clip_image", image_embedding}, {"clip_text", text_embedding}};
   for (const auto& [name, expected] : checks) {
     INFO(name);
-    const std::string output = name == "stylizer" ? "stylized" : "image";
+    const std::string output = name == "stylizer" ? "stylized" : name == "teacher" ? "image" : "embedding";
     const at::Tensor fp32 = loom::test::onnx_output(dir, name, 0, output);
     const at::Tensor fp16 = loom::test::onnx_output(dir, name + "_fp16", 0, output);
     REQUIRE(fp16.scalar_type() == at::kFloat);  // float32 outputs

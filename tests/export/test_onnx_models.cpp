@@ -2,8 +2,8 @@
 // student -> image), with random weights, pass PyPI onnx's checker and match Loom's forward in
 // onnxruntime within 1e-4 (relative to the output's scale, at least 1): every conv / upsample / head
 // combination of the student, clamps, separate head ws, both noise modes, z through the mapping with
-// truncation; the StyleGAN2 teacher's synthesis (clamped, both noise modes, and from z); the stylizer in pSp and e4e mode as `loom stylize` computes it, its dynamic-batch graph at
-// two batch sizes and a batch-1 graph.
+// truncation; the StyleGAN2 teacher's synthesis (clamped, both noise modes, and from z); the stylizer in pSp and e4e
+// mode as `loom stylize` computes it, its dynamic-batch graph at two batch sizes and a batch-1 graph.
 #include <torch/torch.h>
 #include <catch2/catch.hpp>
 
@@ -23,7 +23,6 @@ namespace {
 using loom::test::small_student;
 
 constexpr double kTolerance = 1e-4;
-
 
 struct Case {
   std::string name;
@@ -131,14 +130,14 @@ TEST_CASE("StyleGAN2 generator exports match Loom's synthesis in onnxruntime", "
   const loom::onnx::Truncation truncation{0.7, -1};
   std::vector<std::vector<at::Tensor>> expected;
   for (const Run& run : runs) {
-    auto exported =
-        loom::onnx::generator_graph(*teacher->synthesis, {.dynamic_batch = true, .noise = run.noise},
-                                    run.from_z ? teacher->mapping.get() : nullptr, truncation);
+    auto exported = loom::onnx::generator_graph(*teacher->synthesis, {.dynamic_batch = true, .noise = run.noise},
+                                                run.from_z ? teacher->mapping.get() : nullptr, truncation);
     loom::onnx::write_model(dir / (run.name + ".onnx"), exported.graph, exported.info);
     expected.emplace_back();
     for (int k = 0; k < 2; ++k) {
       const int64_t batch = k == 0 ? 1 : 3;
-      at::Tensor input = run.from_z ? torch::randn({batch, o.z_dim}) : torch::randn({batch, teacher->num_ws(), o.w_dim});
+      at::Tensor input =
+          run.from_z ? torch::randn({batch, o.z_dim}) : torch::randn({batch, teacher->num_ws(), o.w_dim});
       loom::test::write_onnx_inputs(dir, run.name, k, {{run.from_z ? "z" : "ws", input}});
       if (run.from_z) input = teacher->mapping->forward(input, {}, truncation.psi, truncation.cutoff);
       expected.back().push_back(teacher->synthesis->forward(input, run.noise));
@@ -176,14 +175,7 @@ TEST_CASE("stylizer exports match loom stylize's computation in onnxruntime at t
   std::vector<std::vector<at::Tensor>> expected;
   for (const Run& run : runs) {
     torch::manual_seed(5);  // psp and psp_batch1 get one encoder
-    loom::MobileNetV2EncoderOptions e;
-    e.resolution = s.resolution;
-    e.w_dim = s.w_dim;
-    e.num_ws = synthesis->num_ws();
-    e.width_mult = 0.25;
-    e.head_channels = 8;
-    e.progressive = run.progressive;
-    loom::MobileNetV2Encoder encoder(e);
+    loom::MobileNetV2Encoder encoder(loom::test::small_encoder(s, synthesis->num_ws(), run.progressive));
     loom::test::randomize_for_export(encoder);
     encoder.eval();
     torch::NoGradGuard no_grad;

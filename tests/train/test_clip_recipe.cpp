@@ -1,11 +1,13 @@
 // The clip recipe end to end on the synthetic scene world with the tiny CLIP: InfoNCE, and the RO-ViT
 // variant (cropped positional embeddings + focal loss), whose resume must be exact although every
-// step draws random crop boxes.
+// step draws random crop boxes; both trained runs' towers exported as ONNX and run by onnxruntime.
 #include <fstream>
 
 #include <torch/torch.h>
 #include <catch2/catch.hpp>
 
+#include "models/clip/pretrained_image_text_model.h"
+#include "support/onnx_runs.h"
 #include "support/trainer_test_util.h"
 #include "train/stop_signal.h"
 #include "train/trainer.h"
@@ -27,6 +29,31 @@ TrainResult run_clip(const std::filesystem::path& root, const std::string& id,
   return train(config, "clip.yaml");
 }
 
+// `loom export` of a trained run's two towers: onnxruntime's embeddings are the model's (1e-4).
+void check_onnx_export(const TrainResult& r, const std::filesystem::path& dir) {
+  std::filesystem::create_directories(dir);
+  for (const char* what : {"clip_image", "clip_text"}) {
+    const CommandResult c = run_loom(cat("export ", r.run.config().string(), " ckpt=", r.run.dir.string(),
+                                         " what=", what, " out=", (dir / cat(what, ".onnx")).string()));
+    INFO(c.output);
+    REQUIRE(c.code == 0);
+  }
+  torch::NoGradGuard no_grad;
+  const PretrainedImageTextModel m = load_pretrained_image_text_model(r.run.dir, nullptr, "model");
+  const at::Tensor images = torch::rand({3, 3, m.model->image_size(), m.model->image_size()});
+  at::Tensor tokens = torch::randint(0, 49407, {3, m.model->context_length()}, torch::kLong);
+  for (int64_t row = 0; row < 3; ++row) tokens[row][4 + 5 * row] = 49407;  // the EOT id
+  write_onnx_inputs(dir, "clip_image", 0, {{"image", images}});
+  write_onnx_inputs(dir, "clip_text", 0, {{"tokens", tokens}});
+  const auto& p = m.model->preprocess();
+  const at::Tensor mean = torch::tensor(p.mean).to(torch::kFloat).view({1, 3, 1, 1});
+  const at::Tensor std = torch::tensor(p.std).to(torch::kFloat).view({1, 3, 1, 1});
+  run_onnx_models(dir);
+  CHECK(relative_error(onnx_output(dir, "clip_image", 0, "embedding"),
+                       m.model->encode_image((images - mean) / std, true)) < 1e-4);
+  CHECK(relative_error(onnx_output(dir, "clip_text", 0, "embedding"), m.model->encode_text(tokens, true)) < 1e-4);
+}
+
 }  // namespace
 
 TEST_CASE("the clip recipe trains and reports zero-shot accuracy and retrieval recall", "[clip][recipe]") {
@@ -39,6 +66,7 @@ TEST_CASE("the clip recipe trains and reports zero-shot accuracy and retrieval r
   CHECK(top1 <= 1.0);
   CHECK(scalar_value(r.final_metrics, "val/image_to_text_R@10") >=
         scalar_value(r.final_metrics, "val/image_to_text_R@1"));
+  check_onnx_export(r, root / "onnx");
 }
 
 TEST_CASE("RO-ViT variant: resume with cropped positional embeddings is exact", "[clip][recipe][resume]") {
@@ -56,6 +84,7 @@ TEST_CASE("RO-ViT variant: resume with cropped positional embeddings is exact", 
   TrainResult rest = run_clip(root, "split", with({"train.steps=8", "resume=auto"}));
   CHECK(rest.steps == 8);
   require_identical(trained_tensors(whole.last_checkpoint), trained_tensors(rest.last_checkpoint));
+  check_onnx_export(whole, root / "onnx");  // average pooling without class token, resampled PE
 }
 
 TEST_CASE("loom eval runs zero-shot evaluation on weights converted from open_clip", "[clip][cli]") {

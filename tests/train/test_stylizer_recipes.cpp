@@ -289,8 +289,8 @@ TEST_CASE("loom stylize and loom eval: a folder with a face, a photograph withou
   REQUIRE(exported.code == 0);
   {
     torch::NoGradGuard no_grad;
-    const cli::FewShotStylizer s =
-        cli::load_fewshot_stylizer(load_config(r.run.config().string(), {}), r.run.config().string(), r.run.dir.string());
+    const cli::FewShotStylizer s = cli::load_fewshot_stylizer(load_config(r.run.config().string(), {}),
+                                                              r.run.config().string(), r.run.dir.string());
     const at::Tensor crop = data::to_tensor(face).unsqueeze(0);
     write_onnx_inputs(onnx_dir, "stylizer", 0, {{"image", crop}});
     const at::Tensor ws = invert(*s.encoder.encoder, crop * 2 - 1, s.generator.w_avg());

@@ -22,7 +22,6 @@ using loom::test::small_teacher;
 using loom::BlazeStyleGanOptions;
 using loom::NoiseMode;
 
-
 void set_noise_strength(torch::nn::Module& m, double value) {
   torch::NoGradGuard no_grad;
   for (auto& p : m.named_parameters())
