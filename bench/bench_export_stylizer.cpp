@@ -95,12 +95,12 @@ int main(int argc, char** argv) {
   const int threads = at::get_num_threads();
   std::printf("bench_export_stylizer %lldx%lld, batch %lld, %d threads, median of %d runs\n", (long long)r,
               (long long)r, (long long)batch, threads, iterations);
-  std::printf("%-26s %12s %14s %10s\n", "stylizer", "file MB", "ms / image", "vs Loom");
-  std::printf("%-26s %12s %14.2f %9.2fx\n", "Loom (LibTorch CPU)", "-", loom_ms, 1.0);
+  std::printf("%-26s %12s %14s %14s\n", "stylizer", "file MB", "ms / image", "speed vs Loom");
+  std::printf("%-26s %12s %14.2f %13.2fx\n", "Loom (LibTorch CPU)", "-", loom_ms, 1.0);
   for (const auto& [name, path] : files) {
     const double mb = static_cast<double>(std::filesystem::file_size(path)) / 1e6;
     const double ms = onnxruntime_ms(path, threads, batch, iterations);
-    std::printf("%-26s %12.2f %14.2f %9.2fx\n", ("onnxruntime " + name).c_str(), mb, ms, ms > 0 ? loom_ms / ms : 0.0);
+    std::printf("%-26s %12.2f %14.2f %13.2fx\n", ("onnxruntime " + name).c_str(), mb, ms, ms > 0 ? loom_ms / ms : 0.0);
   }
   std::printf("MediaPipe face stylizer task file (TFLite): 29 MB\n");
   return 0;

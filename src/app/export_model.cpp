@@ -233,7 +233,8 @@ int export_model(const std::string& config_path, const std::vector<std::string>&
   std::cout << "wrote " << written.model.string() << " (" << written.model_bytes << " bytes"
             << (written.data.empty() ? std::string() : cat(", weights in ", written.data.string()))
             << "): " << e.graph.nodes().size() << " nodes, " << e.graph.initializer_bytes()
-            << " bytes of weights, opset " << onnx::kOpsetVersion << ", batch " << a.batch << ", noise " << a.noise
+            << " bytes of weights, opset " << onnx::kOpsetVersion << ", batch " << a.batch
+            << (a.what.starts_with("clip") ? std::string() : cat(", noise ", a.noise))
             << (options.float16 ? ", float16" : "") << "\n";
   return 0;
 }
