@@ -26,6 +26,11 @@ FewShotStylizer load_fewshot_stylizer(const ConfigNode& config, const std::strin
         cat("recipe.generator: ", out.generator.source, " is not a BlazeStyleGAN student (the fewshot recipe's)"));
   BlazeStyleGan& student = *out.generator.student;
   const GeneratorFile tuned = read_generator(checkpoint);
+  // A source that records another family fails here by name, not by a list of missing tensors.
+  if (const ConfigNode* name = tuned.model ? tuned.model->find("name") : nullptr;
+      name && name->is_scalar() && name->scalar() != "blazestylegan")
+    throw UserError(cat("ckpt=", tuned.source, ": a '", name->scalar(),
+                        "' model, not a fine-tuned BlazeStyleGAN student (give the fewshot run)"));
   out.tuned_tensors = weights::load_into(student, generator_weights(tuned), {}, tuned.source).loaded;
   out.tuned_source = tuned.source;
   out.encoder = load_pretrained_encoder(options.encoder, nullptr, "recipe.encoder");

@@ -199,6 +199,7 @@ TEST_CASE("loom export names the module or setting it cannot export, with exit 2
   fails_with(cat(config, " ckpt=", weight_file(dir, "siglip", kSigLip), " what=clip_text"),
              {"model 'siglip'", "what=clip_text", "no ONNX export"});
   fails_with(cat(config, " ckpt=", student, " what=clip_image normalize=yes"), {"normalize=yes"});
+  fails_with(cat(config, " ckpt=", teacher, " what=stylizer"), {"'stylegan2' model", "not a fine-tuned BlazeStyleGAN"});
   fails_with(cat(config, " ckpt=", student, " what=stylizer format=tflite"), {"format=tflite"});
   fails_with(cat(config, " ckpt=", student, " what=stylizer format=torch"), {"must end in .pt"});
   fails_with(cat(config, " ckpt=", student, " what=stylizer fp16=yes"), {"fp16=yes"});
