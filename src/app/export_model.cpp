@@ -24,7 +24,6 @@
 #include "export/onnx_graph.h"
 #include "export/onnx_writer.h"
 #include "models/blazestylegan/blazestylegan.h"
-#include "models/clip/clip.h"
 #include "models/clip/pretrained_image_text_model.h"
 #include "models/encoder/mobilenet_v2_encoder.h"
 #include "models/pretrained_image_generator.h"
@@ -144,17 +143,17 @@ Exported stylizer(const ConfigNode& config, const std::string& config_path, cons
 Exported clip_tower(const ConfigNode& config, const ExportArguments& a, const onnx::GraphOptions& options,
                     PretrainedImageTextModel& m) {
   m = load_pretrained_image_text_model(a.checkpoint, config.find("model"), "model");
-  auto* clip = dynamic_cast<Clip*>(m.model.get());
-  if (!clip)
+  if (!onnx::exports_image_text(*m.model))
     onnx::unsupported(cat("ckpt=", m.source),
                       cat("model '", registered_name(model_registry(), m.section, "model"), "' (what=", a.what,
-                          " exports open_clip's CLIP: a ViT image tower and a text transformer)"));
+                          " exports open_clip's CLIP and SigLIP: a ViT or timm ViT image tower and a text "
+                          "transformer)"));
   std::cout << "export: " << a.what << ", " << m.tensors_loaded << " tensors from " << m.source << "\n";
   const bool normalize = a.normalize == "true";
   Exported out;
-  out.graph = a.what == "clip_image" ? onnx::clip_image_graph(*clip, options, normalize)
-                                     : onnx::clip_text_graph(*clip, options, normalize);
-  out.modules = {{"", clip}};
+  out.graph = a.what == "clip_image" ? onnx::clip_image_graph(*m.model, options, normalize)
+                                     : onnx::clip_text_graph(*m.model, options, normalize);
+  out.modules = {{"", m.model.get()}};
   out.sections = {{"", m.section}};
   return out;
 }

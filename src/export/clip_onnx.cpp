@@ -11,17 +11,11 @@ namespace loom::onnx {
 
 namespace {
 
-std::string slice(Graph& g, const std::string& x, int64_t axis, int64_t begin, int64_t end) {
-  return g.node("Slice", {x, g.ints({begin}), g.ints({end}), g.ints({axis})});
-}
-
 // The class token [width] with its positional embedding row, expanded to [B, 1, width] for the batch of
-// `like` (any value whose dim 0 is the batch).
+// `like`.
 std::string class_tokens(Graph& g, VisionTransformerImpl& visual, const std::string& like) {
-  const int64_t width = visual.options().width;
-  const at::Tensor cls = (visual.class_embedding + visual.positional_embedding[0]).view({1, 1, width});
-  const std::string batch = g.node("Shape", {like}, {{"end", int64_t{1}}, {"start", int64_t{0}}});
-  return g.node("Expand", {g.constant(cls, "class_embedding"), concat(g, {batch, g.ints({1, width})}, 0)});
+  const at::Tensor cls = (visual.class_embedding + visual.positional_embedding[0]).view({1, 1, visual.options().width});
+  return expand_to_batch(g, cls, like, "class_embedding");
 }
 
 // The first position of each row whose id is eot_token_id, else the last: [B, 1] int64

@@ -15,8 +15,10 @@
 #include "export/mobilenet_v2_encoder_onnx.h"
 #include "export/onnx_ops.h"
 #include "export/stylegan2_onnx.h"
+#include "export/timm_vit_onnx.h"
 #include "models/blazestylegan/blaze_synthesis.h"
 #include "models/clip/clip.h"
+#include "models/clip/siglip.h"
 #include "models/encoder/mobilenet_v2_encoder.h"
 #include "models/stylegan2/synthesis_network.h"
 
@@ -153,11 +155,29 @@ std::string embedding_meta(bool normalize) {
   return normalize ? "embedding [batch, embed_dim], L2-normalised" : "embedding [batch, embed_dim], unnormalised";
 }
 
+// The image tower of either layout (Clip: ViT; SigLip: timm ViT), unnormalised.
+std::string image_tower(Graph& g, ImageTextModel& model, const std::string& images) {
+  if (auto* clip = dynamic_cast<Clip*>(&model)) return vision_transformer(g, *clip->visual, images);
+  if (auto* siglip = dynamic_cast<SigLip*>(&model)) return timm_vision_tower(g, *siglip->visual, images);
+  unsupported("clip_image", "this image-text model");
+}
+
+// Both layouts share the text tower.
+TextTransformerImpl& text_tower(ImageTextModel& model) {
+  if (auto* clip = dynamic_cast<Clip*>(&model)) return *clip->text;
+  if (auto* siglip = dynamic_cast<SigLip*>(&model)) return *siglip->text;
+  unsupported("clip_text", "this image-text model");
+}
+
 }  // namespace
 
-ExportedGraph clip_image_graph(Clip& clip, const GraphOptions& options, bool normalize) {
-  const ImagePreprocessOptions& p = clip.preprocess();
-  const int64_t s = clip.image_size();
+bool exports_image_text(const ImageTextModel& model) {
+  return dynamic_cast<const Clip*>(&model) || dynamic_cast<const SigLip*>(&model);
+}
+
+ExportedGraph clip_image_graph(ImageTextModel& model, const GraphOptions& options, bool normalize) {
+  const ImagePreprocessOptions& p = model.preprocess();
+  const int64_t s = model.image_size();
   ExportedGraph out{Graph("loom_clip_image", options.float16), {}};
   Graph& g = out.graph;
   std::string x = g.input("image", {batch_dim(options), int64_t{3}, s, s});
@@ -170,9 +190,9 @@ ExportedGraph clip_image_graph(Clip& clip, const GraphOptions& options, bool nor
     x = g.node("Div",
                {g.node("Sub", {x, g.constant(per_channel(p.mean), "mean")}), g.constant(per_channel(p.std), "std")});
   }
-  x = vision_transformer(g, *clip.visual, x);
+  x = image_tower(g, model, x);
   if (normalize) x = l2_normalized(g, x);
-  g.output(x, "embedding", {batch_dim(options), clip.embed_dim()});
+  g.output(x, "embedding", {batch_dim(options), model.embed_dim()});
   const nlohmann::ordered_json preprocess{{"image_size", s},
                                           {"resize_mode", p.resize_mode},
                                           {"interpolation", p.interpolation},
@@ -189,14 +209,15 @@ ExportedGraph clip_image_graph(Clip& clip, const GraphOptions& options, bool nor
   return out;
 }
 
-ExportedGraph clip_text_graph(Clip& clip, const GraphOptions& options, bool normalize) {
-  const TextTransformerOptions& t = clip.text->options();
+ExportedGraph clip_text_graph(ImageTextModel& model, const GraphOptions& options, bool normalize) {
+  TextTransformerImpl& text = text_tower(model);
+  const TextTransformerOptions& t = text.options();
   ExportedGraph out{Graph("loom_clip_text", options.float16), {}};
   Graph& g = out.graph;
   const std::string tokens = g.input("tokens", {batch_dim(options), t.context_length}, ElementType::int64);
-  std::string x = text_transformer(g, *clip.text, tokens);
+  std::string x = text_transformer(g, text, tokens);
   if (normalize) x = l2_normalized(g, x);
-  g.output(x, "embedding", {batch_dim(options), clip.text->output_dim()});
+  g.output(x, "embedding", {batch_dim(options), text.output_dim()});
   const nlohmann::ordered_json tokenizer{{"name", t.tokenizer.name},
                                          {"clean", t.tokenizer.clean},
                                          {"context_length", t.context_length},

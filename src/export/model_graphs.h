@@ -10,9 +10,11 @@
 //              `loom stylize` computes for each crop;
 //   clip_image "image" [batch, 3, S, S] in [0, 1] (resized and cropped as loom.preprocess says, not yet
 //              normalised) -> the model's mean/std -> image tower -> "embedding" [batch, embed_dim],
-//              L2-normalised when asked: Clip::encode_image of what `loom embed` feeds it;
+//              L2-normalised when asked: encode_image of what `loom embed` feeds it;
 //   clip_text  "tokens" [batch, context_length] int64 (the tokenizer's ids) -> "embedding", as
-//              Clip::encode_text.
+//              encode_text.
+// The CLIP graphs take either image-text layout, Clip (open_clip's CLIP) or SigLip (timm image tower),
+// with the same inputs, outputs and loom.* metadata.
 // batch is the symbolic dimension "batch" (dynamic_batch) or 1.
 #include <cstdint>
 
@@ -24,7 +26,7 @@
 
 namespace loom {
 class BlazeSynthesisImpl;
-class Clip;
+class ImageTextModel;
 class MappingNetworkImpl;
 class MobileNetV2Encoder;
 class SynthesisNetworkImpl;
@@ -60,8 +62,12 @@ ExportedGraph generator_graph(SynthesisNetworkImpl& synthesis, const GraphOption
 ExportedGraph stylizer_graph(MobileNetV2Encoder& encoder, BlazeSynthesisImpl& synthesis, const at::Tensor& w_avg,
                              const GraphOptions& options);
 
-// The open_clip-layout CLIP's towers (L2-normalised output unless `normalize` is false).
-ExportedGraph clip_image_graph(Clip& clip, const GraphOptions& options, bool normalize = true);
-ExportedGraph clip_text_graph(Clip& clip, const GraphOptions& options, bool normalize = true);
+// Whether the CLIP graphs export `model`: a Clip or a SigLip.
+bool exports_image_text(const ImageTextModel& model);
+
+// The towers of a Clip or SigLip (L2-normalised output unless `normalize` is false); another
+// ImageTextModel is unsupported.
+ExportedGraph clip_image_graph(ImageTextModel& model, const GraphOptions& options, bool normalize = true);
+ExportedGraph clip_text_graph(ImageTextModel& model, const GraphOptions& options, bool normalize = true);
 
 }  // namespace loom::onnx

@@ -58,6 +58,16 @@ std::string concat(Graph& g, const std::vector<std::string>& inputs, int64_t axi
   return g.node("Concat", inputs, {{"axis", axis}});
 }
 
+std::string slice(Graph& g, const std::string& x, int64_t axis, int64_t begin, int64_t end) {
+  return g.node("Slice", {x, g.ints({begin}), g.ints({end}), g.ints({axis})});
+}
+
+std::string expand_to_batch(Graph& g, const at::Tensor& t, const std::string& like, const std::string& hint) {
+  std::vector<int64_t> rest(t.sizes().begin() + 1, t.sizes().end());
+  const std::string batch = g.node("Shape", {like}, {{"end", int64_t{1}}, {"start", int64_t{0}}});
+  return g.node("Expand", {g.constant(t, hint), concat(g, {batch, g.ints(rest)}, 0)});
+}
+
 std::string resize_bilinear(Graph& g, const std::string& x, int64_t out_h, int64_t out_w, bool align_corners) {
   const std::string batch_channels = g.node("Shape", {x}, {{"end", int64_t{2}}, {"start", int64_t{0}}});
   const std::string sizes = concat(g, {batch_channels, g.ints({out_h, out_w})}, 0);

@@ -38,6 +38,10 @@ std::string rsqrt(Graph& g, const std::string& x);  // 1 / √x (ONNX has no Rsq
 // x[:, index] along `axis` (the axis is dropped).
 std::string select(Graph& g, const std::string& x, int64_t axis, int64_t index);
 std::string concat(Graph& g, const std::vector<std::string>& inputs, int64_t axis);
+// x[begin:end] along `axis`.
+std::string slice(Graph& g, const std::string& x, int64_t axis, int64_t begin, int64_t end);
+// A constant [1, ...] broadcast to the batch of `like` (any value whose dim 0 is the batch): [B, ...].
+std::string expand_to_batch(Graph& g, const at::Tensor& t, const std::string& like, const std::string& hint);
 // Bilinear resize of H and W to out_h x out_w, as at::upsample_bilinear2d with an output size:
 // align_corners, or torch's half-pixel rule (ONNX pytorch_half_pixel). The target is given as sizes
 // (N and C read from x), not scales, so no float rounding can change the output's side.

@@ -25,23 +25,24 @@ at::Tensor causal_mask(int64_t length) {
 
 std::string residual_attention_block(Graph& g, nn::ResidualAttentionBlockImpl& block, const std::string& x,
                                      const std::string& mask, nn::Activation act) {
-  std::string a;
-  {
-    auto scope = g.scope("attn");
-    a = multihead_attention(g, *block.attn, layer_norm(g, *block.ln_1, x), mask);
-  }
-  if (block.ls_1) a = mul(g, a, g.constant(block.ls_1->gamma, "ls_1.gamma"));
-  const std::string h = add(g, x, a);
-  std::string m;
-  {
-    auto scope = g.scope("mlp");
-    m = mlp(g, *block.mlp, layer_norm(g, *block.ln_2, h), act);
-  }
-  if (block.ls_2) m = mul(g, m, g.constant(block.ls_2->gamma, "ls_2.gamma"));
-  return add(g, h, m);
+  const std::string h = residual_branch(g, x, *block.ln_1, block.ls_1, "attn", "ls_1.gamma", [&](const std::string& a) {
+    return multihead_attention(g, *block.attn, a, mask);
+  });
+  return residual_branch(g, h, *block.ln_2, block.ls_2, "mlp", "ls_2.gamma",
+                         [&](const std::string& m) { return mlp(g, *block.mlp, m, act); });
 }
 
 }  // namespace
+
+std::string fused_self_attention(Graph& g, const std::string& x, const at::Tensor& qkv_weight,
+                                 const at::Tensor& qkv_bias, torch::nn::LinearImpl& out, int64_t heads,
+                                 const std::string& mask) {
+  const int64_t head_dim = qkv_weight.size(1) / heads;
+  const std::string qkv = split_heads(g, linear(g, x, qkv_weight, qkv_bias), 3, heads, head_dim);
+  const std::string merged =
+      attention(g, select(g, qkv, 0, 0), select(g, qkv, 0, 1), select(g, qkv, 0, 2), head_dim, mask);
+  return linear(g, merged, out.weight, out.bias);
+}
 
 std::string linear(Graph& g, const std::string& x, const at::Tensor& weight, const at::Tensor& bias) {
   const std::string y = g.node("MatMul", {x, g.constant(weight.t(), "weight")});
@@ -73,25 +74,69 @@ std::string activation(Graph& g, const std::string& x, nn::Activation act) {
   unsupported("activation", cat("activation ", static_cast<int>(act)));
 }
 
-std::string multihead_attention(Graph& g, nn::MultiheadAttentionImpl& attn, const std::string& x,
-                                const std::string& mask) {
-  const int64_t width = attn.in_proj_weight.size(1), heads = attn.heads(), head_dim = width / heads;
-  // nn::split_heads: [B, L, 3·width] -> [3, B, heads, L, head_dim].
-  std::string qkv = linear(g, x, attn.in_proj_weight, attn.in_proj_bias);
-  qkv = transpose(g, reshape(g, qkv, {0, 0, 3, heads, head_dim}), {2, 0, 3, 1, 4});
-  const std::string q = select(g, qkv, 0, 0), k = select(g, qkv, 0, 1), v = select(g, qkv, 0, 2);
+std::string split_heads(Graph& g, const std::string& projected, int64_t n, int64_t heads, int64_t head_dim) {
+  return transpose(g, reshape(g, projected, {0, 0, n, heads, head_dim}), {2, 0, 3, 1, 4});
+}
+
+std::string attention(Graph& g, const std::string& q, const std::string& k, const std::string& v, int64_t head_dim,
+                      const std::string& mask) {
   std::string scores = g.node("MatMul", {q, transpose(g, k, {0, 1, 3, 2})});
   scores = mul(g, scores, g.scalar(static_cast<float>(1.0 / std::sqrt(static_cast<double>(head_dim)))));
   if (!mask.empty()) scores = add(g, scores, mask);
   const std::string weights = g.node("Softmax", {scores}, {{"axis", int64_t{-1}}});
-  // nn::merge_heads: [B, heads, L, head_dim] -> [B, L, width].
-  const std::string merged = reshape(g, transpose(g, g.node("MatMul", {weights, v}), {0, 2, 1, 3}), {0, 0, width});
-  return linear(g, merged, attn.out_proj->weight, attn.out_proj->bias);
+  // nn::merge_heads: [B, heads, Lq, head_dim] -> [B, Lq, heads·head_dim].
+  return reshape(g, transpose(g, g.node("MatMul", {weights, v}), {0, 2, 1, 3}), {0, 0, -1});
+}
+
+std::string multihead_attention(Graph& g, nn::MultiheadAttentionImpl& attn, const std::string& x,
+                                const std::string& mask) {
+  return fused_self_attention(g, x, attn.in_proj_weight, attn.in_proj_bias, *attn.out_proj, attn.heads(), mask);
+}
+
+std::string mlp(Graph& g, const std::string& x, torch::nn::LinearImpl& fc, torch::nn::LinearImpl& proj,
+                nn::Activation act) {
+  return linear(g, activation(g, linear(g, x, fc.weight, fc.bias), act), proj.weight, proj.bias);
 }
 
 std::string mlp(Graph& g, nn::MlpImpl& layer, const std::string& x, nn::Activation act) {
-  const std::string h = activation(g, linear(g, x, layer.c_fc->weight, layer.c_fc->bias), act);
-  return linear(g, h, layer.c_proj->weight, layer.c_proj->bias);
+  return mlp(g, x, *layer.c_fc, *layer.c_proj, act);
+}
+
+std::string residual_branch(Graph& g, const std::string& x, torch::nn::LayerNormImpl& norm, const nn::LayerScale& scale,
+                            const std::string& scope, const std::string& scale_name, const Sublayer& body) {
+  std::string y;
+  {
+    auto s = g.scope(scope);
+    y = body(layer_norm(g, norm, x));
+  }
+  if (scale) y = mul(g, y, g.constant(scale->gamma, scale_name));
+  return add(g, x, y);
+}
+
+std::string vit_block(Graph& g, nn::VitBlockImpl& block, const std::string& x, int64_t heads, nn::Activation act) {
+  // timm's Attention: fused qkv, SDPA with the default 1/√head_dim scale, proj.
+  const auto self_attention = [&](const std::string& a) {
+    return fused_self_attention(g, a, block.attn->qkv->weight, block.attn->qkv->bias, *block.attn->proj, heads, "");
+  };
+  const std::string h = residual_branch(g, x, *block.norm1, block.ls1, "attn", "ls1.gamma", self_attention);
+  return residual_branch(g, h, *block.norm2, block.ls2, "mlp", "ls2.gamma",
+                         [&](const std::string& m) { return mlp(g, m, *block.mlp->fc1, *block.mlp->fc2, act); });
+}
+
+std::string attention_pool_latent(Graph& g, nn::AttentionPoolLatentImpl& pool, const std::string& tokens, int64_t heads,
+                                  nn::Activation act) {
+  const int64_t head_dim = pool.q->weight.size(1) / heads;
+  // q(latent) is computed in the graph on the [1, latent_len, width] constant, as the forward does on its
+  // batch expansion (identical rows).
+  const std::string latent = g.constant(pool.latent, "latent");
+  const std::string queries = split_heads(g, linear(g, latent, pool.q->weight, pool.q->bias), 1, heads, head_dim);
+  const std::string keys_values = split_heads(g, linear(g, tokens, pool.kv->weight, pool.kv->bias), 2, heads, head_dim);
+  std::string x =
+      attention(g, select(g, queries, 0, 0), select(g, keys_values, 0, 0), select(g, keys_values, 0, 1), head_dim, "");
+  x = linear(g, x, pool.proj->weight, pool.proj->bias);
+  x = residual_branch(g, x, *pool.norm, nn::LayerScale{nullptr}, "mlp", "",
+                      [&](const std::string& m) { return mlp(g, m, *pool.mlp->fc1, *pool.mlp->fc2, act); });
+  return select(g, x, 1, 0);
 }
 
 std::string transformer(Graph& g, nn::TransformerImpl& layers, const std::string& x, int64_t length, bool causal) {

@@ -57,17 +57,8 @@ at::Tensor tokens(int64_t batch) {
 
 void check_against(const std::filesystem::path& dir, const std::vector<Case>& cases,
                    const std::vector<std::vector<at::Tensor>>& expected, const std::string& what) {
-  for (size_t i = 0; i < cases.size(); ++i) {
-    INFO(cases[i].name);
-    for (size_t k = 0; k < expected[i].size(); ++k) {
-      INFO("run " << k << ", batch " << expected[i][k].size(0));
-      const at::Tensor embedding = loom::test::onnx_output(dir, cases[i].name, static_cast<int>(k), "embedding");
-      CHECK(loom::test::relative_error(embedding, expected[i][k]) < kTolerance);
-    }
-    const auto meta = loom::test::onnx_meta(dir, cases[i].name);
-    CHECK(meta["metadata"]["loom.what"] == what);
-    CHECK(meta["outputs"]["embedding"][0] == "batch");
-  }
+  for (size_t i = 0; i < cases.size(); ++i)
+    loom::test::check_onnx_embeddings(dir, cases[i].name, expected[i], what, kTolerance);
 }
 
 }  // namespace

@@ -1,8 +1,8 @@
 // `loom export` end to end on weight files: a stylizer (a fewshot config naming a random student and
-// encoder), a student generator, a StyleGAN2 generator from z and the two CLIP towers, all run by
-// onnxruntime as Loom computes them; format=torch read back by Python; what it cannot export (a model
-// that is not image-text or not open_clip's CLIP for the CLIP towers, random noise, another format, a
-// teacher as the fewshot generator) is exit 2 naming it.
+// encoder), a student generator, a StyleGAN2 generator from z and the two towers of CLIP and of SigLIP,
+// all run by onnxruntime as Loom computes them; format=torch read back by Python; what it cannot export
+// (a model that is not image-text for the CLIP towers, random noise, another format, a teacher as the
+// fewshot generator) is exit 2 naming it.
 #include <torch/torch.h>
 #include <catch2/catch.hpp>
 
@@ -141,25 +141,27 @@ TEST_CASE("loom export format=torch writes the stylizer's modules as a state dic
   CHECK(json["config"]["recipe"]["name"] == "fewshot");
 }
 
-TEST_CASE("loom export writes CLIP image and text towers that onnxruntime runs as loom embed computes",
-          "[export][cli][clip]") {
-  torch::manual_seed(9);
-  const auto dir = loom::test::scratch("onnx_cli_clip");
+namespace {
+
+// Both towers of a random image-text model of `section` exported by `loom export` (the image one
+// normalised, the text one not) and run by onnxruntime as `loom embed` computes them.
+void check_tower_exports(const std::string& name, const char* section) {
+  const auto dir = loom::test::scratch("onnx_cli_" + name);
   const auto models = dir / "onnx";
   std::filesystem::create_directories(models);
-  const std::string clip = weight_file(dir, "clip", kClip), config = (dir / "clip.yaml").string();
-  std::ofstream(config) << "model: " << kClip << "\n";
+  const std::string weights = weight_file(dir, name, section), config = (dir / (name + ".yaml")).string();
+  std::ofstream(config) << "model: " << section << "\n";
   const auto image =
-      run_loom(cat("export ", config, " ckpt=", clip, " what=clip_image out=", (models / "image.onnx").string()));
+      run_loom(cat("export ", config, " ckpt=", weights, " what=clip_image out=", (models / "image.onnx").string()));
   INFO(image.output);
   REQUIRE(image.code == 0);
-  const auto text = run_loom(
-      cat("export ", config, " ckpt=", clip, " what=clip_text normalize=false out=", (models / "text.onnx").string()));
+  const auto text = run_loom(cat("export ", config, " ckpt=", weights,
+                                 " what=clip_text normalize=false out=", (models / "text.onnx").string()));
   INFO(text.output);
   REQUIRE(text.code == 0);
 
   torch::NoGradGuard no_grad;
-  const loom::PretrainedImageTextModel m = loom::load_pretrained_image_text_model(clip, nullptr, "model");
+  const loom::PretrainedImageTextModel m = loom::load_pretrained_image_text_model(weights, nullptr, "model");
   const at::Tensor images = torch::rand({2, 3, 32, 32});
   at::Tensor tokens = torch::randint(0, 59, {3, 16}, torch::kLong);
   tokens[0][4] = 60;
@@ -179,7 +181,21 @@ TEST_CASE("loom export writes CLIP image and text towers that onnxruntime runs a
   const auto meta = loom::test::onnx_meta(models, "text");
   CHECK(meta["metadata"]["loom.what"] == "clip_text");
   CHECK(meta["metadata"]["loom.output"] == "embedding [batch, embed_dim], unnormalised");
-  CHECK(loom::test::onnx_meta(models, "image")["metadata"]["loom.checkpoint"] == clip);
+  CHECK(loom::test::onnx_meta(models, "image")["metadata"]["loom.checkpoint"] == weights);
+}
+
+}  // namespace
+
+TEST_CASE("loom export writes CLIP image and text towers that onnxruntime runs as loom embed computes",
+          "[export][cli][clip]") {
+  torch::manual_seed(9);
+  check_tower_exports("clip", kClip);
+}
+
+TEST_CASE("loom export writes SigLIP's timm image tower and its text tower as loom embed computes them",
+          "[export][cli][clip][siglip]") {
+  torch::manual_seed(10);
+  check_tower_exports("siglip", kSigLip);
 }
 
 TEST_CASE("loom export names the module or setting it cannot export, with exit 2", "[export][cli][bad input]") {
@@ -196,8 +212,6 @@ TEST_CASE("loom export names the module or setting it cannot export, with exit 2
     for (const auto& needle : needles) CHECK(r.output.find(needle) != std::string::npos);
   };
   fails_with(cat(config, " ckpt=", student, " what=clip_image"), {"'blazestylegan' is not an image-text model"});
-  fails_with(cat(config, " ckpt=", weight_file(dir, "siglip", kSigLip), " what=clip_text"),
-             {"model 'siglip'", "what=clip_text", "no ONNX export"});
   fails_with(cat(config, " ckpt=", student, " what=clip_image normalize=yes"), {"normalize=yes"});
   fails_with(cat(config, " ckpt=", teacher, " what=stylizer"), {"'stylegan2' model", "not a fine-tuned BlazeStyleGAN"});
   fails_with(cat(config, " ckpt=", student, " what=stylizer format=tflite"), {"format=tflite"});

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
@@ -61,6 +62,21 @@ inline double relative_error(const at::Tensor& actual, const at::Tensor& expecte
   REQUIRE(actual.sizes() == expected.sizes());
   const double scale = std::max(1.0, expected.abs().max().item<double>());
   return (actual - expected).abs().max().item<double>() / scale;
+}
+
+// The "embedding" output of model `name`'s runs against `expected` (one tensor per run) within
+// `tolerance` (relative_error), and the graph's loom.what and symbolic batch.
+inline void check_onnx_embeddings(const std::filesystem::path& dir, const std::string& name,
+                                  const std::vector<at::Tensor>& expected, const std::string& what, double tolerance) {
+  INFO(name);
+  for (size_t k = 0; k < expected.size(); ++k) {
+    INFO("run " << k << ", batch " << expected[k].size(0));
+    const at::Tensor embedding = onnx_output(dir, name, static_cast<int>(k), "embedding");
+    CHECK(relative_error(embedding, expected[k]) < tolerance);
+  }
+  const auto meta = onnx_meta(dir, name);
+  CHECK(meta["metadata"]["loom.what"] == what);
+  CHECK(meta["outputs"]["embedding"][0] == "batch");
 }
 
 }  // namespace loom::test
