@@ -2,7 +2,8 @@
 // bytes) and arithmetic, run by onnxruntime and compared with Loom's float32 forward. The tolerance is
 // float16's: 3e-2 at most and 3e-3 on average, relative to the output's scale (at least 1), for the
 // stylizer of a student with both conv kinds, a StyleGAN2 generator whose demodulation sums would
-// leave float16's range without NVlabs' rescaling (large styles), and the CLIP towers' embeddings.
+// leave float16's range without NVlabs' rescaling (large styles), and the CLIP and SigLIP towers'
+// embeddings.
 #include <torch/torch.h>
 #include <catch2/catch.hpp>
 
@@ -10,6 +11,7 @@
 #include "export/onnx_writer.h"
 #include "models/blazestylegan/blazestylegan.h"
 #include "models/clip/clip.h"
+#include "models/clip/siglip.h"
 #include "models/encoder/mobilenet_v2_encoder.h"
 #include "models/encoder/pretrained_encoder.h"
 #include "models/stylegan2/generator.h"
@@ -74,29 +76,30 @@ TEST_CASE(
   const at::Tensor generated = teacher->synthesis->forward(ws, loom::NoiseMode::constant);
 
   loom::Clip clip(loom::test::small_clip());
-  loom::test::randomize_for_export(clip);
-  clip.eval();
+  loom::SigLip siglip(loom::test::small_siglip());
   const at::Tensor pixels = torch::rand({2, 3, 32, 32});
   at::Tensor tokens = torch::randint(0, loom::test::kEot, {2, loom::test::kContext}, torch::kLong);
   tokens[0][5] = loom::test::kEot;
   tokens[1][11] = loom::test::kEot;
-  const double image_bytes =
-      write_both(dir, "clip_image", loom::onnx::clip_image_graph(clip, {}, true),
-                 loom::onnx::clip_image_graph(clip, {.float16 = true}, true), {{"image", pixels}});
-  const double text_bytes =
-      write_both(dir, "clip_text", loom::onnx::clip_text_graph(clip, {}, true),
-                 loom::onnx::clip_text_graph(clip, {.float16 = true}, true), {{"tokens", tokens}});
-  const auto& p = clip.preprocess();
-  const at::Tensor mean = torch::tensor(p.mean).to(torch::kFloat).view({1, 3, 1, 1});
-  const at::Tensor std = torch::tensor(p.std).to(torch::kFloat).view({1, 3, 1, 1});
-  const at::Tensor image_embedding = clip.encode_image((pixels - mean) / std, true);
-  const at::Tensor text_embedding = clip.encode_text(tokens, true);
+  std::vector<double> ratios{stylizer_bytes, teacher_bytes};
+  std::vector<std::pair<std::string, at::Tensor>> checks{{"stylizer", stylized}, {"teacher", generated}};
+  const std::vector<std::pair<std::string, loom::ImageTextModel*>> image_text{{"clip", &clip}, {"siglip", &siglip}};
+  for (const auto& [family, model] : image_text) {
+    loom::test::randomize_for_export(*model);
+    model->eval();
+    ratios.push_back(write_both(dir, family + "_image", loom::onnx::clip_image_graph(*model, {}),
+                                loom::onnx::clip_image_graph(*model, {.float16 = true}), {{"image", pixels}}));
+    ratios.push_back(write_both(dir, family + "_text", loom::onnx::clip_text_graph(*model, {}),
+                                loom::onnx::clip_text_graph(*model, {.float16 = true}), {{"tokens", tokens}}));
+    const auto& p = model->preprocess();
+    const at::Tensor mean = torch::tensor(p.mean).to(torch::kFloat).view({1, 3, 1, 1});
+    const at::Tensor std = torch::tensor(p.std).to(torch::kFloat).view({1, 3, 1, 1});
+    checks.emplace_back(family + "_image", model->encode_image((pixels - mean) / std, true));
+    checks.emplace_back(family + "_text", model->encode_text(tokens, true));
+  }
 
   loom::test::run_onnx_models(dir);
-  for (double ratio : {stylizer_bytes, teacher_bytes, image_bytes, text_bytes})
-    CHECK(ratio == Approx(0.5).margin(0.01));
-  const std::vector<std::pair<std::string, at::Tensor>> checks{
-      {"stylizer", stylized}, {"teacher", generated}, {"clip_image", image_embedding}, {"clip_text", text_embedding}};
+  for (double ratio : ratios) CHECK(ratio == Approx(0.5).margin(0.01));
   for (const auto& [name, expected] : checks) {
     INFO(name);
     const std::string output = name == "stylizer" ? "stylized" : name == "teacher" ? "image" : "embedding";
