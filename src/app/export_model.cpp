@@ -3,7 +3,6 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
-#include <type_traits>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -13,6 +12,7 @@
 #include <c10/core/GradMode.h>
 
 #include "app/fewshot_stylizer.h"
+#include "app/named_arguments.h"
 #include "core/config/config_json.h"
 #include "core/config/config_loader.h"
 #include "core/error.h"
@@ -37,37 +37,14 @@ struct ExportArguments {
   std::string psi = "1", cutoff = "-1", fp16 = "false", normalize = "true";
 };
 
-template <class T>
-T number(const std::string& key, const std::string& value) {
-  size_t used = 0;
-  T parsed{};
-  try {
-    if constexpr (std::is_same_v<T, double>)
-      parsed = std::stod(value, &used);
-    else
-      parsed = std::stoll(value, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (value.empty() || used != value.size()) throw UserError(cat("loom export: ", key, "=", value, " is not a number"));
-  return parsed;
-}
-
 // Splits export's own key=value arguments from config overrides.
 ExportArguments parse_arguments(const std::vector<std::string>& arguments, std::vector<std::string>& overrides) {
   ExportArguments a;
-  std::map<std::string, std::string*> own{{"ckpt", &a.checkpoint}, {"what", &a.what},   {"format", &a.format},
-                                          {"out", &a.out},         {"batch", &a.batch}, {"noise", &a.noise},
-                                          {"opset", &a.opset},     {"input", &a.input}, {"psi", &a.psi},
-                                          {"cutoff", &a.cutoff},   {"fp16", &a.fp16},   {"normalize", &a.normalize}};
-  for (const auto& argument : arguments) {
-    const size_t eq = argument.find('=');
-    const std::string key = argument.substr(0, eq);
-    if (eq != std::string::npos && own.count(key))
-      *own[key] = argument.substr(eq + 1);
-    else
-      overrides.push_back(argument);
-  }
+  const std::map<std::string, std::string*> own{
+      {"ckpt", &a.checkpoint}, {"what", &a.what},     {"format", &a.format}, {"out", &a.out},
+      {"batch", &a.batch},     {"noise", &a.noise},   {"opset", &a.opset},   {"input", &a.input},
+      {"psi", &a.psi},         {"cutoff", &a.cutoff}, {"fp16", &a.fp16},     {"normalize", &a.normalize}};
+  split_arguments(arguments, own, overrides);
   const char* usage =
       " (loom export CONFIG ckpt=RUN what=stylizer|generator|clip_image|clip_text format=onnx|torch out=FILE)";
   if (a.checkpoint.empty() || a.what.empty() || a.out.empty())
@@ -112,7 +89,8 @@ Exported generator(const ConfigNode& config, const ExportArguments& a, const onn
     if (!mapping)
       throw UserError(cat("loom export input=z: ", g.source, " has no mapping network (model.mapping_layers 0)"));
   }
-  const onnx::Truncation truncation{number<double>("psi", a.psi), number<int64_t>("cutoff", a.cutoff)};
+  const onnx::Truncation truncation{decimal_argument("loom export", "psi", a.psi),
+                                    integer_argument("loom export", "cutoff", a.cutoff)};
   Exported out;
   out.modules = {{"", g.module.get()}};
   out.sections = {{"", g.model}};

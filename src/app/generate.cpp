@@ -10,6 +10,7 @@
 #include <ATen/ops/zeros.h>
 #include <c10/core/GradMode.h>
 
+#include "app/named_arguments.h"
 #include "core/config/config_loader.h"
 #include "core/limits.h"
 #include "core/text/cat.h"
@@ -31,33 +32,25 @@ struct GenerateArguments {
 // Splits generate's own key=value arguments from config overrides.
 GenerateArguments parse_arguments(const std::vector<std::string>& arguments, std::vector<std::string>& overrides) {
   GenerateArguments a;
-  std::map<std::string, std::string*> text{
-      {"ckpt", &a.checkpoint}, {"out", &a.out},           {"noise", &a.noise},       {"device", &a.device},
-      {"seeds", &a.seeds},     {"mix_rows", &a.mix_rows}, {"mix_cols", &a.mix_cols}, {"mix_styles", &a.mix_styles}};
-  std::map<std::string, int64_t*> integers{{"cutoff", &a.cutoff}, {"class", &a.class_index}, {"columns", &a.columns}};
-  for (const auto& argument : arguments) {
-    const size_t eq = argument.find('=');
-    const std::string key = argument.substr(0, eq), value = eq == std::string::npos ? "" : argument.substr(eq + 1);
-    if (text.count(key)) {
-      *text[key] = value;
-      continue;
-    }
-    if (!integers.count(key) && key != "psi") {  // a config override
-      overrides.push_back(argument);
-      continue;
-    }
-    size_t used = 0;
-    try {
-      if (integers.count(key))
-        *integers[key] = std::stoll(value, &used);
-      else
-        a.psi = std::stod(value, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (value.empty() || used != value.size())
-      throw UserError(cat("loom generate: ", key, "=", value, " is not a number"));
-  }
+  std::string psi = cat(a.psi), cutoff = cat(a.cutoff), class_index = cat(a.class_index), columns = cat(a.columns);
+  split_arguments(arguments,
+                  {{"ckpt", &a.checkpoint},
+                   {"out", &a.out},
+                   {"noise", &a.noise},
+                   {"device", &a.device},
+                   {"seeds", &a.seeds},
+                   {"mix_rows", &a.mix_rows},
+                   {"mix_cols", &a.mix_cols},
+                   {"mix_styles", &a.mix_styles},
+                   {"psi", &psi},
+                   {"cutoff", &cutoff},
+                   {"class", &class_index},
+                   {"columns", &columns}},
+                  overrides);
+  a.psi = decimal_argument("loom generate", "psi", psi);
+  a.cutoff = integer_argument("loom generate", "cutoff", cutoff);
+  a.class_index = integer_argument("loom generate", "class", class_index);
+  a.columns = integer_argument("loom generate", "columns", columns);
   if (a.checkpoint.empty())
     throw UserError("loom generate needs ckpt=PATH (a run folder, a checkpoint, or a weight file)");
   return a;

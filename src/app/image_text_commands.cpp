@@ -10,6 +10,7 @@
 #include <c10/core/GradMode.h>
 #include <nlohmann/json.hpp>
 
+#include "app/named_arguments.h"
 #include "core/config/config_error.h"
 #include "core/config/config_loader.h"
 #include "core/config/config_schema.h"
@@ -62,28 +63,24 @@ int64_t positive_integer(const std::string& key, const std::string& value) {
 // Splits embed's own key=value arguments from config overrides.
 EmbedArguments parse_embed_arguments(const std::vector<std::string>& arguments, std::vector<std::string>& overrides) {
   EmbedArguments a;
-  std::map<std::string, std::string*> text{{"ckpt", &a.checkpoint},
-                                           {"images", &a.images},
-                                           {"texts", &a.texts},
-                                           {"out", &a.out},
-                                           {"device", &a.device},
-                                           {"path_column", &a.path_column},
-                                           {"caption_column", &a.caption_column}};
-  for (const auto& argument : arguments) {
-    const size_t eq = argument.find('=');
-    const std::string key = argument.substr(0, eq), value = eq == std::string::npos ? "" : argument.substr(eq + 1);
-    if (text.count(key)) {
-      *text[key] = value;
-    } else if (key == "normalize") {
-      if (value != "true" && value != "false")
-        throw UserError(cat("loom embed: normalize=", value, " is not true or false"));
-      a.normalize = value == "true";
-    } else if (key == "batch_size" || key == "workers") {
-      (key == "batch_size" ? a.batch_size : a.workers) = positive_integer(key, value);
-    } else {
-      overrides.push_back(argument);
-    }
-  }
+  std::string normalize = a.normalize ? "true" : "false", batch_size = cat(a.batch_size), workers = cat(a.workers);
+  split_arguments(arguments,
+                  {{"ckpt", &a.checkpoint},
+                   {"images", &a.images},
+                   {"texts", &a.texts},
+                   {"out", &a.out},
+                   {"device", &a.device},
+                   {"path_column", &a.path_column},
+                   {"caption_column", &a.caption_column},
+                   {"normalize", &normalize},
+                   {"batch_size", &batch_size},
+                   {"workers", &workers}},
+                  overrides);
+  if (normalize != "true" && normalize != "false")
+    throw UserError(cat("loom embed: normalize=", normalize, " is not true or false"));
+  a.normalize = normalize == "true";
+  a.batch_size = positive_integer("batch_size", batch_size);
+  a.workers = positive_integer("workers", workers);
   if (a.checkpoint.empty()) throw UserError("loom embed needs ckpt=PATH (a weight file, a run or checkpoint folder)");
   if (a.images.empty() && a.texts.empty()) throw UserError("loom embed needs images=FOLDER|TABLE and/or texts=FILE");
   const std::string extension = fs::path(a.out).extension().string();

@@ -12,6 +12,7 @@
 #include <c10/core/GradMode.h>
 
 #include "app/fewshot_stylizer.h"
+#include "app/named_arguments.h"
 #include "core/config/config_loader.h"
 #include "core/error.h"
 #include "core/io/atomic_file.h"
@@ -35,29 +36,21 @@ struct StylizeArguments {
 
 StylizeArguments parse_arguments(const std::vector<std::string>& arguments, std::vector<std::string>& overrides) {
   StylizeArguments a;
-  std::map<std::string, std::string*> text{{"ckpt", &a.checkpoint}, {"input", &a.input}, {"out", &a.out},
-                                           {"align", &a.align},     {"faces", &a.faces}, {"device", &a.device}};
-  for (const auto& argument : arguments) {
-    const size_t eq = argument.find('=');
-    const std::string key = argument.substr(0, eq), value = eq == std::string::npos ? "" : argument.substr(eq + 1);
-    if (text.count(key)) {
-      *text[key] = value;
-    } else if (key == "batch" || key == "grid" || key == "min_score") {
-      size_t used = 0;
-      try {
-        if (key == "min_score")
-          a.min_score = std::stod(value, &used);
-        else
-          (key == "batch" ? a.batch : a.grid) = std::stoll(value, &used);
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      if (value.empty() || used != value.size())
-        throw UserError(cat("loom stylize: ", key, "=", value, " is not a number"));
-    } else {
-      overrides.push_back(argument);  // a config override
-    }
-  }
+  std::string batch = cat(a.batch), grid = cat(a.grid), min_score = cat(a.min_score);  // the defaults
+  split_arguments(arguments,
+                  {{"ckpt", &a.checkpoint},
+                   {"input", &a.input},
+                   {"out", &a.out},
+                   {"align", &a.align},
+                   {"faces", &a.faces},
+                   {"device", &a.device},
+                   {"batch", &batch},
+                   {"grid", &grid},
+                   {"min_score", &min_score}},
+                  overrides);
+  a.batch = integer_argument("loom stylize", "batch", batch);
+  a.grid = integer_argument("loom stylize", "grid", grid);
+  a.min_score = decimal_argument("loom stylize", "min_score", min_score);
   for (const auto& [key, value] :
        std::map<std::string, std::string>{{"ckpt", a.checkpoint}, {"input", a.input}, {"out", a.out}})
     if (value.empty()) throw UserError(cat("loom stylize: give ", key, "= (ckpt=RUN input=PHOTO|FOLDER out=DIR)"));
