@@ -168,10 +168,7 @@ void check_tower_exports(const std::string& name, const char* section) {
   tokens[1][15] = 60;
   loom::test::write_onnx_inputs(models, "image", 0, {{"image", images}});
   loom::test::write_onnx_inputs(models, "text", 0, {{"tokens", tokens}});
-  const auto& p = m.model->preprocess();
-  const at::Tensor mean = torch::tensor(p.mean).to(torch::kFloat).view({1, 3, 1, 1});
-  const at::Tensor std = torch::tensor(p.std).to(torch::kFloat).view({1, 3, 1, 1});
-  const at::Tensor image_embeddings = m.model->encode_image((images - mean) / std, true);
+  const at::Tensor image_embeddings = loom::test::encode_unit_images(*m.model, images, true);
   const at::Tensor text_embeddings = m.model->encode_text(tokens, false);
 
   loom::test::run_onnx_models(models);

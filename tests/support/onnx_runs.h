@@ -16,6 +16,7 @@
 
 #include "core/io/weights.h"
 #include "core/text/cat.h"
+#include "models/clip/image_text_model.h"
 #include "support/test_env.h"
 
 namespace loom::test {
@@ -62,6 +63,15 @@ inline double relative_error(const at::Tensor& actual, const at::Tensor& expecte
   REQUIRE(actual.sizes() == expected.sizes());
   const double scale = std::max(1.0, expected.abs().max().item<double>());
   return (actual - expected).abs().max().item<double>() / scale;
+}
+
+// What an exported clip_image graph computes, in Loom: images in [0, 1] through the model's
+// preprocessing mean/std, then encode_image.
+inline at::Tensor encode_unit_images(ImageTextModel& model, const at::Tensor& images, bool normalize) {
+  const auto& p = model.preprocess();
+  const at::Tensor mean = at::tensor(p.mean, at::kDouble).narrow(0, 0, 3).to(at::kFloat).view({1, 3, 1, 1});
+  const at::Tensor std = at::tensor(p.std, at::kDouble).narrow(0, 0, 3).to(at::kFloat).view({1, 3, 1, 1});
+  return model.encode_image((images - mean) / std, normalize);
 }
 
 // The "embedding" output of model `name`'s runs against `expected` (one tensor per run) within
